@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import type { ConfigDict } from '../src/config/index.js';
+import { defaultWorkDir, resolveConfig } from '../src/config/index.js';
+import type { JobSpec } from './launcher.js';
+
+/** What `ssl train` was asked, launcher-neutral. */
+export interface TrainRequest {
+  config: string;
+  cfgOptions?: string[];
+  workDir?: string;
+  resumeFrom?: string;
+  autoResume?: boolean;
+  loadFrom?: string;
+  seed?: number;
+  deterministic?: boolean;
+  backend?: string;
+  s3?: string;
+  s3Endpoint?: string;
+  port?: number;
+  jobName?: string;
+  nodes?: number;
+  procsPerNode?: number;
+  gpusPerNode?: number;
+  /** Transforms the resolved config before it is written (e.g. --auto-scale-lr). */
+  transform?: (cfg: ConfigDict) => ConfigDict;
+}
+
+export interface PreparedTrainJob {
+  job: JobSpec;
+  cfg: ConfigDict;
+  /** Full worker argv: `--config X --work-dir Y ...`. */
+  workerArgv: string[];
+}
+
+/**
+ * Resolves the config once, writes it (atomically) as JSON into the work dir, and builds the
+ * launcher-neutral job: every process of every launcher reads this one resolved file.
+ * Work dir priority as MMSelfSup's tools/train.py: CLI, then the config's work_dir, then the file name.
+ */
+export function prepareTrainJob(req: TrainRequest): PreparedTrainJob {
+  let cfg = resolveConfig(req.config, { cfgOptions: req.cfgOptions ?? [] }).cfg;
+  const workDir = resolve(req.workDir ?? (typeof cfg.work_dir === 'string' ? cfg.work_dir : defaultWorkDir(req.config)));
+  cfg = { ...cfg, work_dir: workDir };
+  if (req.transform) cfg = req.transform(cfg);
+  mkdirSync(workDir, { recursive: true });
+  const configPath = join(workDir, `${basename(req.config, extname(req.config))}.json`);
+  const tmp = `${configPath}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(cfg, null, 2)}\n`);
+  renameSync(tmp, configPath);
+
+  const distParams = (cfg.dist_params ?? {}) as { port?: number };
+  const port = req.port ?? (typeof distParams.port === 'number' ? distParams.port : 29500);
+  const workerArgs: string[] = [];
+  if (req.resumeFrom) workerArgs.push('--resume-from', req.resumeFrom);
+  if (req.autoResume) workerArgs.push('--auto-resume');
+  if (req.loadFrom) workerArgs.push('--load-from', req.loadFrom);
+  if (req.seed !== undefined) workerArgs.push('--seed', String(req.seed));
+  if (req.deterministic) workerArgs.push('--deterministic');
+  if (req.backend) workerArgs.push('--backend', req.backend);
+  if (req.s3) workerArgs.push('--s3', req.s3);
+  if (req.s3Endpoint) workerArgs.push('--s3-endpoint', req.s3Endpoint);
+  workerArgs.push('--port', String(port));
+
+  const job: JobSpec = {
+    name: req.jobName ?? basename(req.config, extname(req.config)),
+    runId: `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
+    workDir,
+    configPath,
+    workerArgs,
+    nodes: req.nodes ?? 1,
+    procsPerNode: req.procsPerNode ?? 1,
+    gpusPerNode: req.gpusPerNode ?? 0,
+    port,
+    env: {},
+  };
+  return { job, cfg, workerArgv: ['--config', configPath, '--work-dir', workDir, ...workerArgs] };
+}

@@ -1,0 +1,118 @@
+import { Args, Flags } from '@oclif/core';
+import type { ConfigDict } from '../config/index.js';
+import { autoScaleLr } from '../config/auto-scale-lr.js';
+import { SslCommand } from './base.js';
+
+const LAUNCH = 'LAUNCH';
+const SLURM = 'SLURM';
+const K8S = 'KUBERNETES';
+const S3 = 'S3';
+
+export default class Train extends SslCommand {
+  static override description = 'Train a self-supervised model from an MMSelfSup-style config, here or on a cluster';
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> configs/selfsup/simclr/simclr_resnet18-cifar_1xb32-20it_synthetic.yaml',
+    '<%= config.bin %> <%= command.id %> CONFIG --launcher local --gpus 2',
+    '<%= config.bin %> <%= command.id %> CONFIG --launcher slurm --partition gpu --nodes 2 --gpus-per-node 8',
+    '<%= config.bin %> <%= command.id %> CONFIG --launcher k8s --nodes 2 --gpus-per-node 8 --image registry/ssl:latest --dry-run',
+  ];
+
+  static override args = {
+    config: Args.string({ description: 'Config file (.yaml, .yml, .json, .py)', required: true }),
+  };
+
+  static override flags = {
+    'work-dir': Flags.string({ description: 'Directory for logs, checkpoints and the resolved config (default: from the config, then work_dirs/<config path>)' }),
+    'resume-from': Flags.string({ description: 'Resume training (weights, optimizer, epoch/iter) from this checkpoint (local path or s3://)' }),
+    'auto-resume': Flags.boolean({ description: 'Resume from the newest valid checkpoint in the work dir (or the --s3 prefix)', default: false }),
+    'load-from': Flags.string({ description: 'Initialise weights from this checkpoint; start at epoch 0' }),
+    seed: Flags.integer({ description: 'Random seed (default: drawn on rank 0 and broadcast)' }),
+    deterministic: Flags.boolean({ description: 'Make data order and augmentation reproducible across runs', default: false }),
+    'cfg-options': Flags.string({ description: 'Override settings: key=value, dotted keys, numeric parts index lists (repeatable)', multiple: true }),
+    backend: Flags.string({
+      description: 'TensorFlow.js backend (env SSL_BACKEND)',
+      options: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'],
+      env: 'SSL_BACKEND',
+    }),
+    'auto-scale-lr': Flags.boolean({ description: 'Scale the learning rate by total batch / the batch the config was written for', default: false }),
+
+    launcher: Flags.string({ description: 'Where to run: none (this process), local (N processes), slurm or k8s', options: ['none', 'local', 'slurm', 'k8s'], default: 'none', helpGroup: LAUNCH }),
+    'dry-run': Flags.boolean({ description: 'Print the exact request the launcher would submit and submit nothing', default: false, helpGroup: LAUNCH }),
+    wait: Flags.boolean({ description: 'Wait for the job to end and exit with its exit code', default: false, helpGroup: LAUNCH }),
+    follow: Flags.boolean({ description: "Stream rank 0's log until the job ends", default: false, helpGroup: LAUNCH }),
+    gpus: Flags.integer({ description: 'Local launcher: worker processes (one per GPU) on this node', aliases: ['nproc-per-node'], helpGroup: LAUNCH }),
+    nnodes: Flags.integer({ description: 'Local launcher: number of machines in a manual multi-machine run (env NNODES)', helpGroup: LAUNCH }),
+    'node-rank': Flags.integer({ description: 'Local launcher: this machine\'s rank in a manual multi-machine run (env NODE_RANK)', helpGroup: LAUNCH }),
+    'master-addr': Flags.string({ description: 'Local launcher: address of the rank-0 machine (env MASTER_ADDR)', helpGroup: LAUNCH }),
+    port: Flags.integer({ description: 'Rendezvous port (default: dist_params.port, then 29500)', helpGroup: LAUNCH }),
+    'job-name': Flags.string({ description: 'Job name (default: the config file name)', helpGroup: LAUNCH }),
+    nodes: Flags.integer({ description: 'Slurm/k8s: number of nodes (pods)', helpGroup: LAUNCH }),
+    'gpus-per-node': Flags.integer({ description: 'Slurm/k8s: GPUs per node (0 for CPU-only; env GPUS_PER_NODE)', helpGroup: LAUNCH }),
+
+    partition: Flags.string({ description: 'Slurm partition (env PARTITION)', helpGroup: SLURM }),
+    'tasks-per-node': Flags.integer({ description: 'Slurm: processes per node (default: GPUs per node, or 1 without GPUs)', helpGroup: SLURM }),
+    'cpus-per-task': Flags.integer({ description: 'Slurm: CPUs per task (env CPUS_PER_TASK)', helpGroup: SLURM }),
+    time: Flags.string({ description: 'Slurm: time limit, e.g. 2-00:00:00', helpGroup: SLURM }),
+    account: Flags.string({ description: 'Slurm: account to charge', helpGroup: SLURM }),
+    qos: Flags.string({ description: 'Slurm: quality of service', helpGroup: SLURM }),
+    'srun-args': Flags.string({ description: 'Slurm: extra srun arguments (env SRUN_ARGS)', helpGroup: SLURM }),
+    'sbatch-args': Flags.string({ description: 'Slurm: extra sbatch arguments', helpGroup: SLURM }),
+    requeue: Flags.boolean({ description: 'Slurm: on pre-emption (SIGUSR1/SIGTERM) checkpoint, requeue and auto-resume', default: false, helpGroup: SLURM }),
+
+    image: Flags.string({ description: 'Kubernetes: container image with ssl installed', helpGroup: K8S }),
+    'k8s-kind': Flags.string({ description: 'Kubernetes: job kind (default: pytorchjob when the cluster serves it)', options: ['pytorchjob', 'indexed-job'], helpGroup: K8S }),
+    namespace: Flags.string({ description: 'Kubernetes: namespace (default: the kubeconfig context\'s)', helpGroup: K8S }),
+    context: Flags.string({ description: 'Kubernetes: kubeconfig context', helpGroup: K8S }),
+    's3-secret': Flags.string({ description: 'Kubernetes: Secret holding S3 credentials (referenced, never copied)', helpGroup: K8S }),
+    pvc: Flags.string({ description: 'Kubernetes: PersistentVolumeClaim to mount as the work dir', helpGroup: K8S }),
+
+    s3: Flags.string({ description: 'Upload checkpoints and logs to s3://bucket/prefix', helpGroup: S3 }),
+    's3-endpoint': Flags.string({ description: 'S3 endpoint for MinIO/Ceph, path-style (env AWS_ENDPOINT_URL_S3)', env: 'AWS_ENDPOINT_URL_S3', helpGroup: S3 }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Train);
+    const { prepareTrainJob } = await import('../../launchers/train-job.js');
+    const worldSize = (flags.nodes ?? flags.nnodes ?? 1) * (flags['tasks-per-node'] ?? flags.gpus ?? (flags['gpus-per-node'] || 1));
+    const transform = flags['auto-scale-lr']
+      ? (cfg: ConfigDict) => {
+          const scaled = autoScaleLr(cfg, args.config, worldSize);
+          this.logToStderr(`--auto-scale-lr: lr ${scaled.from} -> ${scaled.to} (x${scaled.factor}, world size ${worldSize})`);
+          return scaled.cfg;
+        }
+      : undefined;
+    const prepared = prepareTrainJob({
+      config: args.config,
+      cfgOptions: flags['cfg-options'],
+      workDir: flags['work-dir'],
+      resumeFrom: flags['resume-from'],
+      autoResume: flags['auto-resume'],
+      loadFrom: flags['load-from'],
+      seed: flags.seed,
+      deterministic: flags.deterministic,
+      backend: flags.backend,
+      s3: flags.s3,
+      s3Endpoint: flags['s3-endpoint'],
+      port: flags.port,
+      jobName: flags['job-name'],
+      nodes: flags.nodes ?? flags.nnodes,
+      procsPerNode: flags['tasks-per-node'] ?? flags.gpus,
+      gpusPerNode: flags['gpus-per-node'],
+      transform,
+    });
+    let code: number;
+    if (flags.launcher === 'none') {
+      if (flags['dry-run']) {
+        this.log(`# ssl train --launcher none: would run in this process\nssl-worker ${prepared.workerArgv.join(' ')}`);
+        return;
+      }
+      const { runWorker } = await import('../runner/worker-main.js');
+      code = await runWorker(prepared.workerArgv);
+    } else {
+      const { submitTraining } = await import('../../launchers/run-training.js');
+      code = await submitTraining(prepared, flags);
+    }
+    if (code !== 0) this.exit(code);
+  }
+}

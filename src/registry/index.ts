@@ -1,0 +1,4 @@
+export { Registry, checkArgs, closestNames } from './registry.js';
+export type { Builder, ComponentConfig } from './registry.js';
+export { loadCustomImports } from './custom-imports.js';
+export type { CustomImports, CustomImportResult, Registries } from './custom-imports.js';
