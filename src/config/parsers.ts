@@ -1,6 +1,7 @@
 import { extname } from 'node:path';
 import { parseDocument, type YAMLError } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { pythonConfigParser } from './python/index.js';
 import type { ConfigDict } from './types.js';
 import { isDict } from './types.js';
 
@@ -85,3 +86,4 @@ function topLevel(value: unknown, filename: string): ConfigDict {
 
 registerConfigParser(yamlParser);
 registerConfigParser(jsonParser);
+registerConfigParser(pythonConfigParser); // MMSelfSup's .py configs (python-config helper)

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { describeConfigName, dumpConfig, loadConfig } from '../../config/index.js';
+import { pythonImportWarnings } from '../../config/python/index.js';
 import { SslCommand } from '../base.js';
 
 export default class ConfigShow extends SslCommand {
@@ -26,6 +27,8 @@ export default class ConfigShow extends SslCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ConfigShow);
     const cfg = loadConfig(args.config, { cfgOptions: flags['cfg-options'] ?? [] });
+    // custom_imports naming Python modules (mmcls.models) cannot load here: say which types that affects (python-config).
+    for (const warning of pythonImportWarnings(cfg)) this.logToStderr(`Warning: ${warning}`);
     if (flags.info) {
       for (const line of describeConfigName(args.config)) this.log(`# ${line}`);
     }

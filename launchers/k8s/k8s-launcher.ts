@@ -1,0 +1,269 @@
+import { finished } from 'node:stream/promises';
+import type { V1ConfigMap, V1Job, V1Pod, V1Service } from '@kubernetes/client-node';
+import { LauncherError } from '../../src/errors.js';
+import type { DryRun, JobHandle, JobSpec, JobStatus, Launcher, LogOptions } from '../launcher.js';
+import { type KubeClient, connect, httpStatus, servesPyTorchJob } from './client.js';
+import { type K8sManifests, type K8sObject, buildManifests, renderManifests } from './manifests.js';
+import { type K8sKind, type K8sOptions, k8sOptionsFromFlags } from './options.js';
+import { JOB_NAME_LABEL, NPROC_ANNOTATION, configMapName } from './pod.js';
+import { RankFilter } from './rank-filter.js';
+import {
+  type JobRef,
+  type Phase,
+  containerStarted,
+  firstFailureExitCode,
+  formatJobId,
+  indexedJobPhase,
+  nodePod,
+  parseJobId,
+  pytorchJobPhase,
+} from './status.js';
+
+const PYTORCHJOB = { group: 'kubeflow.org', version: 'v1', plural: 'pytorchjobs' } as const;
+const DEFAULT_POLL_MS = 5000;
+
+/** What `submit` creates: the objects, and the options they were built with. */
+export interface K8sRequest extends K8sManifests {
+  options: K8sOptions;
+  /** How the kind was chosen (printed as comments above the YAML). */
+  notes: string[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const crdMissingError = () =>
+  new LauncherError(
+    'the cluster does not serve kubeflow.org/v1 PyTorchJob (the Kubeflow training operator is not installed); use --k8s-kind indexed-job, or install the operator',
+    { code: 'K8S_NO_PYTORCHJOB_CRD', suggestions: ['--k8s-kind indexed-job'] },
+  );
+
+/**
+ * Kubernetes launcher: a PyTorchJob (Kubeflow training operator) or an Indexed Job with a headless Service,
+ * each pod running `ssl-agent --nproc-per-node G -- <worker args>`. Job ids are `<namespace>/<kind>/<name>`.
+ */
+export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>> {
+  readonly name = 'k8s';
+  private readonly clients = new Map<string, Promise<KubeClient>>();
+
+  constructor(private readonly base: K8sOptions = {}) {}
+
+  private client(opts: K8sOptions = this.base): Promise<KubeClient> {
+    const key = JSON.stringify([opts.kubeconfig, opts.context, opts.namespace]);
+    let c = this.clients.get(key);
+    if (!c) {
+      c = connect(opts);
+      c.catch(() => this.clients.delete(key));
+      this.clients.set(key, c);
+    }
+    return c;
+  }
+
+  private get pollMs(): number {
+    return this.base.pollIntervalMs ?? DEFAULT_POLL_MS;
+  }
+
+  async dryRun(job: JobSpec, flags: Record<string, unknown> = {}): Promise<DryRun<K8sRequest>> {
+    const opts: K8sOptions = { ...this.base, ...k8sOptionsFromFlags(flags) };
+    const notes: string[] = [];
+    let kind: K8sKind | undefined = opts.kind;
+    let namespace = opts.namespace;
+    if (!kind || !namespace) {
+      // Ask the cluster for what the flags leave open; a dry run still renders without one.
+      try {
+        const c = await this.client(opts);
+        namespace ??= c.namespace;
+        if (!kind) {
+          kind = (await servesPyTorchJob(c)) ? 'pytorchjob' : 'indexed-job';
+          notes.push(`kind ${kind}: the cluster ${kind === 'pytorchjob' ? 'serves' : 'does not serve'} kubeflow.org/v1 PyTorchJob`);
+        }
+      } catch (e) {
+        namespace ??= 'default';
+        if (!kind) {
+          kind = 'pytorchjob';
+          notes.push(`kind pytorchjob (default): could not ask the cluster (${(e as Error).message}); pass --k8s-kind to choose`);
+        }
+      }
+    }
+    const manifests = buildManifests(job, opts, kind, namespace);
+    const request: K8sRequest = { ...manifests, options: opts, notes };
+    return { launcher: this.name, job, request, render: () => renderManifests(manifests, notes) };
+  }
+
+  async submit(dry: DryRun<K8sRequest>): Promise<JobHandle> {
+    const req = dry.request;
+    const c = await this.client(req.options);
+    if (req.kind === 'pytorchjob' && !(await servesPyTorchJob(c))) throw crdMissingError();
+    if (!req.options.pvc && !dry.job.workerArgs.includes('--s3')) {
+      process.stderr.write('Warning: the work dir is an emptyDir: checkpoints and logs are lost when the pods end; pass --pvc NAME or --s3 s3://bucket/prefix\n');
+    }
+    const created: K8sObject[] = [];
+    try {
+      for (const obj of req.objects) {
+        await this.create(c, req.namespace, obj);
+        created.push(obj);
+      }
+    } catch (e) {
+      for (const obj of created.reverse()) await this.deleteObject(c, req.namespace, obj.kind!, obj.metadata!.name!).catch(() => undefined);
+      throw e;
+    }
+    await this.adopt(c, req).catch((e: Error) => {
+      process.stderr.write(`Warning: could not make the job own its ConfigMap/Service (${e.message}); ssl jobs cancel deletes them\n`);
+    });
+    return { launcher: this.name, id: formatJobId({ namespace: req.namespace, kind: req.kind, name: req.jobName }) };
+  }
+
+  private async create(c: KubeClient, namespace: string, obj: K8sObject): Promise<void> {
+    switch (obj.kind) {
+      case 'ConfigMap':
+        await c.call('create', 'configmaps', () => c.core.createNamespacedConfigMap({ namespace, body: obj as V1ConfigMap }));
+        return;
+      case 'Service':
+        await c.call('create', 'services', () => c.core.createNamespacedService({ namespace, body: obj as V1Service }));
+        return;
+      case 'Job':
+        await c.call('create', 'jobs.batch', () => c.batch.createNamespacedJob({ namespace, body: obj as V1Job }));
+        return;
+      case 'PyTorchJob':
+        try {
+          await c.call('create', 'pytorchjobs.kubeflow.org', () => c.custom.createNamespacedCustomObject({ ...PYTORCHJOB, namespace, body: obj }));
+        } catch (e) {
+          if ((e as LauncherError).code === 'K8S_NOT_FOUND') throw crdMissingError();
+          throw e;
+        }
+        return;
+      default:
+        throw new LauncherError(`cannot create a ${obj.kind}`);
+    }
+  }
+
+  /** Owner references from the job to its ConfigMap and Service, so deleting the job (or its TTL) removes them too. */
+  private async adopt(c: KubeClient, req: K8sRequest): Promise<void> {
+    const k8s = await import('@kubernetes/client-node');
+    const ns = req.namespace;
+    const job =
+      req.kind === 'pytorchjob'
+        ? ((await c.custom.getNamespacedCustomObject({ ...PYTORCHJOB, namespace: ns, name: req.jobName })) as { metadata?: { uid?: string } })
+        : await c.batch.readNamespacedJob({ name: req.jobName, namespace: ns });
+    const uid = job.metadata?.uid;
+    if (!uid) return;
+    const owner = {
+      apiVersion: req.kind === 'pytorchjob' ? 'kubeflow.org/v1' : 'batch/v1',
+      kind: req.kind === 'pytorchjob' ? 'PyTorchJob' : 'Job',
+      name: req.jobName,
+      uid,
+    };
+    const body = { metadata: { ownerReferences: [owner] } };
+    const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+    await c.call('patch', 'configmaps', () => c.core.patchNamespacedConfigMap({ name: configMapName(req.jobName), namespace: ns, body }, merge));
+    if (req.kind === 'indexed-job') {
+      await c.call('patch', 'services', () => c.core.patchNamespacedService({ name: req.jobName, namespace: ns, body }, merge));
+    }
+  }
+
+  /** Resolves an id to a job that exists (looking up its kind when the id is a bare name). */
+  private async resolve(id: string): Promise<{ c: KubeClient; ref: JobRef; job: Record<string, any> }> {
+    const c = await this.client();
+    const parsed = parseJobId(id, c.namespace);
+    const kinds: K8sKind[] = parsed.kind ? [parsed.kind] : ['pytorchjob', 'indexed-job'];
+    for (const kind of kinds) {
+      const ref = { ...parsed, kind };
+      try {
+        return { c, ref, job: await this.readJob(c, ref) };
+      } catch (e) {
+        if ((e as LauncherError).code !== 'K8S_NOT_FOUND') throw e;
+      }
+    }
+    throw new LauncherError(`no Kubernetes job "${parsed.name}" in namespace "${parsed.namespace}" (finished jobs are removed after their TTL)`, {
+      code: 'K8S_NOT_FOUND',
+    });
+  }
+
+  private async readJob(c: KubeClient, ref: JobRef): Promise<Record<string, any>> {
+    if (ref.kind === 'pytorchjob') {
+      return c.call('get', 'pytorchjobs.kubeflow.org', () => c.custom.getNamespacedCustomObject({ ...PYTORCHJOB, namespace: ref.namespace, name: ref.name }));
+    }
+    return c.call('get', 'jobs.batch', () => c.batch.readNamespacedJob({ name: ref.name, namespace: ref.namespace })) as Promise<Record<string, any>>;
+  }
+
+  private async pods(c: KubeClient, ref: JobRef): Promise<V1Pod[]> {
+    const list = await c.call('list', 'pods', () => c.core.listNamespacedPod({ namespace: ref.namespace, labelSelector: `${JOB_NAME_LABEL}=${ref.name}` }));
+    return list.items;
+  }
+
+  async status(id: string): Promise<JobStatus> {
+    const { c, ref, job } = await this.resolve(id);
+    const pods = ref.kind === 'indexed-job' ? await this.pods(c, ref) : undefined;
+    const phase: Phase = ref.kind === 'pytorchjob' ? pytorchJobPhase(job) : indexedJobPhase(job as V1Job, pods!);
+    const status: JobStatus = { id: formatJobId(ref), state: phase.state, message: phase.detail ? `${phase.phase}: ${phase.detail}` : phase.phase };
+    if (phase.state === 'SUCCEEDED') status.exitCode = 0;
+    if (phase.state === 'FAILED') status.exitCode = firstFailureExitCode(pods ?? (await this.pods(c, ref))) ?? 1;
+    return status;
+  }
+
+  async wait(id: string): Promise<JobStatus> {
+    let last: JobStatus | undefined;
+    for (;;) {
+      try {
+        last = await this.status(id);
+      } catch (e) {
+        // Deleted while we waited (ssl jobs cancel, kubectl delete): it was cancelled.
+        if (last && (e as LauncherError).code === 'K8S_NOT_FOUND') return { ...last, state: 'CANCELLED', exitCode: 1, message: 'deleted' };
+        throw e;
+      }
+      if (last.state === 'SUCCEEDED' || last.state === 'FAILED' || last.state === 'CANCELLED') return last;
+      await sleep(this.pollMs);
+    }
+  }
+
+  async logs(id: string, out: NodeJS.WritableStream, options: LogOptions = {}): Promise<void> {
+    const { c, ref, job } = await this.resolve(id);
+    const rank = options.rank ?? 0;
+    const nproc = Number(job.metadata?.annotations?.[NPROC_ANNOTATION] ?? job.spec?.nprocPerNode ?? 1) || 1;
+    const node = Math.floor(rank / nproc);
+    let pod: V1Pod | undefined;
+    for (;;) {
+      pod = nodePod(ref, await this.pods(c, ref), node);
+      if (pod && containerStarted(pod)) break;
+      if (!options.follow) throw new LauncherError(`the pod of rank ${rank} (node ${node}) of ${formatJobId(ref)} has ${pod ? 'not started yet' : 'not been created yet'}; retry or use --follow`);
+      const s = await this.status(id);
+      if (s.state === 'SUCCEEDED' || s.state === 'FAILED' || s.state === 'CANCELLED') {
+        if (pod) break;
+        throw new LauncherError(`${formatJobId(ref)} ended ${s.state} before the pod of rank ${rank} started${s.message ? ` (${s.message})` : ''}`);
+      }
+      await sleep(this.pollMs);
+    }
+    const k8s = await import('@kubernetes/client-node');
+    const sink = new RankFilter(out, nproc > 1 ? rank : undefined);
+    const podName = pod.metadata!.name!;
+    await c.call('get', 'pods/log', () => new k8s.Log(c.kc).log(ref.namespace, podName, 'pytorch', sink, { follow: Boolean(options.follow) }));
+    await finished(sink);
+  }
+
+  async cancel(id: string): Promise<void> {
+    const { c, ref } = await this.resolve(id);
+    await this.deleteObject(c, ref.namespace, ref.kind === 'pytorchjob' ? 'PyTorchJob' : 'Job', ref.name);
+    await c.call('deletecollection', 'pods', () =>
+      c.core.deleteCollectionNamespacedPod({ namespace: ref.namespace, labelSelector: `${JOB_NAME_LABEL}=${ref.name}` }),
+    );
+    if (ref.kind === 'indexed-job') await this.deleteObject(c, ref.namespace, 'Service', ref.name);
+    await this.deleteObject(c, ref.namespace, 'ConfigMap', configMapName(ref.name));
+  }
+
+  /** Deletes one object with its dependents (background propagation); already gone is fine. */
+  private async deleteObject(c: KubeClient, namespace: string, kind: string, name: string): Promise<void> {
+    const propagationPolicy = 'Background';
+    try {
+      if (kind === 'PyTorchJob') {
+        await c.call('delete', 'pytorchjobs.kubeflow.org', () => c.custom.deleteNamespacedCustomObject({ ...PYTORCHJOB, namespace, name, propagationPolicy }));
+      } else if (kind === 'Job') {
+        await c.call('delete', 'jobs.batch', () => c.batch.deleteNamespacedJob({ name, namespace, propagationPolicy }));
+      } else if (kind === 'Service') {
+        await c.call('delete', 'services', () => c.core.deleteNamespacedService({ name, namespace }));
+      } else if (kind === 'ConfigMap') {
+        await c.call('delete', 'configmaps', () => c.core.deleteNamespacedConfigMap({ name, namespace }));
+      }
+    } catch (e) {
+      if ((e as LauncherError).code !== 'K8S_NOT_FOUND' && httpStatus((e as Error).cause) !== 404) throw e;
+    }
+  }
+}

@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import type { V1ConfigMap, V1EnvVar, V1Job, V1ObjectMeta, V1Service } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { LauncherError } from '../../src/errors.js';
+import type { JobSpec } from '../launcher.js';
+import { k8sJobName } from './names.js';
+import type { K8sKind, K8sOptions } from './options.js';
+import {
+  CONFIG_KEY,
+  CONTAINER,
+  INDEXED_PORT_NAME,
+  JOB_NAME_LABEL,
+  NPROC_ANNOTATION,
+  type PodParams,
+  WORK_MOUNT,
+  configMapName,
+  jobLabels,
+  podTemplate,
+} from './pod.js';
+
+/** The custom resource of the Kubeflow training operator (kubeflow.org/v1), as we build it. */
+export interface PyTorchJob {
+  apiVersion: 'kubeflow.org/v1';
+  kind: 'PyTorchJob';
+  metadata: V1ObjectMeta;
+  spec: {
+    nprocPerNode: string;
+    runPolicy: { cleanPodPolicy: string; backoffLimit: number; ttlSecondsAfterFinished: number };
+    pytorchReplicaSpecs: Record<string, { replicas: number; restartPolicy: string; template: ReturnType<typeof podTemplate> }>;
+  };
+}
+
+export type K8sObject = V1ConfigMap | V1Service | V1Job | PyTorchJob;
+
+/** What `submit` creates, in order: ConfigMap, (headless Service), then the job itself. */
+export interface K8sManifests {
+  namespace: string;
+  kind: K8sKind;
+  jobName: string;
+  objects: K8sObject[];
+}
+
+export const DEFAULT_TTL_SECONDS = 86400;
+/** Environment names that hold credentials: never written into a manifest. */
+const SECRET_ENV = /SECRET|TOKEN|PASSWORD|ACCESS_KEY/i;
+/** ConfigMaps hold at most 1 MiB. */
+const CONFIGMAP_LIMIT = 1024 * 1024;
+
+/** Splits `--s3 U`, `--s3-endpoint E` and `--port P` out of the launcher-neutral worker args (the pod gets them in a fixed order). */
+export function splitWorkerArgs(args: string[]): { s3Uri?: string; s3Endpoint?: string; rest: string[] } {
+  const out: { s3Uri?: string; s3Endpoint?: string; rest: string[] } = { rest: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--s3') out.s3Uri = args[++i];
+    else if (a === '--s3-endpoint') out.s3Endpoint = args[++i];
+    else if (a === '--port') i++;
+    else out.rest.push(a);
+  }
+  return out;
+}
+
+/** Pod parameters of a job: name checked or derived, processes per node = GPUs per node (else procsPerNode). */
+export function podParams(job: JobSpec, opts: K8sOptions, kind: K8sKind): PodParams {
+  if (!opts.image) {
+    throw new LauncherError('--image is required with --launcher k8s: a container image with ssl installed (build one from launchers/k8s/Dockerfile)', {
+      code: 'K8S_NO_IMAGE',
+    });
+  }
+  if (!Number.isInteger(job.nodes) || job.nodes < 1) throw new LauncherError(`--nodes must be a positive integer, got ${job.nodes}`);
+  const jobName = k8sJobName(opts.jobName ?? job.name, job.runId, opts.jobName !== undefined);
+  const { s3Uri, s3Endpoint, rest } = splitWorkerArgs(job.workerArgs);
+  const secretLike = Object.keys(job.env).filter((k) => SECRET_ENV.test(k));
+  if (secretLike.length > 0) {
+    throw new LauncherError(`${secretLike.join(', ')} would be written into the manifests; keep credentials in a Secret and pass --s3-secret NAME`, {
+      code: 'K8S_SECRET_IN_ENV',
+    });
+  }
+  const env: V1EnvVar[] = Object.entries(job.env).map(([name, value]) => ({ name, value }));
+  return {
+    jobName,
+    runId: job.runId,
+    kind,
+    image: opts.image,
+    nodes: job.nodes,
+    nprocPerNode: job.gpusPerNode > 0 ? job.gpusPerNode : Math.max(1, job.procsPerNode),
+    gpusPerNode: job.gpusPerNode,
+    port: job.port,
+    configFile: configFileName(job.configPath),
+    workDir: `${WORK_MOUNT}/${basename(job.workDir)}`,
+    s3Uri,
+    s3Endpoint,
+    s3Secret: opts.s3Secret,
+    pvc: opts.pvc,
+    workerArgs: rest,
+    env,
+    appDir: opts.appDir ?? '/opt/ssl',
+    serviceAccount: opts.serviceAccount,
+    imagePullPolicy: opts.imagePullPolicy,
+  };
+}
+
+/** ConfigMap key of the resolved config: `<config name>.yaml` (MMSelfSup names the experiment after it), else config.yaml. */
+export function configFileName(configPath: string): string {
+  const name = `${basename(configPath, extname(configPath))}.yaml`;
+  return /^[-._a-zA-Z0-9]+$/.test(name) && name.length <= 253 ? name : CONFIG_KEY;
+}
+
+/** The resolved config as the pods see it: the launcher's JSON file with `work_dir` pointing into the pod. */
+export function configMapText(configPath: string, podWorkDir: string): string {
+  const cfg = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+  const text = stringify({ ...cfg, work_dir: podWorkDir });
+  if (Buffer.byteLength(text) > CONFIGMAP_LIMIT) {
+    throw new LauncherError(`the resolved config is ${Buffer.byteLength(text)} bytes; a ConfigMap holds at most 1 MiB`);
+  }
+  return text;
+}
+
+/** Builds every object of the job. Pure apart from reading `job.configPath`. */
+export function buildManifests(job: JobSpec, opts: K8sOptions, kind: K8sKind, namespace: string): K8sManifests {
+  const p = podParams(job, opts, kind);
+  const labels = jobLabels(p);
+  const meta = (name: string, extra: Partial<V1ObjectMeta> = {}): V1ObjectMeta => ({ name, namespace, labels: { ...labels }, ...extra });
+  const annotations = { [NPROC_ANNOTATION]: String(p.nprocPerNode) };
+  const objects: K8sObject[] = [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(configMapName(p.jobName)), data: { [p.configFile]: configMapText(job.configPath, p.workDir) } },
+  ];
+  const backoffLimit = opts.backoffLimit ?? 0;
+  const ttl = opts.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS;
+  if (kind === 'pytorchjob') {
+    const replicaSpecs: PyTorchJob['spec']['pytorchReplicaSpecs'] = {
+      // The operator's webhook requires Master replicas set explicitly to 1 (it runs before defaulting).
+      Master: { replicas: 1, restartPolicy: 'Never', template: podTemplate(p) },
+    };
+    if (p.nodes > 1) replicaSpecs.Worker = { replicas: p.nodes - 1, restartPolicy: 'Never', template: podTemplate(p) };
+    objects.push({
+      apiVersion: 'kubeflow.org/v1',
+      kind: 'PyTorchJob',
+      metadata: meta(p.jobName, { annotations }),
+      spec: {
+        nprocPerNode: String(p.nprocPerNode),
+        // Running: when the job ends (one pod failed), the operator deletes the pods still running instead of leaving them hanging.
+        runPolicy: { cleanPodPolicy: 'Running', backoffLimit, ttlSecondsAfterFinished: ttl },
+        pytorchReplicaSpecs: replicaSpecs,
+      },
+    });
+  } else {
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta(p.jobName),
+      spec: {
+        clusterIP: 'None',
+        // DNS records for the pods exist before they are ready, so peers can rendezvous at start-up.
+        publishNotReadyAddresses: true,
+        selector: { [JOB_NAME_LABEL]: p.jobName },
+        ports: [{ name: INDEXED_PORT_NAME, port: p.port, targetPort: p.port, protocol: 'TCP' }],
+      },
+    });
+    objects.push({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: meta(p.jobName, { annotations }),
+      spec: {
+        completionMode: 'Indexed',
+        completions: p.nodes,
+        parallelism: p.nodes,
+        backoffLimit,
+        ttlSecondsAfterFinished: ttl,
+        // One pod exiting non-zero fails the whole job (and the controller stops the others) instead of peers hanging.
+        podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { containerName: CONTAINER, operator: 'NotIn', values: [0] } }] },
+        template: podTemplate(p),
+      },
+    });
+  }
+  return { namespace, kind, jobName: p.jobName, objects };
+}
+
+/** The exact multi-document YAML of the objects (what `kubectl apply -f` would take). */
+export function renderManifests(m: K8sManifests, notes: string[] = []): string {
+  const head = notes.map((n) => `# ${n}\n`).join('');
+  return head + m.objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join('');
+}

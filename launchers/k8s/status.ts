@@ -1,0 +1,99 @@
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { LauncherError } from '../../src/errors.js';
+import type { JobState } from '../launcher.js';
+import { K8S_KINDS, type K8sKind } from './options.js';
+import { COMPLETION_INDEX_ANNOTATION, CONTAINER } from './pod.js';
+
+/** Where a job lives. Its id is `<namespace>/<kind>/<name>`, e.g. `default/pytorchjob/simclr-a1b2c`. */
+export interface JobRef {
+  namespace: string;
+  kind: K8sKind;
+  name: string;
+}
+
+export const formatJobId = (r: JobRef): string => `${r.namespace}/${r.kind}/${r.name}`;
+
+/**
+ * Parses `<namespace>/<kind>/<name>`, `<kind>/<name>` or `<name>` (namespace from `--namespace`/the context;
+ * kind looked up on the cluster when absent).
+ */
+export function parseJobId(id: string, defaultNamespace: string): { namespace: string; kind?: K8sKind; name: string } {
+  const parts = id.split('/');
+  const isKind = (k: string): k is K8sKind => (K8S_KINDS as readonly string[]).includes(k);
+  if (parts.length === 3 && isKind(parts[1]) && parts[0] && parts[2]) return { namespace: parts[0], kind: parts[1], name: parts[2] };
+  if (parts.length === 2 && isKind(parts[0]) && parts[1]) return { namespace: defaultNamespace, kind: parts[0], name: parts[1] };
+  if (parts.length === 1 && parts[0]) return { namespace: defaultNamespace, name: parts[0] };
+  throw new LauncherError(`"${id}" is not a Kubernetes job id; expected <namespace>/<kind>/<name> with kind ${K8S_KINDS.join(' or ')}, or a job name`);
+}
+
+/** The job's phase in the PyTorchJob operator's words (Created, Running, Restarting, Succeeded, Failed, Suspended). */
+export interface Phase {
+  state: JobState;
+  phase: string;
+  detail?: string;
+}
+
+interface Condition {
+  type?: string;
+  status?: string;
+  reason?: string;
+  message?: string;
+}
+
+const PYTORCHJOB_STATES: Record<string, JobState> = {
+  Created: 'PENDING',
+  Suspended: 'PENDING',
+  Running: 'RUNNING',
+  Restarting: 'RUNNING',
+  Succeeded: 'SUCCEEDED',
+  Failed: 'FAILED',
+};
+
+/** Phase of a PyTorchJob: its last condition with status True (the operator's printer column `State`). */
+export function pytorchJobPhase(obj: { status?: { conditions?: Condition[] } }): Phase {
+  const active = (obj.status?.conditions ?? []).filter((c) => c.status === 'True');
+  const last = active[active.length - 1];
+  if (!last?.type) return { state: 'PENDING', phase: 'Submitted' };
+  return { state: PYTORCHJOB_STATES[last.type] ?? 'UNKNOWN', phase: last.type, detail: last.message };
+}
+
+/** Phase of an Indexed Job in the same words: Complete -> Succeeded, Failed/FailureTarget -> Failed, a running pod -> Running. */
+export function indexedJobPhase(job: V1Job, pods: V1Pod[]): Phase {
+  const conds = (job.status?.conditions ?? []).filter((c) => c.status === 'True');
+  const failed = conds.find((c) => c.type === 'Failed' || c.type === 'FailureTarget');
+  if (failed) return { state: 'FAILED', phase: 'Failed', detail: [failed.reason, failed.message].filter(Boolean).join(': ') || undefined };
+  if (conds.some((c) => c.type === 'Complete')) return { state: 'SUCCEEDED', phase: 'Succeeded' };
+  if (conds.some((c) => c.type === 'Suspended')) return { state: 'PENDING', phase: 'Suspended' };
+  const running = pods.filter((p) => p.status?.phase === 'Running').length;
+  if (running > 0) return { state: 'RUNNING', phase: 'Running', detail: `${running}/${job.spec?.parallelism ?? '?'} pods running` };
+  return { state: 'PENDING', phase: 'Created', detail: `${job.status?.active ?? 0} pods pending` };
+}
+
+/** Exit code of the first container that failed (by finish time), e.g. 137 for a killed node; undefined if none. */
+export function firstFailureExitCode(pods: V1Pod[]): number | undefined {
+  const failures: { at: number; code: number }[] = [];
+  for (const p of pods) {
+    for (const cs of p.status?.containerStatuses ?? []) {
+      const t = cs.state?.terminated ?? cs.lastState?.terminated;
+      if (cs.name === CONTAINER && t && t.exitCode !== 0) failures.push({ at: t.finishedAt ? new Date(t.finishedAt).getTime() : 0, code: t.exitCode });
+    }
+  }
+  failures.sort((a, b) => a.at - b.at);
+  return failures[0]?.code;
+}
+
+/** The pod of node `node` (newest attempt): PyTorchJob `<job>-master-0` / `<job>-worker-<node-1>`, Indexed Job by completion index. */
+export function nodePod(ref: JobRef, pods: V1Pod[], node: number): V1Pod | undefined {
+  const matches =
+    ref.kind === 'pytorchjob'
+      ? pods.filter((p) => p.metadata?.name === (node === 0 ? `${ref.name}-master-0` : `${ref.name}-worker-${node - 1}`))
+      : pods.filter((p) => p.metadata?.annotations?.[COMPLETION_INDEX_ANNOTATION] === String(node));
+  const time = (p: V1Pod) => (p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : 0);
+  return matches.sort((a, b) => time(b) - time(a))[0];
+}
+
+/** Whether the pod's `pytorch` container has started (running or already terminated): its log can be read. */
+export function containerStarted(pod: V1Pod): boolean {
+  const cs = (pod.status?.containerStatuses ?? []).find((c) => c.name === CONTAINER);
+  return Boolean(cs?.state?.running || cs?.state?.terminated);
+}

@@ -1,0 +1,29 @@
+import { Args, Flags } from '@oclif/core';
+import { SslCommand } from '../base.js';
+
+export default class ModelExtractBackbone extends SslCommand {
+  static override description =
+    "Extract the backbone weights of a checkpoint (state_dict 'backbone.*' with the prefix stripped) for downstream tasks";
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> work_dirs/simclr/epoch_200.ckpt simclr_backbone.ckpt',
+    '<%= config.bin %> <%= command.id %> s3://ckpts/runs/simclr/epoch_200.ckpt s3://models/simclr_backbone.ckpt',
+  ];
+
+  static override args = {
+    checkpoint: Args.string({ description: 'Checkpoint (local path or s3://bucket/key)', required: true }),
+    out: Args.string({ description: 'Output file (local path or s3://bucket/key)', required: true }),
+  };
+
+  static override flags = {
+    's3-endpoint': Flags.string({ description: 'S3 endpoint for MinIO/Ceph, path-style (env AWS_ENDPOINT_URL_S3)', env: 'AWS_ENDPOINT_URL_S3' }),
+    region: Flags.string({ description: 'S3 region (env AWS_REGION)' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(ModelExtractBackbone);
+    const { extractBackbone } = await import('../../storage/model-files.js');
+    const r = await extractBackbone(args.checkpoint, args.out, { endpoint: flags['s3-endpoint'], region: flags.region });
+    this.log(`${r.path} (${r.tensors} backbone tensor(s))`);
+  }
+}

@@ -1,0 +1,54 @@
+import { ConfigError } from '../../errors.js';
+import type { Dataset, Random, Sample } from '../types.js';
+
+/** mmcv ConcatDataset(datasets): indices run through the datasets in order. */
+export class ConcatDataset implements Dataset {
+  readonly type = 'ConcatDataset';
+  cfg?: Record<string, unknown>;
+  private readonly offsets: number[];
+  constructor(readonly datasets: Dataset[]) {
+    if (datasets.length === 0) throw new ConfigError('ConcatDataset needs at least one dataset');
+    this.offsets = [];
+    let total = 0;
+    for (const d of datasets) {
+      this.offsets.push(total);
+      total += d.length;
+    }
+  }
+  get length(): number {
+    return this.datasets.reduce((s, d) => s + d.length, 0);
+  }
+  private locate(idx: number): [Dataset, number] {
+    let k = this.datasets.length - 1;
+    while (k > 0 && idx < this.offsets[k]) k--;
+    return [this.datasets[k], idx - this.offsets[k]];
+  }
+  getLabel(idx: number): number {
+    const [d, i] = this.locate(idx);
+    return d.getLabel(i);
+  }
+  async getItem(idx: number, rng: Random): Promise<Sample> {
+    const [d, i] = this.locate(idx);
+    const s = await d.getItem(i, rng);
+    return { ...s, idx };
+  }
+}
+
+/** mmcv RepeatDataset(dataset, times): the dataset `times` times over (short epochs for small sets). */
+export class RepeatDataset implements Dataset {
+  readonly type = 'RepeatDataset';
+  cfg?: Record<string, unknown>;
+  constructor(readonly dataset: Dataset, readonly times: number) {
+    if (!(Number.isInteger(times) && times >= 1)) throw new ConfigError(`RepeatDataset: times must be a positive integer, got ${times}`);
+  }
+  get length(): number {
+    return this.dataset.length * this.times;
+  }
+  getLabel(idx: number): number {
+    return this.dataset.getLabel(idx % this.dataset.length);
+  }
+  async getItem(idx: number, rng: Random): Promise<Sample> {
+    const s = await this.dataset.getItem(idx % this.dataset.length, rng);
+    return { ...s, idx };
+  }
+}

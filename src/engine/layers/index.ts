@@ -1,0 +1,11 @@
+export { GELU, ReLU, buildActivation, gelu } from './activation.js';
+export { MultiheadAttention } from './attention.js';
+export { BatchNorm, setBatchStatsReducer, type BatchNormArgs, type BatchStats, type BatchStatsReducer } from './batch-norm.js';
+export { Identity, ModuleList, Sequential } from './container.js';
+export { Conv2d, type Conv2dArgs } from './conv2d.js';
+export { DropPath, Dropout } from './dropout.js';
+export { LayerNorm } from './layer-norm.js';
+export { Linear, linear } from './linear.js';
+export { FFN, Mlp } from './mlp.js';
+export { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from './pooling.js';
+export { buildNorm, type NormCfg } from './norm.js';

@@ -1,0 +1,163 @@
+import { ConfigError } from '../errors.js';
+import { buildDataLoader, buildDataset } from '../data/index.js';
+import { initBackend } from '../engine/backend.js';
+import { manualSeed } from '../engine/random.js';
+import { tf } from '../engine/tf.js';
+import { buildModel } from '../models/index.js';
+import { globalAvgPool, l2Normalize } from '../models/ops.js';
+import type { BaseAlgorithm } from '../models/algorithms/base.js';
+import { layoutsOf, readCheckpoint } from '../runner/checkpoint.js';
+
+type Cfg = Record<string, unknown>;
+
+/** Labelled, L2-normalised features: `feats` row-major `[n, dim]`. */
+export interface FeatureBank {
+  feats: Float32Array;
+  labels: Int32Array;
+  n: number;
+  dim: number;
+}
+
+export interface KnnResult {
+  k: number;
+  temperature: number;
+  top1: number;
+  top5: number;
+  numTrain: number;
+  numVal: number;
+  seconds: number;
+}
+
+/**
+ * Weighted kNN (Wu et al. 2018; MMSelfSup/DINO `knn_classifier`): for each query the k most
+ * cosine-similar bank features vote for their label with weight exp(sim / T); top-1/top-5 in percent.
+ */
+export function knnClassify(bank: FeatureBank, queries: FeatureBank, k: number, temperature: number, numClasses?: number, chunk = 256): { top1: number; top5: number } {
+  const classes = numClasses ?? Math.max(...bank.labels, ...queries.labels) + 1;
+  const kk = Math.min(k, bank.n);
+  let top1 = 0;
+  let top5 = 0;
+  const bankT = tf.tidy(() => tf.transpose(tf.tensor2d(bank.feats, [bank.n, bank.dim])));
+  try {
+    for (let start = 0; start < queries.n; start += chunk) {
+      const rows = Math.min(chunk, queries.n - start);
+      const { values, indices } = tf.tidy(() => {
+        const q = tf.tensor2d(queries.feats.subarray(start * queries.dim, (start + rows) * queries.dim), [rows, queries.dim]);
+        return tf.topk(tf.matMul(q, bankT), kk, true);
+      });
+      const sims = values.dataSync();
+      const idx = indices.dataSync();
+      values.dispose();
+      indices.dispose();
+      for (let r = 0; r < rows; r++) {
+        const votes = new Float64Array(classes);
+        for (let j = 0; j < kk; j++) votes[bank.labels[idx[r * kk + j]]] += Math.exp(sims[r * kk + j] / temperature);
+        const order = Array.from(votes.keys()).sort((a, b) => votes[b] - votes[a] || a - b);
+        const target = queries.labels[start + r];
+        if (order[0] === target) top1++;
+        if (order.slice(0, Math.min(5, kk)).includes(target)) top5++;
+      }
+    }
+  } finally {
+    bankT.dispose();
+  }
+  return { top1: (top1 * 100) / queries.n, top5: (top5 * 100) / queries.n };
+}
+
+/** Global-average-pooled, L2-normalised last backbone output of every image of `datasetCfg` (eval mode, in order). */
+export async function extractFeatures(model: BaseAlgorithm, datasetCfg: Cfg, batchSize: number, log: (m: string) => void = () => {}): Promise<FeatureBank> {
+  const dataset = await buildDataset(datasetCfg);
+  const loader = buildDataLoader(dataset, { samplesPerGpu: batchSize, shuffle: false, dropLast: false, seed: 0, rank: 0, worldSize: 1, log });
+  const chunks: Float32Array[] = [];
+  const labels: number[] = [];
+  let dim = 0;
+  try {
+    for await (const batch of loader.epoch(0)) {
+      const v = batch.views[0];
+      if (!batch.labels) throw new ConfigError('kNN needs a labelled data source (the dataset yields no labels)');
+      const f = tf.tidy(() => {
+        const x = tf.tensor(v.data, [...v.shape], 'float32');
+        const outs = model.extractFeat(x);
+        const g = globalAvgPool(outs[outs.length - 1]);
+        return l2Normalize(tf.reshape(g, [g.shape[0], -1]));
+      });
+      dim = f.shape[1] as number;
+      chunks.push(f.dataSync() as Float32Array);
+      f.dispose();
+      labels.push(...batch.labels);
+    }
+  } finally {
+    await loader.close();
+  }
+  // the distributed sampler may pad; keep each image once
+  const n = Math.min(labels.length, dataset.length);
+  const feats = new Float32Array(n * dim);
+  let off = 0;
+  for (const c of chunks) {
+    const take = Math.min(c.length, feats.length - off);
+    feats.set(c.subarray(0, take), off);
+    off += take;
+  }
+  return { feats, labels: Int32Array.from(labels.slice(0, n)), n, dim };
+}
+
+/** kNN datasets: `cfg.knn.{train,val}`, else un-augmented copies of `data.train`'s source (val: `test_mode`). */
+export function knnDatasets(cfg: Cfg): { train: Cfg; val: Cfg } {
+  const knn = (cfg.knn ?? {}) as Cfg;
+  if (knn.train && knn.val) return { train: knn.train as Cfg, val: knn.val as Cfg };
+  const train = ((cfg.data as Cfg | undefined)?.train ?? {}) as Cfg;
+  const source = train.data_source as Cfg | undefined;
+  if (!source) throw new ConfigError('kNN needs knn.train/knn.val datasets or a data.train.data_source in the config');
+  const pipes = (train.pipelines as Cfg[][] | undefined)?.[0] ?? (train.pipeline as Cfg[] | undefined) ?? [];
+  const normalize = pipes.filter((p) => p.type === 'Normalize').at(-1);
+  const pipeline = [{ type: 'ToTensor' }, ...(normalize ? [normalize] : [])];
+  return {
+    train: { type: 'SingleViewDataset', data_source: source, pipeline },
+    // the synthetic source has no splits: another seed draws a disjoint-by-chance query set
+    val: { type: 'SingleViewDataset', data_source: source.type === 'SyntheticShapes' ? { ...source, seed: ((source.seed as number) ?? 0) + 1 } : { ...source, test_mode: true }, pipeline },
+  };
+}
+
+export interface KnnOptions {
+  checkpoint?: string;
+  k?: number;
+  temperature?: number;
+  backend?: string;
+  seed?: number;
+  log?: (m: string) => void;
+}
+
+/**
+ * `ssl eval knn`: builds the config's model (random init with `seed` when no checkpoint: the
+ * baseline), extracts bank (train) and query (val) features, and reports weighted kNN accuracy.
+ */
+export async function evaluateKnn(cfg: Cfg, o: KnnOptions): Promise<KnnResult> {
+  const log = o.log ?? (() => {});
+  const t0 = performance.now();
+  await initBackend(o.backend ?? (cfg.backend as string | undefined), { log });
+  manualSeed(o.seed ?? (typeof cfg.seed === 'number' ? cfg.seed : 0));
+  const model = buildModel(cfg.model);
+  if (o.checkpoint) {
+    const ck = await readCheckpoint(o.checkpoint, layoutsOf(model));
+    try {
+      model.loadStateDict(ck.stateDict, { strict: true });
+    } finally {
+      ck.dispose();
+    }
+    log(`loaded ${o.checkpoint} (epoch ${ck.meta.epoch}, iter ${ck.meta.iter})`);
+  } else log('no --checkpoint: evaluating the randomly initialised network');
+  model.eval();
+  const knn = (cfg.knn ?? {}) as Cfg;
+  const k = o.k ?? (knn.k as number | undefined) ?? 20;
+  const temperature = o.temperature ?? (knn.temperature as number | undefined) ?? 0.07;
+  const bs = (knn.samples_per_gpu as number | undefined) ?? 256;
+  const ds = knnDatasets(cfg);
+  const bank = await extractFeatures(model, ds.train, bs, log);
+  log(`train features: ${bank.n} x ${bank.dim}`);
+  const queries = await extractFeatures(model, ds.val, bs, log);
+  log(`val features: ${queries.n} x ${queries.dim}`);
+  const { top1, top5 } = knnClassify(bank, queries, k, temperature);
+  model.dispose();
+  return { k, temperature, top1, top5, numTrain: bank.n, numVal: queries.n, seconds: (performance.now() - t0) / 1000 };
+}
+

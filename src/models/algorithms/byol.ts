@@ -1,0 +1,60 @@
+import { Sequential } from '../../engine/layers/container.js';
+import { tf, type Tensor } from '../../engine/tf.js';
+import type { LatentPredictHead } from '../heads/heads.js';
+import type { LossDict, ListModule } from './base.js';
+import { BaseAlgorithm, copyParams, emaParams } from './base.js';
+
+/**
+ * MMSelfSup `BYOL` (Grill et al. 2020, https://arxiv.org/abs/2006.07733): online net
+ * `[backbone, neck]` + predictor head, target net updated by EMA (`momentum`, scheduled by
+ * `BYOLHook`/`MomentumUpdateHook` from `base_momentum`). Loss = head(v1→t2) + head(v2→t1).
+ */
+export class BYOL extends BaseAlgorithm {
+  readonly backbone: ListModule;
+  readonly neck: ListModule;
+  readonly onlineNet: Sequential;
+  readonly targetNet: Sequential;
+  momentum: number;
+  private targets: Tensor[] = [];
+
+  constructor(
+    makeBackbone: () => ListModule,
+    makeNeck: () => ListModule,
+    readonly head: LatentPredictHead,
+    readonly baseMomentum = 0.996,
+  ) {
+    super();
+    this.momentum = baseMomentum;
+    this.backbone = makeBackbone();
+    this.neck = makeNeck();
+    this.onlineNet = this.registerModule('online_net', new Sequential(this.backbone, this.neck));
+    this.targetNet = this.registerModule('target_net', new Sequential(makeBackbone(), makeNeck()));
+    copyParams(this.onlineNet, this.targetNet);
+    this.targetNet.requiresGrad(false);
+    this.registerModule('head', head);
+  }
+
+  /** target = m·target + (1-m)·online (called by the momentum hook after each iteration). */
+  momentumUpdate(): void {
+    emaParams(this.onlineNet, this.targetNet, this.momentum);
+  }
+
+  protected override async beforeStep(views: Tensor[]): Promise<void> {
+    this.targets = views.map((v) => tf.tidy(() => (this.targetNet.forward(v) as Tensor[])[0]));
+  }
+
+  protected override async afterStep(): Promise<void> {
+    for (const t of this.targets) t.dispose();
+    this.targets = [];
+  }
+
+  override stateDictAliases(): Record<string, string> {
+    return { backbone: 'online_net.0', neck: 'online_net.1' };
+  }
+
+  forwardTrain(views: Tensor[]): LossDict {
+    const [p1, p2] = views.map((v) => (this.onlineNet.forward(v) as Tensor[])[0]);
+    const [t1, t2] = this.targets;
+    return { loss: tf.add(this.head.forward(p1, t2).loss, this.head.forward(p2, t1).loss) };
+  }
+}

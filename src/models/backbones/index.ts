@@ -1,0 +1,20 @@
+import { Registry } from '../../registry/registry.js';
+import type { Module } from '../../engine/module.js';
+import { buildResNet, buildResNetCifar, buildResNetV1d, buildResNeXt } from './resnet.js';
+import { buildMAEViT } from './mae-vit.js';
+import { buildMaskFeatViT, buildVisionTransformer } from './vit.js';
+
+/** Backbones under MMSelfSup's type names; `build({type: 'ResNet', depth: 50, ...})`. */
+export const BACKBONES = new Registry<Module>('backbone');
+BACKBONES.register('ResNet', buildResNet);
+BACKBONES.register('ResNetV1d', buildResNetV1d);
+BACKBONES.register('ResNeXt', buildResNeXt);
+BACKBONES.register('ResNet_CIFAR', buildResNetCifar);
+BACKBONES.register('VisionTransformer', buildVisionTransformer);
+BACKBONES.register('MaskFeatViT', buildMaskFeatViT);
+BACKBONES.register('MAEViT', buildMAEViT);
+
+export { ResNet, type ResNetArgs } from './resnet.js';
+export { BasicBlock, Bottleneck } from './resnet-blocks.js';
+export { MAEViT, type MaskedEncoding } from './mae-vit.js';
+export { VisionTransformer, sincosPositionEmbedding, type ViTArgs, type ViTOutput } from './vit.js';

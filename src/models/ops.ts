@@ -1,0 +1,21 @@
+import { tf, type Tensor } from '../engine/tf.js';
+
+/**
+ * Identity whose gradient is zero (PyTorch `.detach()` inside a differentiated function).
+ * TensorFlow.js has no stop_gradient op, so it is a custom gradient.
+ */
+export function stopGradient<T extends Tensor>(x: T): T {
+  const f = tf.customGrad(((a: Tensor) => ({ value: tf.clone(a), gradFunc: (dy: Tensor) => tf.zerosLike(dy) })) as never);
+  return (f as unknown as (t: Tensor) => Tensor)(x) as T;
+}
+
+/** `F.normalize(x, dim=-1)`: x / max(‖x‖₂, eps) along the last axis. x `[N, C]` -> `[N, C]`. */
+export function l2Normalize(x: Tensor, eps = 1e-12): Tensor {
+  const norm = tf.sqrt(tf.sum(tf.square(x), -1, true));
+  return tf.div(x, tf.maximum(norm, eps));
+}
+
+/** Global average pool of NHWC `[N, H, W, C]` -> `[N, C]` (a `[N, C]` input passes through). */
+export function globalAvgPool(x: Tensor): Tensor {
+  return x.rank === 4 ? tf.mean(x, [1, 2]) : x;
+}

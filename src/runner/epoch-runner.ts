@@ -1,0 +1,80 @@
+import { BaseRunner, type WorkflowEntry } from './base-runner.js';
+import { ConfigError } from '../errors.js';
+import type { TrainLoader } from './types.js';
+
+/** mmcv `EpochBasedRunner`: `max_epochs` passes over the data; hooks see epoch/iter/inner_iter. */
+export class EpochBasedRunner extends BaseRunner {
+  readonly runnerType = 'EpochBasedRunner';
+  readonly byEpoch = true;
+
+  async run(loaders: TrainLoader[], workflow: WorkflowEntry[]): Promise<void> {
+    checkWorkflow(workflow, loaders);
+    const trainIdx = workflow.findIndex(([m]) => m === 'train');
+    this.epochLength = loaders[trainIdx].length;
+    this.maxIters = this.maxEpochs * this.epochLength;
+    await this.startInfo(workflow, `${this.maxEpochs} epochs`);
+    await this.callHook('before_run');
+    while (this.epoch < this.maxEpochs) {
+      for (let i = 0; i < workflow.length; i++) {
+        const [, epochs] = workflow[i];
+        for (let e = 0; e < epochs; e++) {
+          if (this.epoch >= this.maxEpochs) break;
+          await this.trainEpoch(loaders[i]);
+        }
+      }
+    }
+    await this.callHook('after_run');
+  }
+
+  /** One epoch (mmcv `EpochBasedRunner.train`). */
+  async trainEpoch(loader: TrainLoader): Promise<void> {
+    this.model.train();
+    this.mode = 'train';
+    this.epochLength = loader.length;
+    const skip = this.resumeInnerIter;
+    this.resumeInnerIter = 0;
+    await this.callHook('before_train_epoch');
+    let i = 0;
+    for await (const batch of loader.epoch(this.epoch)) {
+      if (i < skip) {
+        i++;
+        continue;
+      }
+      this.innerIter = i;
+      this.batchSize = batch.views[0]?.shape[0] ?? 0;
+      await this.callHook('before_train_iter');
+      await this.runTrainIter(batch);
+      try {
+        await this.callHook('after_train_iter');
+      } finally {
+        this.releaseOutputs();
+      }
+      this.iter += 1;
+      i++;
+      await this.endIter();
+      await this.handleStop(i);
+    }
+    await this.callHook('after_train_epoch');
+    this.epoch += 1;
+  }
+
+  /** At an iteration boundary: a pending signal saves a mid-epoch checkpoint (if asked) and stops. */
+  protected async handleStop(doneInEpoch: number): Promise<void> {
+    if (!this.stopRequest) return;
+    if (this.stopRequest.kind === 'checkpoint' && this.rank === 0) {
+      const path = await this.saveCheckpoint(this.workDir, { name: `iter_${this.iter}.ckpt`, innerIter: doneInEpoch });
+      this.logger.info(`${this.stopRequest.signal}: saved ${path} at iteration ${this.iter} (epoch ${this.epoch + 1}, ${doneInEpoch}/${this.epochLength})`);
+      for (const l of this.signalCheckpointListeners) await l(path);
+    }
+    this.checkStop();
+  }
+}
+
+export function checkWorkflow(workflow: WorkflowEntry[], loaders: TrainLoader[]): void {
+  if (!Array.isArray(workflow) || workflow.length === 0) throw new ConfigError('workflow must be a non-empty list like [[train, 1]]');
+  for (const [mode, n] of workflow) {
+    if (mode !== 'train') throw new ConfigError(`workflow mode "${mode}" is not supported (MMSelfSup pre-training uses [[train, 1]])`);
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`workflow: "${mode}" needs a positive integer count, got ${String(n)}`);
+  }
+  if (loaders.length < workflow.length) throw new ConfigError('workflow has more entries than data loaders');
+}

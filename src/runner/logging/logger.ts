@@ -1,0 +1,60 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** Python logging's default asctime: `2026-11-28 12:00:00,123` (local time). */
+export function asctime(d = new Date()): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())},${p(d.getMilliseconds(), 3)}`;
+}
+
+/** mmcv's run timestamp `time.strftime('%Y%m%d_%H%M%S')`, used for `<timestamp>.log(.json)`. */
+export function runTimestamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+export type Level = 'INFO' | 'WARNING' | 'ERROR';
+
+/** Something that temporarily owns the terminal's last line (the live progress line). */
+export interface StatusLine {
+  clear(): void;
+  redraw(): void;
+}
+
+/**
+ * The `mmselfsup` logger: `asctime - mmselfsup - LEVEL - message` lines to stdout and (rank 0)
+ * to `<work_dir>/<timestamp>.log`. Ranks other than 0 log warnings and errors only, as mmcv.
+ */
+export class Logger {
+  status: StatusLine | undefined;
+
+  constructor(
+    readonly file: string | undefined,
+    readonly rank = 0,
+    readonly name = 'mmselfsup',
+    readonly write: (line: string) => void = (line) => process.stdout.write(line),
+  ) {
+    if (file) mkdirSync(dirname(file), { recursive: true });
+  }
+
+  info(message: string): void {
+    this.log('INFO', message);
+  }
+
+  warning(message: string): void {
+    this.log('WARNING', message);
+  }
+
+  error(message: string): void {
+    this.log('ERROR', message);
+  }
+
+  log(level: Level, message: string): void {
+    if (this.rank !== 0 && level === 'INFO') return;
+    const line = `${asctime()} - ${this.name} - ${level} - ${message}\n`;
+    this.status?.clear();
+    this.write(line);
+    this.status?.redraw();
+    if (this.file && this.rank === 0) appendFileSync(this.file, line);
+  }
+}

@@ -1,0 +1,119 @@
+import { randomInt } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { basename, extname } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { initBackend } from '../engine/backend.js';
+import { manualSeed } from '../engine/random.js';
+import { tf } from '../engine/tf.js';
+import { buildModel } from '../models/index.js';
+import type { BaseRunner } from './base-runner.js';
+import { buildTrainLoader } from './data.js';
+import type { DistContext } from './dist-context.js';
+import { EpochBasedRunner } from './epoch-runner.js';
+import { registerTrainingHooks } from './hooks/index.js';
+import { IterBasedRunner } from './iter-runner.js';
+import type { Logger } from './logging/logger.js';
+import { buildOptimizer } from './optim/build.js';
+import { ProgressLine } from './logging/progress.js';
+import type { TrainLoader } from './types.js';
+import type { WorkerArgs } from './worker-args.js';
+
+export interface SetupOptions {
+  args: WorkerArgs;
+  cfg: Record<string, unknown>;
+  sourceOf: (key: string) => string | undefined;
+  workDir: string;
+  timestamp: string;
+  logger: Logger;
+  dist: DistContext;
+  /** Seed to use (from --seed or the resumed checkpoint); drawn on rank 0 and broadcast when undefined. */
+  seed?: number;
+}
+
+export interface TrainingSetup {
+  runner: BaseRunner;
+  loaders: TrainLoader[];
+}
+
+/** Versions saved in checkpoint meta. */
+export function packageVersions(): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  const version = (name: string) => {
+    try {
+      return (require(`${name}/package.json`) as { version: string }).version;
+    } catch {
+      return 'unknown';
+    }
+  };
+  let ssl = 'unknown';
+  try {
+    ssl = (require('../../../package.json') as { version: string }).version;
+  } catch {
+    // running from source
+  }
+  return { ssl, node: process.versions.node, '@tensorflow/tfjs-core': version('@tensorflow/tfjs-core') };
+}
+
+async function agreeOnSeed(dist: DistContext, seed: number | undefined): Promise<number> {
+  if (dist.worldSize === 1) return seed ?? randomInt(2 ** 31);
+  const mine = tf.scalar(seed ?? randomInt(2 ** 31), 'int32');
+  const shared = await dist.broadcast(mine, 0);
+  const value = (await shared.data())[0];
+  mine.dispose();
+  shared.dispose();
+  return value;
+}
+
+function runnerSpec(cfg: Record<string, unknown>, source: string | undefined): { type: string; maxEpochs?: number; maxIters?: number } {
+  const r = (cfg.runner as Record<string, unknown> | undefined) ?? (cfg.total_epochs !== undefined ? { type: 'EpochBasedRunner', max_epochs: cfg.total_epochs } : undefined);
+  if (!r) throw new ConfigError(`the config has no "runner" (e.g. runner: {type: EpochBasedRunner, max_epochs: 200})${source ? ` in ${source}` : ''}`);
+  const { type, max_epochs, max_iters, ...rest } = r;
+  if (Object.keys(rest).length > 0) throw new ConfigError(`runner does not accept "${Object.keys(rest)[0]}" (type, max_epochs, max_iters)${source ? ` in ${source}` : ''}`);
+  if (type === 'EpochBasedRunner') {
+    if (!Number.isInteger(max_epochs) || (max_epochs as number) < 1) throw new ConfigError('EpochBasedRunner needs a positive integer max_epochs');
+    return { type, maxEpochs: max_epochs as number };
+  }
+  if (type === 'IterBasedRunner') {
+    if (!Number.isInteger(max_iters) || (max_iters as number) < 1) throw new ConfigError('IterBasedRunner needs a positive integer max_iters');
+    return { type, maxIters: max_iters as number };
+  }
+  throw new ConfigError(`runner type "${String(type)}" is not supported; use EpochBasedRunner or IterBasedRunner`);
+}
+
+/** Builds backend, seed, model, data, optimizer, runner and hooks from the resolved config. */
+export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
+  const { cfg, logger, dist } = o;
+  const backend = await initBackend(o.args.backend ?? (cfg.backend as string | undefined), { log: (l) => logger.info(l) });
+  const seed = await agreeOnSeed(dist, o.seed);
+  manualSeed(seed); // same init on every rank, as DDP starts from rank 0's weights
+  const exp = basename(o.args.config, extname(o.args.config));
+  logger.info(
+    `Environment info:\n${'-'.repeat(60)}\nNode.js: ${process.versions.node}\nTensorFlow.js: ${packageVersions()['@tensorflow/tfjs-core']}\n` +
+      `Backend: ${backend.name}${backend.gpu ? ' (GPU)' : ''}\nssl: ${packageVersions().ssl}\n${'-'.repeat(60)}`,
+  );
+  logger.info(`Distributed training: ${dist.worldSize > 1}`);
+  logger.info(`Set random seed to ${seed}, deterministic: ${o.args.deterministic}`);
+
+  const spec = runnerSpec(cfg, o.sourceOf('runner'));
+  const model = buildModel(cfg.model, o.sourceOf('model'));
+  if (dist.worldSize > 1) dist.broadcastModule?.(model);
+  const loader = await buildTrainLoader(cfg, {
+    seed, rank: dist.rank, worldSize: dist.worldSize, deterministic: o.args.deterministic, source: o.sourceOf('data'), log: (m) => logger.info(m),
+  });
+  if (!cfg.optimizer) throw new ConfigError('the config has no "optimizer"');
+  const { optimizer, messages } = buildOptimizer(model.namedParameters(), cfg.optimizer as Record<string, unknown>);
+  for (const m of messages) logger.info(m);
+  const meta: Record<string, unknown> = {
+    exp_name: `${exp}${extname(o.args.config) === '.json' ? '' : extname(o.args.config)}`,
+    seed,
+    backend: backend.name,
+    versions: packageVersions(),
+    config: cfg,
+  };
+  const common = { model, optimizer, workDir: o.workDir, logger, dist, meta, timestamp: o.timestamp };
+  const runner: BaseRunner =
+    spec.type === 'EpochBasedRunner' ? new EpochBasedRunner({ ...common, maxEpochs: spec.maxEpochs }) : new IterBasedRunner({ ...common, maxIters: spec.maxIters });
+  registerTrainingHooks(runner, cfg, o.sourceOf('custom_hooks') ?? o.sourceOf('model'));
+  if (process.stdout.isTTY && dist.rank === 0) new ProgressLine(runner).attach();
+  return { runner, loaders: [loader] };
+}

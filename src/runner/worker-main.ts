@@ -1,0 +1,186 @@
+/**
+ * The worker entry point every launcher starts (`bin/ssl-worker.js`), and `ssl train --launcher none`
+ * calls in-process: resolves its place in the job, builds model/data/optimizer/hooks from the config,
+ * resumes if asked, trains, and returns the exit code.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { isSslError, SslError } from '../errors.js';
+import { NanLossError, StoppedError, type BaseRunner, type StopRequest, type WorkflowEntry } from './base-runner.js';
+import { findLatestCheckpoint, readCheckpointMeta, removeStaleTemps } from './checkpoint.js';
+import { CheckpointHook } from './hooks/checkpoint-hook.js';
+import type { DistContext } from './dist-context.js';
+import { singleProcessContext } from './dist-context.js';
+import { Logger, runTimestamp } from './logging/logger.js';
+import type { TrainLoader } from './types.js';
+import { parseWorkerArgs, type WorkerArgs } from './worker-args.js';
+
+/** Exit codes of the worker. */
+export const EXIT = {
+  OK: 0,
+  /** Training finished but a checkpoint or log could not be uploaded to S3 (it is only local). */
+  UPLOAD_FAILED: 4,
+  /** A config/usage error the user can fix (SslError). */
+  BAD_INPUT: 2,
+  /** NaN/Inf loss: stopped, last good checkpoint kept. */
+  NAN_LOSS: 3,
+  /** Stopped by SIGUSR1 (or SIGTERM with --checkpoint-on-signal) after writing a checkpoint: requeue and --auto-resume. */
+  CHECKPOINTED: 75,
+  SIGINT: 130,
+  SIGTERM: 143,
+  UNEXPECTED: 1,
+} as const;
+
+/** Loads the resolved config (.json written by `ssl train`, or any format `loadConfig` reads). */
+async function loadWorkerConfig(path: string): Promise<{ cfg: Record<string, unknown>; sourceOf: (k: string) => string | undefined }> {
+  if (!existsSync(path)) throw new SslError(`config file not found: ${path}`);
+  if (path.endsWith('.json')) {
+    const cfg = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    const origin = typeof cfg.filename === 'string' ? cfg.filename : path;
+    return { cfg, sourceOf: () => origin };
+  }
+  const { resolveConfig } = await import('../config/index.js');
+  const r = resolveConfig(path);
+  return { cfg: r.cfg as Record<string, unknown>, sourceOf: (k) => r.sourceOf(k) ?? path };
+}
+
+/** The job placement: `src/dist` when a multi-process environment is found, else one process. */
+async function createDist(args: WorkerArgs, cfg: Record<string, unknown>): Promise<DistContext> {
+  let env: { rank: number; worldSize: number } = { rank: 0, worldSize: 1 };
+  try {
+    const mod = (await import('../dist/env.js')) as { readDistEnv: (e: NodeJS.ProcessEnv, d?: { port?: number }) => { rank: number; worldSize: number } };
+    env = mod.readDistEnv(process.env, { port: args.port ?? (cfg.dist_params as { port?: number } | undefined)?.port });
+  } catch (e) {
+    if (isSslError(e)) throw e;
+  }
+  if (env.worldSize <= 1) return singleProcessContext();
+  const path = '../dist/context.js';
+  let mod: { createDistContext?: (env: unknown, cfg: unknown) => Promise<DistContext> };
+  try {
+    mod = (await import(path)) as typeof mod;
+  } catch {
+    throw new SslError(`this process is rank ${env.rank} of ${env.worldSize}, but distributed training (src/dist/context) is not available in this build`);
+  }
+  if (!mod.createDistContext) throw new SslError('src/dist/context has no createDistContext');
+  return mod.createDistContext(env, cfg);
+}
+
+/** Runs a worker with `argv` (without node and script). Resolves to the exit code; never throws. */
+export async function runWorker(argv: string[]): Promise<number> {
+  let logger: Logger | undefined;
+  let dist: DistContext | undefined;
+  let runner: BaseRunner | undefined;
+  let s3: import('../storage/run-sync.js').S3RunSync | undefined;
+  let loaders: TrainLoader[] = [];
+  const handlers: [NodeJS.Signals, () => void][] = [];
+  try {
+    const args = parseWorkerArgs(argv);
+    const { cfg, sourceOf } = await loadWorkerConfig(args.config);
+    dist = await createDist(args, cfg);
+    const workDir = resolve(args.workDir);
+    mkdirSync(workDir, { recursive: true });
+    if (dist.rank === 0) removeStaleTemps(workDir);
+    const timestamp = runTimestamp();
+    logger = new Logger(join(workDir, `${timestamp}.log`), dist.rank);
+
+    // S3 (src/storage, loaded only when used): --s3 or checkpoint_config.out_dir: s3://...
+    const ckCfg = (cfg.checkpoint_config ?? {}) as { out_dir?: string | null; max_keep_ckpts?: number };
+    const wantsS3 = Boolean(args.s3) || (typeof ckCfg.out_dir === 'string' && ckCfg.out_dir.startsWith('s3://'));
+    const storage = wantsS3 || [args.resumeFrom, args.loadFrom, cfg.load_from].some((p) => typeof p === 'string' && p.startsWith('s3://')) ? await import('../storage/run-sync.js') : undefined;
+    const log = logger;
+    if (storage && wantsS3) {
+      const uri = storage.runPrefix({ s3: args.s3, outDir: ckCfg.out_dir, workDir }) as string;
+      s3 = await storage.S3RunSync.open({ uri, endpoint: args.s3Endpoint, workDir, maxKeepCkpts: ckCfg.max_keep_ckpts, check: dist.rank === 0, log: (l) => log.info(l) });
+    }
+    const s3opts = { endpoint: args.s3Endpoint };
+
+    // resume target first: an auto-resumed run keeps the checkpoint's seed unless --seed is given
+    const localLatest = args.autoResume && !args.resumeFrom ? findLatestCheckpoint(workDir) : undefined;
+    let resumeFrom: string | undefined;
+    if (s3) resumeFrom = await s3.resolveResume({ resumeFrom: args.resumeFrom, autoResume: args.autoResume, localLatest });
+    else if (args.resumeFrom) resumeFrom = storage ? await storage.fetchIfRemote(args.resumeFrom, workDir, s3opts) : args.resumeFrom;
+    else resumeFrom = localLatest;
+    if (args.autoResume && !args.resumeFrom) {
+      if (resumeFrom) logger.info(`auto-resume: found ${resumeFrom}`);
+      else logger.info(`auto-resume: no valid checkpoint in ${workDir}${s3 ? ` or ${s3.uri}` : ''}, starting from scratch`);
+    }
+    if (s3 && dist.rank === 0) await s3.uploadMissing();
+    const resumeSeed = resumeFrom && args.seed === undefined ? readCheckpointMeta(resumeFrom).seed : undefined;
+
+    const { setupTraining } = await import('./setup.js');
+    const cfgSeed = typeof cfg.seed === 'number' ? cfg.seed : undefined;
+    const setup = await setupTraining({ args, cfg, sourceOf, workDir, timestamp, logger, dist, seed: args.seed ?? resumeSeed ?? cfgSeed });
+    runner = setup.runner;
+    loaders = setup.loaders;
+    if (resumeFrom) await runner.loadCheckpoint(resumeFrom, { resume: true });
+    else if (args.loadFrom ?? (cfg.load_from as string | undefined)) {
+      const from = (args.loadFrom ?? cfg.load_from) as string;
+      await runner.loadCheckpoint(storage ? await storage.fetchIfRemote(from, workDir, s3opts) : from, { resume: false, strict: false });
+    }
+    const sync = s3;
+    if (sync && dist.rank === 0) {
+      const logs = () => [args.config, join(workDir, `${timestamp}.log`), join(workDir, `${timestamp}.log.json`)].filter((p) => existsSync(p));
+      for (const h of runner.hooks) {
+        if (h instanceof CheckpointHook) {
+          h.onSaved = async (p) => {
+            await sync.afterCheckpoint(p);
+            sync.syncFiles(logs());
+          };
+          h.mayDelete = (p) => sync.mayDeleteLocal(p);
+        }
+      }
+      runner.signalCheckpointListeners.push(async (p) => {
+        await sync.afterCheckpoint(p);
+        sync.syncFiles(logs());
+      });
+    }
+
+    const r = runner;
+    const onSignal = (signal: NodeJS.Signals) => {
+      const checkpoint = signal === 'SIGUSR1' || (signal === 'SIGTERM' && args.checkpointOnSignal);
+      if (r.stopRequest) {
+        if (signal === 'SIGINT') process.exit(EXIT.SIGINT);
+        return;
+      }
+      r.stopRequest = (checkpoint ? { kind: 'checkpoint', signal } : { kind: 'abort', signal }) as StopRequest;
+      r.logger.warning(`${signal} received: stopping at the end of this iteration${checkpoint ? ' after writing a checkpoint' : ''}`);
+    };
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGUSR1'] as NodeJS.Signals[]) {
+      const h = () => onSignal(s);
+      process.on(s, h);
+      handlers.push([s, h]);
+    }
+    const workflow = ((cfg.workflow as WorkflowEntry[] | undefined) ?? [['train', 1]]).map(([m, n]) => [m, n] as WorkflowEntry);
+    await runner.run(setup.loaders, workflow);
+    if (s3 && dist.rank === 0) {
+      s3.syncFiles([args.config, join(workDir, `${timestamp}.log`), join(workDir, `${timestamp}.log.json`)].filter((p) => existsSync(p)));
+      const summary = await s3.finish();
+      s3 = undefined;
+      if (!summary.ok) return EXIT.UPLOAD_FAILED;
+    }
+    return EXIT.OK;
+  } catch (e) {
+    const log = (msg: string) => (logger ? logger.error(msg) : process.stderr.write(`Error: ${msg}\n`));
+    if (e instanceof StoppedError) {
+      const code = e.request.kind === 'checkpoint' ? EXIT.CHECKPOINTED : e.request.signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
+      log(`stopped by ${e.request.signal} at iteration ${runner?.iter ?? 0}; exit code ${code}`);
+      return code;
+    }
+    if (e instanceof NanLossError) {
+      log(e.message);
+      return EXIT.NAN_LOSS;
+    }
+    if (isSslError(e)) {
+      log(e.message);
+      return e.exitCode;
+    }
+    log(`${(e as Error).stack ?? String(e)}`);
+    return EXIT.UNEXPECTED;
+  } finally {
+    for (const [s, h] of handlers) process.off(s, h);
+    // uploads already queued still complete (a stopped or failed run keeps its checkpoints on S3)
+    if (s3 && dist?.rank === 0) await s3.finish().catch(() => undefined);
+    for (const l of loaders) await l.close?.().catch(() => {});
+    await dist?.close().catch(() => {});
+  }
+}

@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { transformFileSync } from '@swc/core';
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function sourceFiles(path: string): string[] {
+  if (!existsSync(path)) return [];
+  if (statSync(path).isFile()) return /\.(ts|mjs|js|json)$/.test(path) && !path.endsWith('.d.ts') ? [path] : [];
+  return readdirSync(path).flatMap((f) => sourceFiles(join(path, f)));
+}
+
+/**
+ * Child processes and worker threads cannot run TypeScript: transpiles the given repo paths
+ * (files or folders) with swc into a folder inside node_modules/.cache (so bare imports resolve
+ * to the repo's node_modules) with the same layout, `.ts` -> `.js`. Returns that folder.
+ */
+export function compileForChildren(paths: string[] = ['src/dist', 'src/errors.ts', 'launchers/local', 'launchers/launcher.ts']): string {
+  const out = join(REPO, 'node_modules', '.cache', 'ssl-dist-test');
+  for (const p of paths) {
+    for (const file of sourceFiles(join(REPO, p))) {
+      if (!file.endsWith('.ts')) {
+        const dest = join(out, relative(REPO, file));
+        mkdirSync(dirname(dest), { recursive: true });
+        copyFileSync(file, dest);
+        continue;
+      }
+      const { code } = transformFileSync(file, {
+        jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+        module: { type: 'es6' },
+        sourceMaps: false,
+      });
+      const dest = join(out, relative(REPO, file)).replace(/\.ts$/, '.js');
+      mkdirSync(dirname(dest), { recursive: true });
+      writeFileSync(dest, code);
+    }
+  }
+  return out;
+}
+
+export interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Spawns `node script args` and collects its output. */
+export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Finished> } {
+  const t0 = Date.now();
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<Finished>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 })));
+  return { child, done };
+}
+
+/** True when the process with this pid is gone. */
+export function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * A small in-process Kubernetes API server (test code) speaking the JSON routes the k8s launcher uses,
+ * with the controllers of controllers.ts and the kubelet of kubelet.ts behind it. The launcher reaches it
+ * through the real @kubernetes/client-node via a kubeconfig ({@link FakeCluster.writeKubeconfig}).
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AdmissionError, type ClusterOps, admitJob, admitPyTorchJob, runIndexedJob, runPyTorchJob } from './controllers.js';
+import { type Container, type Obj, runPod } from './kubelet.js';
+
+export interface FakeClusterOptions {
+  /** Serve kubeflow.org/v1 PyTorchJob (the training operator is installed). Default true. */
+  pytorchJobCrd?: boolean;
+  /** Requests answered 403 Forbidden, as RBAC would: verb (create, get, list, delete, deletecollection, patch) and resource. */
+  forbid?: { verb: string; resource: string }[];
+  /** Container path prefix -> local dir (the image's file system). */
+  imageRoot: Record<string, string>;
+  /** Local directory for volumes and pod homes. */
+  workRoot: string;
+  /** Delay before containers start (default 300 ms), so the Created phase is observable. */
+  startDelayMs?: number;
+  /** Fault injection: kill this pod's process with SIGKILL this long after it started (a lost node). */
+  killPod?: { name: RegExp; afterMs: number };
+  /** Pods whose name matches are never scheduled (stay Pending), e.g. to keep their peers waiting. */
+  unschedulable?: RegExp;
+}
+
+const GROUPS: Record<string, string> = { pytorchjobs: 'kubeflow.org', jobs: 'batch' };
+const KINDS: Record<string, string> = { configmaps: 'ConfigMap', services: 'Service', pods: 'Pod', secrets: 'Secret', jobs: 'Job', pytorchjobs: 'PyTorchJob' };
+const API_VERSIONS: Record<string, string> = { jobs: 'batch/v1', pytorchjobs: 'kubeflow.org/v1' };
+
+function status(res: ServerResponse, code: number, reason: string, message: string): void {
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
+}
+
+function json(res: ServerResponse, code: number, body: unknown): void {
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+/** Equality-based label selectors (`a=b,c=d`), the only kind the launcher sends. */
+function matchesSelector(obj: Obj, selector: string | null): boolean {
+  if (!selector) return true;
+  return selector.split(',').every((term) => {
+    const [k, v] = term.split('=');
+    return obj.metadata?.labels?.[k] === v;
+  });
+}
+
+function mergePatch(target: Obj, patch: Obj): Obj {
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete target[k];
+    else if (typeof v === 'object' && !Array.isArray(v) && typeof target[k] === 'object' && target[k] !== null) mergePatch(target[k], v);
+    else target[k] = v;
+  }
+  return target;
+}
+
+export class FakeCluster {
+  readonly store = new Map<string, Obj>();
+  readonly containers = new Map<string, Container>();
+  /** Every request as `VERB resource[/name]` (verbs as RBAC names them). */
+  readonly requests: string[] = [];
+  private server?: Server;
+  private rv = 1;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(readonly opts: FakeClusterOptions) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e) => status(res, 500, 'InternalError', String(e)));
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    for (const c of this.containers.values()) clearTimeout(c.timer);
+    for (const c of this.containers.values()) if (!c.exited) c.proc?.kill('SIGKILL');
+    await Promise.all([...this.containers.values()].filter((c) => c.proc && !c.exited).map((c) => new Promise((r) => c.proc!.once('close', r))));
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+
+  /** A kubeconfig for this server (context `fake`, namespace `ns`; client-node 1.x needs skip-TLS-verify to speak plain HTTP). */
+  writeKubeconfig(file: string, namespace = 'default'): string {
+    writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: ${this.url}\n    insecure-skip-tls-verify: true\nusers:\n- name: tester\n  user:\n    token: fake-token\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: tester\n    namespace: ${namespace}\ncurrent-context: fake\n`,
+    );
+    return file;
+  }
+
+  get(resource: string, ns: string, name: string): Obj | undefined {
+    return this.store.get(`${resource}/${ns}/${name}`);
+  }
+
+  list(resource: string, ns: string): Obj[] {
+    return [...this.store.entries()].filter(([k]) => k.startsWith(`${resource}/${ns}/`)).map(([, v]) => v);
+  }
+
+  put(resource: string, obj: Obj): Obj {
+    const ns = obj.metadata.namespace ?? 'default';
+    obj.apiVersion ??= API_VERSIONS[resource] ?? 'v1';
+    obj.kind ??= KINDS[resource];
+    obj.metadata = { ...obj.metadata, namespace: ns, uid: obj.metadata.uid ?? randomUUID(), resourceVersion: String(this.rv++), creationTimestamp: new Date().toISOString() };
+    this.store.set(`${resource}/${ns}/${obj.metadata.name}`, obj);
+    return obj;
+  }
+
+  addSecret(ns: string, name: string, stringData: Record<string, string>): void {
+    this.put('secrets', { metadata: { name, namespace: ns }, type: 'Opaque', data: Object.fromEntries(Object.entries(stringData).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) });
+  }
+
+  /** Removes an object and, with cascading deletion, everything it owns (pods' processes are killed). */
+  private remove(resource: string, ns: string, name: string, cascade: boolean): boolean {
+    const obj = this.get(resource, ns, name);
+    if (!obj) return false;
+    this.store.delete(`${resource}/${ns}/${name}`);
+    if (resource === 'pods') {
+      obj.metadata.deletionTimestamp = new Date().toISOString();
+      const c = this.containers.get(`${ns}/${name}`);
+      if (c && !c.exited) c.proc?.kill('SIGTERM');
+    }
+    if (cascade) {
+      for (const [key, o] of [...this.store.entries()]) {
+        if ((o.metadata.ownerReferences ?? []).some((r: Obj) => r.uid === obj.metadata.uid)) {
+          const [res, ons, oname] = key.split('/');
+          this.remove(res, ons, oname, true);
+        }
+      }
+    }
+    return true;
+  }
+
+  private ops(): ClusterOps {
+    return {
+      put: (resource, obj) => this.put(resource, obj),
+      pods: (ns, pred) => this.list('pods', ns).filter(pred),
+      deletePod: (ns, name) => this.remove('pods', ns, name, false),
+      startPod: (pod, onRunning, onExit) => {
+        this.put('pods', pod);
+        if (this.opts.unschedulable?.test(pod.metadata.name)) {
+          pod.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] };
+          return;
+        }
+        const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+        const box = runPod(
+          pod,
+          {
+            imageRoot: this.opts.imageRoot,
+            workRoot: this.opts.workRoot,
+            startDelayMs: this.opts.startDelayMs ?? 300,
+            get: (r, ns, n) => this.get(r, ns, n),
+            resolves: (host, ns) => this.resolves(host, ns),
+          },
+          () => {
+            if (pod.status.phase === 'Running') {
+              onRunning();
+              const kill = this.opts.killPod;
+              if (kill && kill.name.test(pod.metadata.name)) this.timers.push(setTimeout(() => box.proc?.kill('SIGKILL'), kill.afterMs));
+            }
+          },
+          onExit,
+        );
+        this.containers.set(key, box);
+      },
+    };
+  }
+
+  /** Cluster DNS: a Service name, or `<pod hostname>.<subdomain service>`, optionally `.<ns>.svc.cluster.local`. */
+  private resolves(host: string, ns: string): boolean {
+    const short = host.replace(new RegExp(`\\.${ns}(\\.svc(\\.cluster\\.local)?)?$`), '');
+    const parts = short.split('.');
+    if (parts.length === 1) return Boolean(this.get('services', ns, parts[0]));
+    if (parts.length === 2 && this.get('services', ns, parts[1])) {
+      return this.list('pods', ns).some((p) => p.spec?.hostname === parts[0] && p.spec?.subdomain === parts[1]);
+    }
+    return false;
+  }
+
+  private async body(req: IncomingMessage): Promise<Obj> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString();
+    return text ? JSON.parse(text) : {};
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url!, 'http://x');
+    const method = req.method!;
+    if (url.pathname === '/apis/kubeflow.org/v1' && method === 'GET') {
+      this.requests.push('get discovery/kubeflow.org/v1');
+      if (this.opts.pytorchJobCrd === false) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+      return json(res, 200, {
+        kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'kubeflow.org/v1',
+        resources: [{ name: 'pytorchjobs', singularName: 'pytorchjob', namespaced: true, kind: 'PyTorchJob', verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'] }],
+      });
+    }
+    const m = /^\/(?:api\/v1|apis\/(batch)\/v1|apis\/(kubeflow\.org)\/v1)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/(log))?$/.exec(url.pathname);
+    if (!m) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    const [, , , ns, resource, name, sub] = m;
+    if (resource === 'pytorchjobs' && this.opts.pytorchJobCrd === false) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    const verb = method === 'POST' ? 'create' : method === 'PATCH' ? 'patch' : method === 'DELETE' ? (name ? 'delete' : 'deletecollection') : name ? 'get' : 'list';
+    const rbacResource = sub ? `${resource}/${sub}` : resource;
+    this.requests.push(`${verb} ${rbacResource}${name ? `/${name}` : ''}`);
+    if ((this.opts.forbid ?? []).some((f) => f.verb === verb && f.resource === rbacResource)) {
+      const group = GROUPS[resource];
+      return status(res, 403, 'Forbidden', `${resource}${group ? `.${group}` : ''}${name ? ` "${name}"` : ''} is forbidden: User "tester" cannot ${verb} resource "${rbacResource}" in API group "${group ?? ''}" in the namespace "${ns}"`);
+    }
+    const notFound = () => status(res, 404, 'NotFound', `${resource}${GROUPS[resource] ? `.${GROUPS[resource]}` : ''} "${name}" not found`);
+
+    if (sub === 'log') {
+      const c = this.containers.get(`${ns}/${name}`);
+      const pod = this.get('pods', ns, name!);
+      if (!pod) return notFound();
+      if (!c || pod.status?.phase === 'Pending') return status(res, 400, 'BadRequest', `container "pytorch" in pod "${name}" is waiting to start: ContainerCreating`);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write(c.log);
+      if (url.searchParams.get('follow') === 'true' && !c.exited) c.followers.add(res);
+      else res.end();
+      return;
+    }
+    switch (verb) {
+      case 'create': {
+        const obj = await this.body(req);
+        obj.metadata = { ...obj.metadata, namespace: ns };
+        if (this.get(resource, ns, obj.metadata.name)) {
+          return status(res, 409, 'AlreadyExists', `${resource}${GROUPS[resource] ? `.${GROUPS[resource]}` : ''} "${obj.metadata.name}" already exists`);
+        }
+        try {
+          if (resource === 'pytorchjobs') admitPyTorchJob(obj);
+          if (resource === 'jobs') admitJob(obj);
+        } catch (e) {
+          if (e instanceof AdmissionError) return status(res, 422, 'Invalid', e.message);
+          throw e;
+        }
+        this.put(resource, obj);
+        json(res, 201, obj);
+        if (resource === 'pytorchjobs') runPyTorchJob(obj, this.ops());
+        if (resource === 'jobs') runIndexedJob(obj, this.ops());
+        return;
+      }
+      case 'get': {
+        const obj = this.get(resource, ns, name!);
+        return obj ? json(res, 200, obj) : notFound();
+      }
+      case 'list': {
+        const items = this.list(resource, ns).filter((o) => matchesSelector(o, url.searchParams.get('labelSelector')));
+        return json(res, 200, { kind: `${KINDS[resource]}List`, apiVersion: API_VERSIONS[resource] ?? 'v1', metadata: { resourceVersion: String(this.rv) }, items });
+      }
+      case 'patch': {
+        const obj = this.get(resource, ns, name!);
+        if (!obj) return notFound();
+        if (!String(req.headers['content-type']).startsWith('application/merge-patch+json')) return status(res, 415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/merge-patch+json`);
+        mergePatch(obj, await this.body(req));
+        return json(res, 200, obj);
+      }
+      case 'delete': {
+        const body = await this.body(req);
+        const policy = url.searchParams.get('propagationPolicy') ?? body.propagationPolicy;
+        // batch/v1 Jobs orphan their pods unless told otherwise; everything else cascades in the background.
+        const cascade = resource === 'jobs' ? policy === 'Background' || policy === 'Foreground' : policy !== 'Orphan';
+        const obj = this.get(resource, ns, name!);
+        if (!obj || !this.remove(resource, ns, name!, cascade)) return notFound();
+        return json(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success', details: { name, kind: resource } });
+      }
+      case 'deletecollection': {
+        const items = this.list(resource, ns).filter((o) => matchesSelector(o, url.searchParams.get('labelSelector')));
+        for (const o of items) this.remove(resource, ns, o.metadata.name, true);
+        return json(res, 200, { kind: `${KINDS[resource]}List`, apiVersion: 'v1', metadata: {}, items });
+      }
+    }
+  }
+}

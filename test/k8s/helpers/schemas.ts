@@ -1,0 +1,92 @@
+/**
+ * Offline checks of manifests: Kubernetes schemas (kubernetes-models validators), unknown fields (the typed
+ * models of @kubernetes/client-node, since kubernetes-models lets unknown fields pass), and for PyTorchJob the
+ * CRD's openAPIV3Schema (ajv, plus a pruning walk as the API server's strict field validation does) and the
+ * operator webhook's rules.
+ */
+import { readFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
+import { Ajv } from 'ajv';
+import { parseAllDocuments } from 'yaml';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Service } from 'kubernetes-models/v1/Service';
+import { Job } from 'kubernetes-models/batch/v1/Job';
+import { PodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
+import { admitPyTorchJob } from '../fake/controllers.js';
+
+type Obj = Record<string, any>;
+
+export const CRD_PATH = '/work/shared/data/kubeflow.org_pytorchjobs.yaml';
+
+/** Fields of `obj` that the typed model `type` (e.g. 'V1Job') does not know, as dotted paths. */
+export function unknownFields(obj: unknown, type: string, path = ''): string[] {
+  if (obj === null || obj === undefined) return [];
+  const arr = /^Array<(.+)>$/.exec(type);
+  if (arr) return (obj as unknown[]).flatMap((v, i) => unknownFields(v, arr[1], `${path}[${i}]`));
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (map) return Object.entries(obj as Obj).flatMap(([k, v]) => unknownFields(v, map[1], `${path}.${k}`));
+  const cls = (k8s as unknown as Record<string, { getAttributeTypeMap?: () => { baseName: string; type: string }[] }>)[type];
+  if (!cls?.getAttributeTypeMap || typeof obj !== 'object') return [];
+  const attrs = new Map(cls.getAttributeTypeMap().map((a) => [a.baseName, a.type]));
+  return Object.entries(obj as Obj).flatMap(([k, v]) => (attrs.has(k) ? unknownFields(v, attrs.get(k)!, path ? `${path}.${k}` : k) : [path ? `${path}.${k}` : k]));
+}
+
+const MODELS: Record<string, { model: new (d: Obj) => { validate(): void }; type: string }> = {
+  ConfigMap: { model: ConfigMap as never, type: 'V1ConfigMap' },
+  Service: { model: Service as never, type: 'V1Service' },
+  Job: { model: Job as never, type: 'V1Job' },
+};
+
+let crdValidator: ((o: unknown) => boolean) & { errors?: unknown } | undefined;
+let crdSchema: Obj | undefined;
+
+function pyTorchJobSchema(): Obj {
+  if (!crdSchema) {
+    const docs = parseAllDocuments(readFileSync(CRD_PATH, 'utf8')).map((d) => d.toJS()).filter(Boolean);
+    const crd = docs.find((d: Obj) => d.kind === 'CustomResourceDefinition');
+    crdSchema = crd.spec.versions.find((v: Obj) => v.name === 'v1').schema.openAPIV3Schema as Obj;
+  }
+  return crdSchema;
+}
+
+/** Fields not declared in a structural schema (what the API server prunes or rejects with fieldValidation=Strict). */
+export function unknownBySchema(obj: unknown, schema: Obj, path = ''): string[] {
+  if (obj === null || typeof obj !== 'object' || schema['x-kubernetes-preserve-unknown-fields']) return [];
+  if (Array.isArray(obj)) return schema.items ? obj.flatMap((v, i) => unknownBySchema(v, schema.items, `${path}[${i}]`)) : [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(obj)) {
+    const p = path ? `${path}.${k}` : k;
+    // The API server validates the root metadata as ObjectMeta, not by the CRD schema.
+    if (path === '' && k === 'metadata') continue;
+    if (schema.properties?.[k]) out.push(...unknownBySchema(v, schema.properties[k], p));
+    else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') out.push(...unknownBySchema(v, schema.additionalProperties, p));
+    else out.push(p);
+  }
+  return out;
+}
+
+/** Throws with every problem found in one manifest. */
+export function validateManifest(obj: Obj): void {
+  if (obj.kind === 'PyTorchJob') {
+    if (!crdValidator) {
+      const ajv = new Ajv({ strict: false, allErrors: true });
+      for (const f of ['int32', 'int64', 'date-time', 'int-or-string']) ajv.addFormat(f, true);
+      crdValidator = ajv.compile(pyTorchJobSchema()) as never;
+    }
+    if (!crdValidator!(obj)) throw new Error(`PyTorchJob does not match the CRD schema: ${JSON.stringify(crdValidator!.errors)}`);
+    const unknown = unknownBySchema(obj, pyTorchJobSchema());
+    if (unknown.length) throw new Error(`PyTorchJob has fields the CRD does not declare: ${unknown.join(', ')}`);
+    admitPyTorchJob(obj);
+    for (const [key, spec] of Object.entries<Obj>(obj.spec.pytorchReplicaSpecs)) {
+      new PodTemplateSpec(spec.template as never).validate();
+      const u = unknownFields(spec.template, 'V1PodTemplateSpec');
+      if (u.length) throw new Error(`${key} pod template has unknown fields: ${u.join(', ')}`);
+    }
+    return;
+  }
+  const m = MODELS[obj.kind];
+  if (!m) throw new Error(`no schema for kind ${obj.kind}`);
+  new m.model(obj).validate();
+  const u = unknownFields(obj, m.type);
+  if (u.length) throw new Error(`${obj.kind} has unknown fields: ${u.join(', ')}`);
+}
