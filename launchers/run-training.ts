@@ -18,7 +18,8 @@ export async function submitTraining(prepared: PreparedTrainJob, flags: LaunchFl
   const launcher = await getLauncher(flags.launcher, flags);
   const dry = await launcher.dryRun(prepared.job, flags);
   if (flags['dry-run']) {
-    out.write(`# ssl train --launcher ${launcher.name}: the request that would be submitted (nothing was submitted)\n`);
+    // The header goes to stderr so stdout is exactly the artefact (an sbatch script starts with #!).
+    process.stderr.write(`ssl train --launcher ${launcher.name}: the request below would be submitted; nothing was submitted\n`);
     out.write(dry.render());
     if (!dry.render().endsWith('\n')) out.write('\n');
     return 0;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
@@ -6,10 +6,8 @@ export const ROOT = resolve('.');
 
 /** The tiny synthetic config the trainer ships, if it is there yet. */
 export function tinyConfig(): string | undefined {
-  const dir = join(ROOT, 'configs/selfsup/simclr');
-  if (!existsSync(dir)) return undefined;
-  const f = readdirSync(dir).filter((n) => /synthetic/.test(n) && /\.(ya?ml|json|py)$/.test(n)).sort()[0];
-  return f ? join(dir, f) : undefined;
+  const f = join(ROOT, 'configs/selfsup/simclr/simclr_resnet18-cifar_1xb8-2it_synthetic.yaml');
+  return existsSync(f) ? f : undefined;
 }
 
 /**

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs and starts what the test suite needs besides npm packages (run as root, e.g. in CI):
+#   - Debian's dataset-fashion-mnist (real data for the FashionMNIST source tests),
+#   - a one-node Slurm cluster (tools/slurm-up.sh installs slurm-wlm + munge and starts the daemons).
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! dpkg -s dataset-fashion-mnist >/dev/null 2>&1; then
+  echo "setup-test-env: installing dataset-fashion-mnist"
+  flock /tmp/apt.lock apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive flock /tmp/apt.lock apt-get install -y -qq dataset-fashion-mnist >/dev/null
+fi
+bash tools/slurm-up.sh
