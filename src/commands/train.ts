@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { ConfigDict } from '../config/index.js';
 import { autoScaleLr } from '../config/auto-scale-lr.js';
-import { SslCommand } from './base.js';
+import { SslCommand } from '../cli/ssl-command.js';
 
 const LAUNCH = 'LAUNCH';
 const SLURM = 'SLURM';

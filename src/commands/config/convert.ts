@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { displayPath } from '../../config/index.js';
 import { convertPythonConfig } from '../../config/python/convert.js';
-import { SslCommand } from '../base.js';
+import { SslCommand } from '../../cli/ssl-command.js';
 
 export default class ConfigConvert extends SslCommand {
   static override summary = 'Write an MMSelfSup Python config as native YAML that resolves to the same config';

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { describeConfigName, dumpConfig, loadConfig } from '../../config/index.js';
 import { pythonImportWarnings } from '../../config/python/index.js';
-import { SslCommand } from '../base.js';
+import { SslCommand } from '../../cli/ssl-command.js';
 
 export default class ConfigShow extends SslCommand {
   static override description = 'Print the fully resolved config (_base_ chain, references and --cfg-options applied)';

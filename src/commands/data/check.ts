@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { SslCommand } from '../base.js';
+import { SslCommand } from '../../cli/ssl-command.js';
 
 export default class DataCheck extends SslCommand {
   static override description = 'Load a few batches of data.train: print shapes, value ranges and images/s, and write a PNG grid of augmented views into the work dir';

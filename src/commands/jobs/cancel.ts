@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { SslCommand } from '../base.js';
+import { SslCommand } from '../../cli/ssl-command.js';
 
 export default class JobsCancel extends SslCommand {
   static override description = 'Cancel a launched training job (Slurm: scancel; Kubernetes: delete the job)';

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { SslCommand } from '../base.js';
+import { SslCommand } from '../../cli/ssl-command.js';
 
 export default class JobsLogs extends SslCommand {
   static override description = "Print a launched job's log (one rank; rank 0 by default), optionally following it to the end";

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { SslCommand } from '../base.js';
+import { SslCommand } from '../../cli/ssl-command.js';
 
 export default class JobsStatus extends SslCommand {
   static override description = 'Show the state of a launched training job (Slurm: squeue/scontrol/sacct; Kubernetes: the job object)';

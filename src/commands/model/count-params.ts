@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { loadConfig } from '../../config/index.js';
-import { SslCommand } from '../base.js';
+import { SslCommand } from '../../cli/ssl-command.js';
 
 export default class ModelCountParams extends SslCommand {
   static override description = 'Count the parameters of a config\'s model per part (backbone, neck, head) and in total';

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { SslCommand } from '../base.js';
+import { SslCommand } from '../../cli/ssl-command.js';
 
 export default class ModelExtractBackbone extends SslCommand {
   static override description =
