@@ -1,5 +1,6 @@
 import { Module } from '../module.js';
 import { tf, type Tensor, type Tensor1D, type Variable } from '../tf.js';
+import { stableMoments, stableSum } from '../ops/stable-sum.js';
 
 /** Per-channel sums of one process's batch: Σx, Σx², and how many values were summed. */
 export interface BatchStats {
@@ -72,7 +73,7 @@ export class BatchNorm extends Module {
     const axes = x.shape.slice(0, -1).map((_, i) => i);
     const n = x.size / this.numFeatures;
     if (!(this.sync && reducer)) return this.trainForward(x, axes, n);
-    const global = reducer({ sum: tf.sum(x, axes) as Tensor1D, sumSq: tf.sum(tf.square(x), axes) as Tensor1D, count: n });
+    const global = reducer({ sum: stableSum(x, axes) as Tensor1D, sumSq: stableSum(tf.square(x), axes) as Tensor1D, count: n });
     const mean = tf.div(global.sum, global.count);
     const variance = tf.relu(tf.sub(tf.div(global.sumSq, global.count), tf.square(mean)));
     if (this.training && this.runningMean) this.updateRunningStats(mean, variance, global.count);
@@ -89,7 +90,7 @@ export class BatchNorm extends Module {
     const gamma = this.weight ?? tf.ones([c]);
     const beta = this.bias ?? tf.zeros([c]);
     const f = tf.customGrad(((xi: Tensor, g: Tensor, b: Tensor, save: (ts: Tensor[]) => void) => {
-      const { mean, variance } = tf.moments(xi, axes);
+      const { mean, variance } = stableMoments(xi, axes);
       if (this.training && this.runningMean) this.updateRunningStats(mean, variance, n);
       const rstd = tf.rsqrt(tf.add(variance, this.eps));
       const xhat = tf.mul(tf.sub(xi, mean), rstd);
@@ -99,8 +100,8 @@ export class BatchNorm extends Module {
         gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
           const [xh, rs, gm] = saved;
           const d = dy as Tensor;
-          const dBeta = tf.sum(d, axes);
-          const dGamma = tf.sum(tf.mul(d, xh), axes);
+          const dBeta = stableSum(d, axes);
+          const dGamma = stableSum(tf.mul(d, xh), axes);
           const centred = tf.sub(tf.sub(d, tf.div(dBeta, n)), tf.mul(xh, tf.div(dGamma, n)));
           return [tf.mul(centred, tf.mul(gm, rs)), dGamma, dBeta];
         },
