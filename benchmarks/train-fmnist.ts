@@ -3,7 +3,7 @@
  * kNN of the trained and of the randomly initialised backbone. Prints per-epoch mean loss, wall time,
  * images/s and kNN top-1/top-5, and writes `<work-dir>/benchmark.json`.
  *
- *   npm run build && node lib/benchmarks/train-fmnist.js [CONFIG] [WORK_DIR] [--backend wasm] [--skip-random]
+ *   npm run build && node lib/benchmarks/train-fmnist.js [CONFIG] [WORK_DIR] [--backend wasm] [--seed N] [--skip-random]
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ const flag = (name: string) => {
   return i >= 0 ? argv.splice(i, 2)[1] : undefined;
 };
 const backend = flag('--backend') ?? 'wasm';
+const seed = flag('--seed');
 const skipRandom = argv.includes('--skip-random');
 const positional = argv.filter((a) => !a.startsWith('--'));
 const config = positional[0] ?? 'configs/selfsup/simclr/simclr_resnet18-cifar_1xb256-coslr-2e_fmnist.yaml';
@@ -24,7 +25,7 @@ const workDir = positional[1] ?? 'work_dirs/benchmarks/train-fmnist';
 
 const cfg = loadConfig(config) as Record<string, unknown>;
 const t0 = performance.now();
-const code = await runWorker(['--config', config, '--work-dir', workDir, '--backend', backend]);
+const code = await runWorker(['--config', config, '--work-dir', workDir, '--backend', backend, ...(seed === undefined ? [] : ['--seed', seed])]);
 const trainSeconds = (performance.now() - t0) / 1000;
 if (code !== 0) {
   console.error(`training failed with exit code ${code}`);
@@ -33,7 +34,10 @@ if (code !== 0) {
 const jsonLog = readdirSync(workDir).filter((f) => f.endsWith('.log.json')).sort().at(-1)!;
 const lines = readFileSync(join(workDir, jsonLog), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
 const epochs = lines.filter((l) => l.mode === 'train_epoch');
-const iters = epochs.reduce((s, e) => s + (e.iters as number), 0);
+// IterBasedRunner runs have no epoch summaries: report the first and last logged interval instead.
+const intervals = lines.filter((l) => l.mode === 'train');
+const iters = epochs.length > 0 ? epochs.reduce((s, e) => s + (e.iters as number), 0) : Math.max(0, ...intervals.map((l) => l.iter as number));
+const intervalLoss = intervals.length > 0 ? { first: intervals[0].loss as number, last: intervals.at(-1)!.loss as number, firstIter: intervals[0].iter, lastIter: intervals.at(-1)!.iter } : null;
 const batch = (cfg.data as { samples_per_gpu: number }).samples_per_gpu;
 const imagesPerSecond = (iters * batch) / trainSeconds;
 const log = (m: string) => process.stderr.write(`${m}\n`);
@@ -42,7 +46,9 @@ const random = skipRandom ? undefined : await evaluateKnn(cfg, { backend, log })
 const summary = {
   config,
   backend,
+  seed: seed === undefined ? (cfg.seed ?? null) : Number(seed),
   epochMeanLoss: epochs.map((e) => e.loss_mean),
+  intervalLoss,
   trainSeconds,
   imagesPerSecond,
   knnTrained: trained,
@@ -50,7 +56,8 @@ const summary = {
 };
 writeFileSync(join(workDir, 'benchmark.json'), `${JSON.stringify(summary, null, 2)}\n`);
 console.log(`config: ${config} (backend ${backend})`);
-console.log(`per-epoch mean loss: ${epochs.map((e) => (e.loss_mean as number).toFixed(4)).join(', ')}`);
+if (epochs.length > 0) console.log(`per-epoch mean loss: ${epochs.map((e) => (e.loss_mean as number).toFixed(4)).join(', ')}`);
+if (intervalLoss) console.log(`logged interval loss: ${intervalLoss.first.toFixed(4)} at iteration ${String(intervalLoss.firstIter)} -> ${intervalLoss.last.toFixed(4)} at iteration ${String(intervalLoss.lastIter)}`);
 console.log(`training: ${trainSeconds.toFixed(0)} s, ${imagesPerSecond.toFixed(1)} images/s (${iters} iterations x ${batch} images; PyTorch reference 98 images/s)`);
 console.log(`kNN top-1 after training: ${trained.top1.toFixed(2)} (top-5 ${trained.top5.toFixed(2)}, k=${trained.k}, T=${trained.temperature})`);
 if (random) console.log(`kNN top-1 random init: ${random.top1.toFixed(2)} (top-5 ${random.top5.toFixed(2)})`);
