@@ -42,7 +42,8 @@ export interface PreparedTrainJob {
 export function prepareTrainJob(req: TrainRequest): PreparedTrainJob {
   let cfg = resolveConfig(req.config, { cfgOptions: req.cfgOptions ?? [] }).cfg;
   const workDir = resolve(req.workDir ?? (typeof cfg.work_dir === 'string' ? cfg.work_dir : defaultWorkDir(req.config)));
-  cfg = { ...cfg, work_dir: workDir };
+  // filename: where the worker's errors send the user (the YAML/.py they wrote, not this JSON copy).
+  cfg = { ...cfg, work_dir: workDir, filename: resolve(req.config) };
   if (req.transform) cfg = req.transform(cfg);
   mkdirSync(workDir, { recursive: true });
   const configPath = join(workDir, `${basename(req.config, extname(req.config))}.json`);

@@ -31,13 +31,27 @@ export const EXIT = {
   UNEXPECTED: 1,
 } as const;
 
+/**
+ * Which file of the user's config tree a key came from, for a JSON written by `ssl train` that names
+ * its original (`filename`); the original itself when it can no longer be read (e.g. on another node).
+ */
+async function originalSources(filename: string): Promise<(k: string) => string> {
+  try {
+    const { resolveConfig } = await import('../config/index.js');
+    const r = resolveConfig(filename);
+    return (k) => r.sourceOf(k) ?? filename;
+  } catch {
+    return () => filename;
+  }
+}
+
 /** Loads the resolved config (.json written by `ssl train`, or any format `loadConfig` reads). */
 async function loadWorkerConfig(path: string): Promise<{ cfg: Record<string, unknown>; sourceOf: (k: string) => string | undefined }> {
   if (!existsSync(path)) throw new SslError(`config file not found: ${path}`);
   if (path.endsWith('.json')) {
     const cfg = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-    const origin = typeof cfg.filename === 'string' ? cfg.filename : path;
-    return { cfg, sourceOf: () => origin };
+    if (typeof cfg.filename !== 'string') return { cfg, sourceOf: () => path };
+    return { cfg, sourceOf: await originalSources(cfg.filename) };
   }
   const { resolveConfig } = await import('../config/index.js');
   const r = resolveConfig(path);
