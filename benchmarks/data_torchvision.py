@@ -2,6 +2,8 @@
 """torchvision + PIL side of `npm run bench:data`: the SimCLR ImageNet pipeline (MMSelfSup 0.x
 imagenet_simclr + flip) over the same JPEG folder, two views per image, with a torch DataLoader.
 Usage: data_torchvision.py FOLDER BATCH BATCHES WORKERS...   Prints one JSON line per worker count.
+       data_torchvision.py --profile FOLDER   ms per view of the whole pipeline in this process (the
+       counterpart of lib/benchmarks/data-profile.js).
 """
 import json
 import os
@@ -47,7 +49,25 @@ class TwoViews(torch.utils.data.Dataset):
         return self.pipe(img), self.pipe(img)
 
 
+def profile(folder):
+    torch.set_num_threads(1)
+    ds = TwoViews(folder)
+    imgs = [Image.open(f).convert('RGB') for f in ds.files]
+    for v in range(50):
+        ds.pipe(imgs[v % len(imgs)])
+    t0 = time.perf_counter()
+    for v in range(400):
+        ds.pipe(imgs[v % len(imgs)])
+    print(f'whole pipeline {(time.perf_counter() - t0) / 400 * 1e3:.3f} ms/view')
+    t0 = time.perf_counter()
+    for f in ds.files * 4:
+        Image.open(f).convert('RGB')
+    print(f'decode {(time.perf_counter() - t0) / (4 * len(ds.files)) * 1e3:.3f} ms/image')
+
+
 def main():
+    if sys.argv[1] == '--profile':
+        return profile(sys.argv[2])
     folder, batch, batches = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     torch.set_num_threads(1)
     for workers in map(int, sys.argv[4:]):

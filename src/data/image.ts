@@ -35,10 +35,10 @@ export function luma(data: Uint8Array, channels: number, pixels: number): Uint8A
   return out;
 }
 
-/** Float32 HWC copy of a uint8 image scaled by `scale`. */
-export function toFloat(img: Image, scale = 1 / 255): Image {
+/** Float32 HWC copy of a uint8 image divided by `divisor` (float32 rounding, as torch's div). */
+export function toFloat(img: Image, divisor = 1): Image {
   const src = img.data;
   const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = src[i] * scale;
+  for (let i = 0; i < src.length; i++) out[i] = src[i] / divisor;
   return { data: out, height: img.height, width: img.width, channels: img.channels };
 }

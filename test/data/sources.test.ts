@@ -97,6 +97,25 @@ describe('ImageList', () => {
     expect(Array.from(s.getGtLabels())).toEqual([-1, -1]);
   });
 
+  it('names the file and line of a list line with the wrong number of fields', async () => {
+    writeFileSync(join(root, 'ragged.txt'), 'n01/a.png 0\nn02/c.png 1 extra\n');
+    await expect(source({ type: 'ImageList', data_prefix: join(root, 'train'), ann_file: join(root, 'ragged.txt') })).rejects.toThrow(/ragged\.txt:2: cannot parse "n02\/c\.png 1 extra"/);
+  });
+
+  it('fails on a truncated JPEG naming the file and line, or skips it once with skip_corrupt', async () => {
+    const whole = readFileSync(join(root, 'train/n01/b.jpg'));
+    writeFileSync(join(root, 'truncated.jpg'), whole.subarray(0, Math.floor(whole.length / 2)));
+    writeFileSync(join(root, 'truncated.txt'), 'train/n01/a.png 0\ntruncated.jpg 1\n');
+    const cfg = { type: 'ImageList', data_prefix: root, ann_file: join(root, 'truncated.txt') };
+    await expect((await source(cfg)).getImage(1)).rejects.toThrow(/cannot decode image .*truncated\.jpg \(.*truncated\.txt:2\)/);
+    const logs: string[] = [];
+    const ds = await buildDataset({ type: 'SingleViewDataset', data_source: { ...cfg, skip_corrupt: true }, pipeline: [{ type: 'CenterCrop', size: 8 }, { type: 'ToTensor' }] });
+    const loader = buildDataLoader(ds, { samplesPerGpu: 2, shuffle: false, log: (m) => logs.push(m) });
+    for (let e = 0; e < 2; e++) for await (const b of loader.epoch(e)) expect(Array.from(b.labels!)).toEqual([0, 0]);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(/skip_corrupt: skipping .*truncated\.jpg \(.*truncated\.txt:2\)/);
+  });
+
   it('fails on a corrupt JPEG naming the file', async () => {
     const s = await source({ type: 'ImageList', data_prefix: root, ann_file: join(root, 'corrupt.txt') });
     await expect(s.getImage(0)).rejects.toThrow(/cannot decode image .*corrupt\.jpg \(.*corrupt\.txt:1\)/);

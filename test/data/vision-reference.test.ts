@@ -12,6 +12,7 @@ import { resizeUint8, type Interpolation } from '../../src/data/pipelines/resamp
 import { Normalize, ToTensor } from '../../src/data/pipelines/tensor.js';
 import { Compose } from '../../src/data/pipelines/compose.js';
 import { Rng } from '../../src/data/rng.js';
+import { useWasmKernels } from '../../src/data/pipelines/wasm/kernels.js';
 import type { Image } from '../../src/data/types.js';
 
 interface Case {
@@ -79,7 +80,10 @@ function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s / a.length;
 }
 
-describe(`transforms vs torchvision ${fx.versions.torchvision} / PIL ${fx.versions.PIL}`, () => {
+// Each case runs with the WebAssembly SIMD kernels and with the plain JS ones.
+describe.each(['wasm', 'js'])(`transforms vs torchvision ${fx.versions.torchvision} / PIL ${fx.versions.PIL} (%s kernels)`, (mode) => {
+  beforeAll(() => useWasmKernels(mode === 'wasm'));
+  afterAll(() => useWasmKernels(true));
   it.each((fx.cases as Case[]).map((c) => [c.name, c]))('%s', (_name, c) => {
     const out = run(c as Case);
     const cc = c as Case;
@@ -92,7 +96,8 @@ describe(`transforms vs torchvision ${fx.versions.torchvision} / PIL ${fx.versio
     } else {
       const b = Buffer.from(cc.expected, 'base64');
       const exp = new Float32Array(b.buffer, b.byteOffset, b.length / 4);
-      expect(meanAbsDiff(out.data, exp)).toBeLessThan(1e-5);
+      // float32 division and subtraction as torch does them: the same floats, not just close ones.
+      expect(Array.from(out.data)).toEqual(Array.from(exp));
     }
   });
 

@@ -1,6 +1,6 @@
 import { SslError } from '../../errors.js';
 import type { Compose } from '../pipelines/compose.js';
-import type { DataSource, Image, Random, SampleExtras } from '../types.js';
+import type { DataSource, Dataset, Image, Random, Sample, SampleExtras } from '../types.js';
 
 const warned = new Set<string>();
 
@@ -44,4 +44,18 @@ export function asView(img: Image): Image {
 /** Runs `pipeline` on `img` with `rng`, collecting side outputs into `extras`. */
 export function runPipeline(pipeline: Compose, img: Image, rng: Random, extras: SampleExtras): Image {
   return pipeline.apply(img, rng, extras);
+}
+
+/** A dataset over one data source (length and labels are the source's); subclasses make the views. */
+export abstract class SourceDataset implements Dataset {
+  abstract readonly type: string;
+  cfg?: Record<string, unknown>;
+  constructor(readonly source: DataSource, readonly prefetch = false) {}
+  get length(): number {
+    return this.source.length;
+  }
+  getLabel(idx: number): number {
+    return this.source.getLabel(idx);
+  }
+  abstract getItem(idx: number, rng: Random): Promise<Sample>;
 }

@@ -2,8 +2,9 @@ import { ConfigError } from '../../errors.js';
 import { cropUint8 } from '../pipelines/resample.js';
 import { randomCropParams } from '../pipelines/geometric.js';
 import type { Compose } from '../pipelines/compose.js';
-import type { DataSource, Dataset, Image, Random, Sample, SampleExtras } from '../types.js';
-import { asView, readImage } from './base.js';
+import type { DataSource, Image, Random, Sample, SampleExtras } from '../types.js';
+import { SourceDataset, asView, readImage } from './base.js';
+import { SingleViewDataset } from './views.js';
 
 /** The four rotations (0, 90, 180, 270 degrees counter-clockwise) of a square HWC image, MMSelfSup `rotate`. */
 export function rotations(img: Image): Image[] {
@@ -41,22 +42,12 @@ function stack(imgs: Image[]): Image {
  * MMSelfSup RotationPredDataset(data_source, pipeline): one view holding the 4 rotations
  * (batched as [N*4, H, W, C]) and `rot_label` [0, 1, 2, 3].
  */
-export class RotationPredDataset implements Dataset {
-  readonly type = 'RotationPredDataset';
-  cfg?: Record<string, unknown>;
-  constructor(readonly source: DataSource, readonly pipeline: Compose, readonly prefetch = false) {}
-  get length(): number {
-    return this.source.length;
-  }
-  getLabel(idx: number): number {
-    return this.source.getLabel(idx);
-  }
-  async getItem(idx: number, rng: Random): Promise<Sample> {
-    const { img, idx: used } = await readImage(this.source, idx);
-    const extras: SampleExtras = {};
-    const view = asView(this.pipeline.apply(img, rng, extras));
-    extras.rot_label = { data: Int32Array.from([0, 1, 2, 3]), shape: [4] };
-    return { idx, views: [stack(rotations(view))], viewBatch: [4], label: this.source.getLabel(used), extras };
+export class RotationPredDataset extends SingleViewDataset {
+  override readonly type = 'RotationPredDataset';
+  override async getItem(idx: number, rng: Random): Promise<Sample> {
+    const s = await super.getItem(idx, rng);
+    s.extras.rot_label = { data: Int32Array.from([0, 1, 2, 3]), shape: [4] };
+    return { ...s, views: [stack(rotations(s.views[0]))], viewBatch: [4] };
   }
 }
 
@@ -65,15 +56,10 @@ export class RotationPredDataset implements Dataset {
  * 3x3 grid, each cell randomly cropped (jitter 21 px); each of the 8 outer patches is paired with the
  * centre patch on the channel axis. One view of [N*8, h, w, 2C] and `patch_label` 0..7.
  */
-export class RelativeLocDataset implements Dataset {
+export class RelativeLocDataset extends SourceDataset {
   readonly type = 'RelativeLocDataset';
-  cfg?: Record<string, unknown>;
-  constructor(readonly source: DataSource, readonly pipeline: Compose, readonly formatPipeline: Compose, readonly prefetch = false) {}
-  get length(): number {
-    return this.source.length;
-  }
-  getLabel(idx: number): number {
-    return this.source.getLabel(idx);
+  constructor(source: DataSource, readonly pipeline: Compose, readonly formatPipeline: Compose, prefetch = false) {
+    super(source, prefetch);
   }
   async getItem(idx: number, rng: Random): Promise<Sample> {
     const { img: raw, idx: used } = await readImage(this.source, idx);

@@ -1,19 +1,14 @@
 import { checkArgs } from '../../registry/registry.js';
 import { ConfigError } from '../../errors.js';
 import type { Compose } from '../pipelines/compose.js';
-import type { DataSource, Dataset, Random, Sample, SampleExtras } from '../types.js';
-import { asView, readImage } from './base.js';
+import type { DataSource, Random, Sample, SampleExtras } from '../types.js';
+import { SourceDataset, asView, readImage } from './base.js';
 
 /** MMSelfSup SingleViewDataset(data_source, pipeline, prefetch=False): one view plus the label. */
-export class SingleViewDataset implements Dataset {
+export class SingleViewDataset extends SourceDataset {
   readonly type: string = 'SingleViewDataset';
-  cfg?: Record<string, unknown>;
-  constructor(readonly source: DataSource, readonly pipeline: Compose, readonly prefetch = false) {}
-  get length(): number {
-    return this.source.length;
-  }
-  getLabel(idx: number): number {
-    return this.source.getLabel(idx);
+  constructor(source: DataSource, readonly pipeline: Compose, prefetch = false) {
+    super(source, prefetch);
   }
   async getItem(idx: number, rng: Random): Promise<Sample> {
     const { img, idx: used } = await readImage(this.source, idx);
@@ -54,19 +49,13 @@ export class DeepClusterDataset extends SingleViewDataset {
  * MMSelfSup MultiViewDataset(data_source, num_views, pipelines, prefetch=False): view k of
  * `sum(num_views)` comes from pipeline i for the i-th group (SwAV: num_views [2, 6] with 224 and 96 crops).
  */
-export class MultiViewDataset implements Dataset {
+export class MultiViewDataset extends SourceDataset {
   readonly type = 'MultiViewDataset';
-  cfg?: Record<string, unknown>;
   readonly trans: Compose[];
-  constructor(readonly source: DataSource, numViews: number[], pipelines: Compose[], readonly prefetch = false) {
+  constructor(source: DataSource, numViews: number[], pipelines: Compose[], prefetch = false) {
+    super(source, prefetch);
     if (numViews.length !== pipelines.length) throw new ConfigError(`MultiViewDataset: num_views has ${numViews.length} entries but pipelines has ${pipelines.length}`);
     this.trans = numViews.flatMap((n, i) => Array.from({ length: n }, () => pipelines[i]));
-  }
-  get length(): number {
-    return this.source.length;
-  }
-  getLabel(idx: number): number {
-    return this.source.getLabel(idx);
   }
   async getItem(idx: number, rng: Random): Promise<Sample> {
     const { img, idx: used } = await readImage(this.source, idx);

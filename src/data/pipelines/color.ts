@@ -3,7 +3,10 @@ import { ConfigError } from '../../errors.js';
 import { requireUint8 } from '../image.js';
 import type { Image, Random, Transform } from '../types.js';
 import { probOf } from './args.js';
-import { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, gaussianBlur, toGrayscale } from './pil-color.js';
+import { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, toGrayscale } from './pil-color.js';
+import { gaussianBlur } from './pil-blur.js';
+import { jitterWasm } from './wasm/color.js';
+import { wasmKernels } from './wasm/kernels.js';
 
 /** Jitter factors (torchvision ColorJitter.get_params): order of the four ops and each factor (null = off). */
 export interface JitterParams {
@@ -52,11 +55,17 @@ export class ColorJitter implements Transform {
 
   applyParams(img: Image, p: JitterParams): Image {
     requireUint8(img, this.type);
+    const k = img.channels === 3 ? wasmKernels() : null;
+    if (k) return { ...img, data: jitterWasm(k, img, p) };
+    // The first op writes a new buffer, the others work in place on it (the input stays untouched).
+    let out: Uint8Array | undefined;
     for (const op of p.order) {
-      if (op === 0 && p.brightness !== null) img = adjustBrightness(img, p.brightness);
-      else if (op === 1 && p.contrast !== null) img = adjustContrast(img, p.contrast);
-      else if (op === 2 && p.saturation !== null) img = adjustSaturation(img, p.saturation);
-      else if (op === 3 && p.hue !== null) img = adjustHue(img, p.hue);
+      const before = img;
+      if (op === 0 && p.brightness !== null) img = adjustBrightness(img, p.brightness, out);
+      else if (op === 1 && p.contrast !== null) img = adjustContrast(img, p.contrast, out);
+      else if (op === 2 && p.saturation !== null) img = adjustSaturation(img, p.saturation, out);
+      else if (op === 3 && p.hue !== null) img = adjustHue(img, p.hue, out);
+      if (img !== before) out = img.data as Uint8Array;
     }
     return img;
   }

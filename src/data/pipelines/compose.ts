@@ -3,19 +3,24 @@ import { ConfigError } from '../../errors.js';
 import type { Image, Random, SampleExtras, Transform } from '../types.js';
 import { probOf } from './args.js';
 import { Normalize, ToTensor, ToTensorNormalize } from './tensor.js';
+import { RandomHorizontalFlip } from './geometric.js';
 
 /** A pipeline: transforms applied in order (torchvision Compose). */
 export class Compose implements Transform {
   readonly type = 'Compose';
   private readonly steps: Transform[];
   constructor(readonly transforms: Transform[]) {
-    // ToTensor directly followed by Normalize runs as one pass (same values, half the memory traffic).
+    // ToTensor directly followed by Normalize runs as one pass (same values, same random draws),
+    // taking a RandomHorizontalFlip right before it along.
     this.steps = [];
     for (let i = 0; i < transforms.length; i++) {
       const t = transforms[i];
-      const next = transforms[i + 1];
-      if (t instanceof ToTensor && next instanceof Normalize) {
-        this.steps.push(new ToTensorNormalize(next));
+      const [n1, n2] = [transforms[i + 1], transforms[i + 2]];
+      if (t instanceof RandomHorizontalFlip && n1 instanceof ToTensor && n2 instanceof Normalize) {
+        this.steps.push(new ToTensorNormalize(n2, t));
+        i += 2;
+      } else if (t instanceof ToTensor && n1 instanceof Normalize) {
+        this.steps.push(new ToTensorNormalize(n1));
         i++;
       } else this.steps.push(t);
     }

@@ -3,7 +3,7 @@ import { ConfigError } from '../../errors.js';
 import { requireUint8 } from '../image.js';
 import type { Image, Random, Transform } from '../types.js';
 import { pairOf, probOf, pyRound } from './args.js';
-import { cropUint8, parseInterpolation, resizeUint8, type Interpolation } from './resample.js';
+import { cropUint8, parseInterpolation, resizedCropUint8, resizeUint8, type Interpolation } from './resample.js';
 
 /** Crop box (torchvision order): top, left, height, width. */
 export interface CropParams {
@@ -62,8 +62,7 @@ export class RandomResizedCrop implements Transform {
 
   applyParams(img: Image, p: CropParams): Image {
     requireUint8(img, this.type);
-    const crop = cropUint8(img, p.i, p.j, p.h, p.w);
-    return resizeUint8(crop, this.size[1], this.size[0], this.interpolation);
+    return resizedCropUint8(img, p.i, p.j, p.h, p.w, this.size[1], this.size[0], this.interpolation);
   }
 
   apply(img: Image, rng: Random): Image {

@@ -45,61 +45,52 @@ function blockMask(rng: Random, h: number, w: number, count: number, minPatches:
   return mask;
 }
 
-/** MMSelfSup BEiTMaskGenerator(input_size, num_masking_patches, min_num_patches=4, max_num_patches, min_aspect=0.3, max_aspect): adds `mask` [h, w]. */
-export class BEiTMaskGenerator implements Transform {
-  readonly type = 'BEiTMaskGenerator';
-  readonly height: number;
-  readonly width: number;
-  readonly numMasking: number;
+/** Shared by BEiT and MaskFeat: an h x w block mask with their patch-count and aspect arguments. */
+abstract class BlockMaskGenerator implements Transform {
+  abstract readonly type: string;
   readonly minPatches: number;
   readonly maxPatches: number;
   readonly logAspect: [number, number];
 
-  constructor(args: Record<string, unknown>) {
-    checkArgs(this.type, args, ['input_size', 'num_masking_patches', 'min_num_patches', 'max_num_patches', 'min_aspect', 'max_aspect']);
-    const s = args.input_size;
-    [this.height, this.width] = Array.isArray(s) ? (s as [number, number]) : [s as number, s as number];
-    if (!(this.height > 0 && this.width > 0)) throw new ConfigError(`BEiTMaskGenerator: input_size must be positive, got ${JSON.stringify(s)}`);
-    this.numMasking = args.num_masking_patches as number;
-    if (!(this.numMasking >= 0 && this.numMasking <= this.height * this.width)) throw new ConfigError('BEiTMaskGenerator: num_masking_patches must be within [0, input_size^2]');
-    this.minPatches = (args.min_num_patches as number) ?? 4;
-    this.maxPatches = (args.max_num_patches as number) ?? this.numMasking;
+  /** `min_num_patches`, `max_num_patches` (default numMasking), `min_aspect` (0.3), `max_aspect` (1 / min_aspect). */
+  constructor(args: Record<string, unknown>, readonly height: number, readonly width: number, readonly numMasking: number, minPatches: number, private readonly tries: number) {
+    this.minPatches = (args.min_num_patches as number) ?? minPatches;
+    this.maxPatches = (args.max_num_patches as number) ?? numMasking;
     const minA = (args.min_aspect as number) ?? 0.3;
     const maxA = (args.max_aspect as number) ?? 1 / minA;
     this.logAspect = [Math.log(minA), Math.log(maxA)];
   }
 
   apply(img: Image, rng: Random, extras: SampleExtras): Image {
-    const mask = blockMask(rng, this.height, this.width, this.numMasking, this.minPatches, this.maxPatches, this.logAspect, 10);
+    const mask = blockMask(rng, this.height, this.width, this.numMasking, this.minPatches, this.maxPatches, this.logAspect, this.tries);
     extras.mask = { data: mask, shape: [this.height, this.width] };
     return img;
   }
 }
 
-/** MMSelfSup MaskFeatMaskGenerator(mask_window_size=14, mask_ratio=0.4, min_num_patches=15, ...): adds `mask`. */
-export class MaskFeatMaskGenerator implements Transform {
-  readonly type = 'MaskFeatMaskGenerator';
-  readonly size: number;
-  readonly numMasking: number;
-  readonly minPatches: number;
-  readonly maxPatches: number;
-  readonly logAspect: [number, number];
+const BLOCK_ARGS = ['min_num_patches', 'max_num_patches', 'min_aspect', 'max_aspect'];
 
+/** MMSelfSup BEiTMaskGenerator(input_size, num_masking_patches, min_num_patches=4, max_num_patches, min_aspect=0.3, max_aspect): adds `mask` [h, w]. */
+export class BEiTMaskGenerator extends BlockMaskGenerator {
+  readonly type = 'BEiTMaskGenerator';
   constructor(args: Record<string, unknown>) {
-    checkArgs(this.type, args, ['mask_window_size', 'mask_ratio', 'min_num_patches', 'max_num_patches', 'min_aspect', 'max_aspect']);
-    this.size = (args.mask_window_size as number) ?? 14;
-    this.numMasking = Math.trunc(this.size * this.size * ((args.mask_ratio as number) ?? 0.4));
-    this.minPatches = (args.min_num_patches as number) ?? 15;
-    this.maxPatches = (args.max_num_patches as number) ?? this.numMasking;
-    const minA = (args.min_aspect as number) ?? 0.3;
-    const maxA = (args.max_aspect as number) ?? 1 / minA;
-    this.logAspect = [Math.log(minA), Math.log(maxA)];
+    checkArgs('BEiTMaskGenerator', args, ['input_size', 'num_masking_patches', ...BLOCK_ARGS]);
+    const s = args.input_size;
+    const [h, w] = Array.isArray(s) ? (s as [number, number]) : [s as number, s as number];
+    if (!(h > 0 && w > 0)) throw new ConfigError(`BEiTMaskGenerator: input_size must be positive, got ${JSON.stringify(s)}`);
+    const count = args.num_masking_patches as number;
+    if (!(count >= 0 && count <= h * w)) throw new ConfigError('BEiTMaskGenerator: num_masking_patches must be within [0, input_size^2]');
+    super(args, h, w, count, 4, 10);
   }
+}
 
-  apply(img: Image, rng: Random, extras: SampleExtras): Image {
-    const mask = blockMask(rng, this.size, this.size, this.numMasking, this.minPatches, this.maxPatches, this.logAspect, 100);
-    extras.mask = { data: mask, shape: [this.size, this.size] };
-    return img;
+/** MMSelfSup MaskFeatMaskGenerator(mask_window_size=14, mask_ratio=0.4, min_num_patches=15, ...): adds `mask`. */
+export class MaskFeatMaskGenerator extends BlockMaskGenerator {
+  readonly type = 'MaskFeatMaskGenerator';
+  constructor(args: Record<string, unknown>) {
+    checkArgs('MaskFeatMaskGenerator', args, ['mask_window_size', 'mask_ratio', ...BLOCK_ARGS]);
+    const size = (args.mask_window_size as number) ?? 14;
+    super(args, size, size, Math.trunc(size * size * ((args.mask_ratio as number) ?? 0.4)), 15, 100);
   }
 }
 

@@ -1,10 +1,14 @@
 import { SslError } from '../../errors.js';
 import type { Image } from '../types.js';
+import { wasmKernels } from './wasm/kernels.js';
+import { wasmResample } from './wasm/resample.js';
 
 /**
  * PIL's resampling (Pillow Resample.c): separable convolution, horizontal pass first, 8-bit
  * intermediate, 22-bit fixed-point coefficients, antialiasing support scaled on downsampling.
- * NEAREST follows PIL's affine nearest (centre sampling).
+ * NEAREST follows PIL's affine nearest (centre sampling). 3-channel resizes that need both passes
+ * run them in WebAssembly SIMD (wasm/kernels.wat, same integer arithmetic); the JS passes below are
+ * the fallback and the path for other channel counts.
  */
 
 /** PIL / torchvision interpolation names and codes (PIL: NEAREST=0, LANCZOS=1, BILINEAR=2, BICUBIC=3, BOX=4, HAMMING=5). */
@@ -59,7 +63,8 @@ const FILTERS: Record<Exclude<Interpolation, 'nearest'>, Filter> = {
 
 const PRECISION_BITS = 22;
 
-interface Coeffs {
+/** Pillow's fixed-point coefficients of one axis: per output, the first input and the count, and `ksize` weights. */
+export interface Coeffs {
   ksize: number;
   bounds: Int32Array; // [xmin, count] per output
   kk: Int32Array;
@@ -98,103 +103,160 @@ function coeffs(inSize: number, in0: number, in1: number, outSize: number, filte
   return { ksize, bounds, kk };
 }
 
-const clip8 = (v: number): number => {
-  const r = v >> PRECISION_BITS;
-  return r < 0 ? 0 : r > 255 ? 255 : r;
-};
-
 /**
  * Resizes the `box` region [x0, y0, x1, y1] (floats, PIL `Image.resize(size, resample, box)`) of a
  * uint8 HWC image to `outW x outH`.
  */
 export function resizeUint8(img: Image, outW: number, outH: number, interpolation: Interpolation, box?: [number, number, number, number]): Image {
-  const src = img.data as Uint8Array;
-  const C = img.channels;
-  const [bx0, by0, bx1, by1] = box ?? [0, 0, img.width, img.height];
-  if (outW === img.width && outH === img.height && bx0 === 0 && by0 === 0 && bx1 === img.width && by1 === img.height) {
-    return { ...img, data: src.slice() };
+  const view: View = { src: img.data as Uint8Array, stride: img.width * img.channels, left: 0, top: 0, width: img.width, height: img.height, C: img.channels };
+  const b = box ?? [0, 0, img.width, img.height];
+  if (outW === img.width && outH === img.height && b[0] === 0 && b[1] === 0 && b[2] === img.width && b[3] === img.height) {
+    return { ...img, data: (img.data as Uint8Array).slice() };
   }
-  if (interpolation === 'nearest') return resizeNearest(img, outW, outH, [bx0, by0, bx1, by1]);
-  const filter = FILTERS[interpolation];
-  const needH = outW !== img.width || bx0 !== 0 || bx1 !== outW;
-  const needV = outH !== img.height || by0 !== 0 || by1 !== outH;
-  const ch = coeffs(img.width, bx0, bx1, outW, filter);
-  const cv = coeffs(img.height, by0, by1, outH, filter);
-  let cur: Uint8Array = src;
-  let curW = img.width;
-  let curH = img.height;
-  let rowOffset = 0;
-  const vb = Int32Array.from(cv.bounds);
+  if (interpolation === 'nearest') return resizeNearest(img, outW, outH, b);
+  return resample(view, outW, outH, FILTERS[interpolation], b);
+}
+
+/**
+ * torchvision `resized_crop` on PIL: `img.crop((left, top, left + width, top + height)).resize((outW, outH))`,
+ * without materialising the crop when the box lies inside the image.
+ */
+export function resizedCropUint8(img: Image, top: number, left: number, height: number, width: number, outW: number, outH: number, interpolation: Interpolation): Image {
+  const inside = top >= 0 && left >= 0 && top + height <= img.height && left + width <= img.width;
+  if (!inside || interpolation === 'nearest' || (outW === width && outH === height)) {
+    return resizeUint8(cropUint8(img, top, left, height, width), outW, outH, interpolation);
+  }
+  const C = img.channels;
+  const view: View = { src: img.data as Uint8Array, stride: img.width * C, left, top, width, height, C };
+  return resample(view, outW, outH, FILTERS[interpolation], [0, 0, width, height]);
+}
+
+/** A rectangle of a uint8 HWC buffer: pixel (x, y) of the view is at `(top + y) * stride + (left + x) * C`. */
+export interface View {
+  src: Uint8Array;
+  stride: number;
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  C: number;
+}
+
+const HALF = 1 << (PRECISION_BITS - 1);
+
+/** Pillow ImagingResampleInner: horizontal pass (only over the rows the vertical pass reads), then vertical. */
+function resample(v: View, outW: number, outH: number, filter: Filter, box: [number, number, number, number]): Image {
+  const { src, C } = v;
+  const [bx0, by0, bx1, by1] = box;
+  const needH = outW !== v.width || bx0 !== 0 || bx1 !== outW;
+  const needV = outH !== v.height || by0 !== 0 || by1 !== outH;
+  const cv = coeffs(v.height, by0, by1, outH, filter);
+  // `cur` holds the rows [rowFirst, ...) of the horizontally resampled (or original) view.
+  let cur = src;
+  let curStride = v.stride;
+  let curLeft = v.left * C;
+  let rowFirst = -v.top;
+  if (needH && needV && C === 3) {
+    const k = wasmKernels();
+    if (k) return { data: wasmResample(k, v, coeffs(v.width, bx0, bx1, outW, filter), cv, outW, outH), height: outH, width: outW, channels: C };
+  }
   if (needH) {
-    const yFirst = cv.bounds[0];
-    const yLast = cv.bounds[outH * 2 - 2] + cv.bounds[outH * 2 - 1];
-    for (let i = 0; i < outH; i++) vb[2 * i] -= yFirst;
-    const tmpH = yLast - yFirst;
-    const tmp = new Uint8Array(outW * tmpH * C);
-    const { ksize, bounds, kk } = ch;
-    for (let y = 0; y < tmpH; y++) {
-      const inRow = (y + yFirst) * img.width * C;
-      const outRow = y * outW * C;
-      for (let xx = 0; xx < outW; xx++) {
-        const xmin = bounds[2 * xx];
+    const ch = coeffs(v.width, bx0, bx1, outW, filter);
+    const yFirst = needV ? cv.bounds[0] : 0;
+    const yLast = needV ? cv.bounds[outH * 2 - 2] + cv.bounds[outH * 2 - 1] : v.height;
+    cur = horizontalPass(v, ch, outW, yFirst, yLast);
+    curStride = outW * C;
+    curLeft = 0;
+    rowFirst = yFirst;
+  }
+  const width = needH ? outW : v.width;
+  if (!needV) {
+    if (needH) return { data: cur, height: v.height, width, channels: C };
+    const out = new Uint8Array(outH * width * C);
+    for (let y = 0; y < outH; y++) out.set(src.subarray((v.top + y) * v.stride + curLeft, (v.top + y) * v.stride + curLeft + width * C), y * width * C);
+    return { data: out, height: outH, width, channels: C };
+  }
+  return { data: verticalPass(cur, curStride, curLeft, rowFirst, width * C, cv, outH), height: outH, width, channels: C };
+}
+
+function horizontalPass(v: View, ch: Coeffs, outW: number, yFirst: number, yLast: number): Uint8Array {
+  const { src, C, stride } = v;
+  const { ksize, bounds, kk } = ch;
+  const rows = yLast - yFirst;
+  const out = new Uint8Array(outW * rows * C);
+  for (let y = 0; y < rows; y++) {
+    const inRow = (v.top + yFirst + y) * stride + v.left * C;
+    let o = y * outW * C;
+    if (C === 3) {
+      for (let xx = 0; xx < outW; xx++, o += 3) {
         const n = bounds[2 * xx + 1];
         const k0 = xx * ksize;
-        if (C === 3) {
-          let s0 = 1 << (PRECISION_BITS - 1);
-          let s1 = s0;
-          let s2 = s0;
-          let p = inRow + xmin * 3;
-          for (let x = 0; x < n; x++, p += 3) {
-            const k = kk[k0 + x];
-            s0 += src[p] * k;
-            s1 += src[p + 1] * k;
-            s2 += src[p + 2] * k;
-          }
-          const o = outRow + xx * 3;
-          tmp[o] = clip8(s0);
-          tmp[o + 1] = clip8(s1);
-          tmp[o + 2] = clip8(s2);
-          continue;
+        let s0 = HALF;
+        let s1 = HALF;
+        let s2 = HALF;
+        let p = inRow + bounds[2 * xx] * 3;
+        for (let x = 0; x < n; x++, p += 3) {
+          const k = kk[k0 + x];
+          s0 += src[p] * k;
+          s1 += src[p + 1] * k;
+          s2 += src[p + 2] * k;
         }
-        for (let c = 0; c < C; c++) {
-          let ss = 1 << (PRECISION_BITS - 1);
-          let p = inRow + xmin * C + c;
-          for (let x = 0; x < n; x++, p += C) ss += src[p] * kk[k0 + x];
-          tmp[outRow + xx * C + c] = clip8(ss);
-        }
+        out[o] = clip8(s0);
+        out[o + 1] = clip8(s1);
+        out[o + 2] = clip8(s2);
+      }
+      continue;
+    }
+    for (let xx = 0; xx < outW; xx++, o += C) {
+      const n = bounds[2 * xx + 1];
+      const k0 = xx * ksize;
+      for (let c = 0; c < C; c++) {
+        let ss = HALF;
+        let p = inRow + bounds[2 * xx] * C + c;
+        for (let x = 0; x < n; x++, p += C) ss += src[p] * kk[k0 + x];
+        out[o + c] = clip8(ss);
       }
     }
-    cur = tmp;
-    curW = outW;
-    curH = tmpH;
-    rowOffset = 0;
   }
-  if (!needV) {
-    return { data: cur === src ? src.slice() : cur, height: curH, width: curW, channels: C };
-  }
-  const out = new Uint8Array(outW * outH * C);
-  const { ksize, kk } = cv;
-  const stride = curW * C;
-  // Row by row into an accumulator row: sequential memory access (exact integer sums in float64).
-  const acc = new Float64Array(stride);
-  for (let yy = 0; yy < outH; yy++) {
-    const ymin = vb[2 * yy] + rowOffset;
-    const n = vb[2 * yy + 1];
-    const k0 = yy * ksize;
-    const outRow = yy * stride;
-    acc.fill(1 << (PRECISION_BITS - 1));
-    for (let y = 0; y < n; y++) {
-      const k = kk[k0 + y];
-      const row = (ymin + y) * stride;
-      for (let i = 0; i < stride; i++) acc[i] += cur[row + i] * k;
-    }
-    for (let i = 0; i < stride; i++) {
-      const r = Math.floor(acc[i] / (1 << PRECISION_BITS));
-      out[outRow + i] = r < 0 ? 0 : r > 255 ? 255 : r;
-    }
-  }
-  return { data: out, height: outH, width: outW, channels: C };
+  return out;
 }
+
+/** Vertical pass: output row yy from rows bounds[2yy].. of `cur` (row y of the view at `(y - rowFirst) * stride + left`). */
+function verticalPass(cur: Uint8Array, stride: number, left: number, rowFirst: number, rowLen: number, cv: Coeffs, outH: number): Uint8Array {
+  const { ksize, bounds, kk } = cv;
+  const out = new Uint8Array(outH * rowLen);
+  for (let yy = 0; yy < outH; yy++) {
+    const n = bounds[2 * yy + 1];
+    const k0 = yy * ksize;
+    const r0 = (bounds[2 * yy] - rowFirst) * stride + left;
+    const o = yy * rowLen;
+    if (n === 2) {
+      const ka = kk[k0];
+      const kb = kk[k0 + 1];
+      const r1 = r0 + stride;
+      for (let i = 0; i < rowLen; i++) out[o + i] = clip8(HALF + cur[r0 + i] * ka + cur[r1 + i] * kb);
+    } else if (n === 3) {
+      const ka = kk[k0];
+      const kb = kk[k0 + 1];
+      const kc = kk[k0 + 2];
+      const r1 = r0 + stride;
+      const r2 = r1 + stride;
+      for (let i = 0; i < rowLen; i++) out[o + i] = clip8(HALF + cur[r0 + i] * ka + cur[r1 + i] * kb + cur[r2 + i] * kc);
+    } else {
+      for (let i = 0; i < rowLen; i++) {
+        let ss = HALF;
+        for (let y = 0, p = r0 + i; y < n; y++, p += stride) ss += cur[p] * kk[k0 + y];
+        out[o + i] = clip8(ss);
+      }
+    }
+  }
+  return out;
+}
+
+const clip8 = (v: number): number => {
+  const r = v >> PRECISION_BITS;
+  return r < 0 ? 0 : r > 255 ? 255 : r;
+};
 
 /** PIL nearest resize (affine scale, sampling at pixel centres). */
 function resizeNearest(img: Image, outW: number, outH: number, box: [number, number, number, number]): Image {
