@@ -122,3 +122,18 @@ test('neck init_cfg: Normal(std) on Linear gives N(0, std²) weights and zero bi
   model.dispose();
   expect(() => buildModel({ ...MODELS.MoCo, neck: { type: 'MoCoV2Neck', in_channels: 32, hid_channels: 8, out_channels: 16, init_cfg: { type: 'Xavier', layer: 'Linear' } } })).toThrow(/init_cfg .* is not supported/);
 });
+
+test('BYOL loss is MMSelfSup 0.x\'s 2·(head(v1→t2) + head(v2→t1)), the head giving −mean cosine', async () => {
+  manualSeed(0);
+  const byol = buildModel(MODELS.BYOL) as unknown as import('../../src/models/algorithms/byol.js').BYOL;
+  const b = batch();
+  const out = await byol.trainStep(b, { dist: singleProcessContext() });
+  for (const g of out.grads.values()) g.dispose();
+  const [v1, v2] = b.views.map((v) => tf.tensor(v.data, [...v.shape]));
+  const [p1, p2] = [v1, v2].map((v) => (byol.onlineNet.forward(v) as tf.Tensor[])[0]);
+  const [t1, t2] = [v1, v2].map((v) => (byol.targetNet.forward(v) as tf.Tensor[])[0]);
+  const halves = tf.add(byol.head.forward(p1, t2).loss, byol.head.forward(p2, t1).loss).dataSync()[0];
+  expect(out.loss).toBeCloseTo(2 * halves, 5);
+  expect(Math.abs(out.loss)).toBeLessThanOrEqual(4);
+  byol.dispose();
+});

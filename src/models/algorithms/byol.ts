@@ -7,7 +7,8 @@ import { BaseAlgorithm, copyParams, emaParams } from './base.js';
 /**
  * MMSelfSup `BYOL` (Grill et al. 2020, https://arxiv.org/abs/2006.07733): online net
  * `[backbone, neck]` + predictor head, target net updated by EMA (`momentum`, scheduled by
- * `BYOLHook`/`MomentumUpdateHook` from `base_momentum`). Loss = head(v1→t2) + head(v2→t1).
+ * `BYOLHook`/`MomentumUpdateHook` from `base_momentum`). Loss = 2·(head(v1→t2) + head(v2→t1)), as
+ * MMSelfSup 0.x writes it (the symmetrised 2 − 2·cos form, up to a constant; range [−4, 4]).
  */
 export class BYOL extends BaseAlgorithm {
   readonly backbone: ListModule;
@@ -55,6 +56,6 @@ export class BYOL extends BaseAlgorithm {
   forwardTrain(views: Tensor[]): LossDict {
     const [p1, p2] = views.map((v) => (this.onlineNet.forward(v) as Tensor[])[0]);
     const [t1, t2] = this.targets;
-    return { loss: tf.add(this.head.forward(p1, t2).loss, this.head.forward(p2, t1).loss) };
+    return { loss: tf.mul(tf.add(this.head.forward(p1, t2).loss, this.head.forward(p2, t1).loss), 2) };
   }
 }
