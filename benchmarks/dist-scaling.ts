@@ -5,6 +5,12 @@
  *
  * images/s = (processes x batch per process) / median iteration time of rank 0 (iterations 2..N,
  * from the `time` field of its `.log.json`: the whole step, data to optimizer).
+ *
+ * CPU ms per iteration per process (independent of other load on the machine): the CPU time of the
+ * finished worker processes (Linux: cutime + cstime of this process), of an N-iteration run minus a
+ * 1-iteration run (start-up cancels), / (N - 1) / processes. Equal CPU but longer wall time with 2
+ * processes means waiting (for a core, or for the other rank at a collective), not extra work.
+ * SSL_DIST_PROFILE=1 also prints each rank's time blocked per collective.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -42,6 +48,17 @@ function prepare(world: number, batch: number, iters: number): { workDir: string
   return { workDir, configPath };
 }
 
+/** CPU ms used by this process's finished (waited-for) children, from /proc/self/stat (Linux; 0 elsewhere). */
+function childrenCpuMs(): number {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    // after "pid (comm) ": state is field 3, so cutime (16) and cstime (17) are at 13 and 14
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function iterTimes(workDir: string): number[] {
   const file = readdirSync(workDir).find((f) => f.endsWith('.log.json'));
   if (!file) throw new Error(`no .log.json in ${workDir}`);
@@ -52,35 +69,50 @@ function iterTimes(workDir: string): number[] {
   return rows.filter((r) => r.iter > 1).map((r) => r.time);
 }
 
+/** One run of `world` processes; resolves to rank 0's per-iteration times and the children's CPU ms. */
+async function run(world: number, batch: number, iters: number, env: NodeJS.ProcessEnv): Promise<{ times: number[]; cpuMs: number }> {
+  const job = prepare(world, batch, iters);
+  const cpu0 = childrenCpuMs();
+  if (world === 1) {
+    const r = spawnSync(process.execPath, [WORKER, '--config', job.configPath, '--work-dir', job.workDir, '--seed', '0'], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`1-process run failed:\n${r.stderr}`);
+  } else {
+    const launcher = createLauncher({ env: {} });
+    const port = 29600 + Math.floor(Math.random() * 300);
+    const dry = await launcher.dryRun(
+      { name: 'bench', runId: `bench-${Date.now()}`, workDir: job.workDir, configPath: job.configPath, workerArgs: ['--seed', '0', '--port', String(port)], nodes: 1, procsPerNode: world, gpusPerNode: 0, port, env: {} },
+      { gpus: world },
+    );
+    const h = await launcher.submit(dry);
+    await launcher.logs(h.id, new Writable({ write: (_c, _e, cb) => cb() }), { follow: false });
+    const st = await launcher.wait(h.id);
+    if (st.state !== 'SUCCEEDED') throw new Error(`${world}-process run failed: ${st.message}`);
+  }
+  return { times: iterTimes(job.workDir), cpuMs: childrenCpuMs() - cpu0 };
+}
+
 async function main(): Promise<void> {
   const batch = arg('batch', 16);
   const iters = arg('iters', 8);
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'].includes(k)));
+  const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const loadBefore = load();
 
-  const one = prepare(1, batch, iters);
-  const r1 = spawnSync(process.execPath, [WORKER, '--config', one.configPath, '--work-dir', one.workDir, '--seed', '0'], { env: clean, encoding: 'utf8' });
-  if (r1.status !== 0) throw new Error(`1-process run failed:\n${r1.stderr}`);
-  const t1 = median(iterTimes(one.workDir));
-
-  const two = prepare(2, batch, iters);
-  const launcher = createLauncher({ env: {} });
-  const port = 29600 + Math.floor(Math.random() * 300);
-  const dry = await launcher.dryRun(
-    { name: 'bench', runId: `bench-${Date.now()}`, workDir: two.workDir, configPath: two.configPath, workerArgs: ['--seed', '0', '--port', String(port)], nodes: 1, procsPerNode: 2, gpusPerNode: 0, port, env: {} },
-    { gpus: 2 },
-  );
-  const h = await launcher.submit(dry);
-  await launcher.logs(h.id, new Writable({ write: (_c, _e, cb) => cb() }), { follow: false });
-  const st = await launcher.wait(h.id);
-  if (st.state !== 'SUCCEEDED') throw new Error(`2-process run failed: ${st.message}`);
-  const t2 = median(iterTimes(two.workDir));
+  const r1 = await run(1, batch, iters, clean);
+  const r2 = await run(2, batch, iters, clean);
+  const base1 = await run(1, batch, 1, clean);
+  const base2 = await run(2, batch, 1, clean);
+  const t1 = median(r1.times);
+  const t2 = median(r2.times);
+  const cpu1 = (r1.cpuMs - base1.cpuMs) / (iters - 1);
+  const cpu2 = (r2.cpuMs - base2.cpuMs) / (iters - 1) / 2;
 
   const ips1 = batch / t1;
   const ips2 = (2 * batch) / t2;
-  console.log(`SimCLR small CPU config, batch ${batch} per process, ${iters} iterations (median of iterations 2..${iters}):`);
-  console.log(`  1 process:   ${(t1 * 1000).toFixed(0)} ms/iter, ${ips1.toFixed(1)} images/s`);
-  console.log(`  2 processes: ${(t2 * 1000).toFixed(0)} ms/iter, ${ips2.toFixed(1)} images/s`);
-  console.log(`  scaling: ${(ips2 / ips1).toFixed(2)}x (target >= 1.7x)`);
+  console.log(`SimCLR small CPU config, batch ${batch} per process, ${iters} iterations (median of iterations 2..${iters}); load average ${loadBefore} -> ${load()}:`);
+  console.log(`  1 process:   ${(t1 * 1000).toFixed(0)} ms/iter, ${ips1.toFixed(1)} images/s, CPU ${cpu1.toFixed(0)} ms/iter`);
+  console.log(`  2 processes: ${(t2 * 1000).toFixed(0)} ms/iter, ${ips2.toFixed(1)} images/s, CPU ${cpu2.toFixed(0)} ms/iter per process`);
+  console.log(`  scaling: ${(ips2 / ips1).toFixed(2)}x (target >= 1.7x); CPU per process-iteration 2 vs 1: ${(cpu2 / cpu1).toFixed(2)}x`);
 }
 
 await main();

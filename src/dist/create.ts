@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { singleProcessContext, type DistContext, type ReduceOp } from './context.js';
 import { readDistEnv, DEFAULT_TIMEOUT_S, type DistEnv, type DistEnvDefaults } from './env.js';
+import { concatBlocks } from './transport/collectives.js';
 import { PeerFailureError, RendezvousError } from './transport/errors.js';
 import type { ThreadData, ThreadEvent, ThreadReply, ThreadRequest } from './transport/thread.js';
 
@@ -56,6 +57,8 @@ class ThreadedDistContext implements DistContext {
   private shared = new SharedArrayBuffer(1 << 16);
   private failure?: PeerFailureError;
   private closed = false;
+  /** SSL_DIST_PROFILE=1: calls and ms blocked per collective, printed to stderr at close(). */
+  private readonly profile = process.env.SSL_DIST_PROFILE === '1' ? new Map<string, { n: number; ms: number; bytes: number }>() : undefined;
 
   private constructor(
     readonly env: DistEnv,
@@ -117,6 +120,20 @@ class ThreadedDistContext implements DistContext {
 
   /** Sends a request and blocks until its reply. */
   private call(req: ThreadRequest, transfer: ArrayBuffer[] = []): unknown {
+    if (!this.profile) return this.callBlocking(req, transfer);
+    const t0 = performance.now();
+    try {
+      return this.callBlocking(req, transfer);
+    } finally {
+      const r = req as { op: string; length?: number; byteLength?: number; data?: Float32Array };
+      const bytes = r.length !== undefined ? r.length * 4 : r.byteLength ?? r.data?.byteLength ?? 0;
+      const key = `${r.op}${r.op === 'allReduce' ? `(${bytes < 4096 ? '<4KB' : '>=4KB'})` : ''}`;
+      const e = this.profile.get(key) ?? { n: 0, ms: 0, bytes: 0 };
+      this.profile.set(key, { n: e.n + 1, ms: e.ms + performance.now() - t0, bytes: e.bytes + bytes });
+    }
+  }
+
+  private callBlocking(req: ThreadRequest, transfer: ArrayBuffer[]): unknown {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error('the DistContext was closed');
     const before = Atomics.load(this.ctrl, 0);
@@ -165,14 +182,7 @@ class ThreadedDistContext implements DistContext {
   }
 
   allGather(data: Float32Array): Float32Array {
-    const blocks = this.allGatherBlocks(data);
-    const out = new Float32Array(blocks.reduce((n, b) => n + b.length, 0));
-    let off = 0;
-    for (const b of blocks) {
-      out.set(b, off);
-      off += b.length;
-    }
-    return out;
+    return concatBlocks(this.allGatherBlocks(data));
   }
 
   broadcast(data: Float32Array, root = 0): Float32Array {
@@ -199,6 +209,10 @@ class ThreadedDistContext implements DistContext {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.profile) {
+      const rows = [...this.profile].map(([op, e]) => `${op} x${e.n}: ${e.ms.toFixed(1)} ms, ${(e.bytes / 1e6).toFixed(2)} MB`);
+      process.stderr.write(`[ssl dist] rank ${this.rank} blocked in collectives: ${rows.join('; ')}\n`);
+    }
     if (!this.failure) this.call({ id: this.nextId++, op: 'close' });
     this.closed = true;
     await this.worker.terminate();

@@ -77,6 +77,8 @@ export abstract class BaseRunner {
   readonly signalCheckpointListeners: ((path: string) => Promise<void>)[] = [];
   /** Called after every training iteration (the live progress line). */
   readonly iterListeners: ((runner: BaseRunner) => void)[] = [];
+  /** This iteration's stop vote, once exchanged with the gradients: [what this rank voted, what all agreed]. */
+  private votedStop: [number, number] | undefined;
   /** Inner iterations to skip on the first epoch after resuming from a mid-epoch checkpoint. */
   protected resumeInnerIter = 0;
 
@@ -138,8 +140,10 @@ export abstract class BaseRunner {
     return this.optimizer.paramGroups.map((g) => g.momentum ?? g.betas?.[0] ?? 0);
   }
 
-  /** One training iteration: the model's step (forward + gradients), outputs to the log buffer. */
+  /** One training iteration: hooks around the model's step (forward + gradients), outputs to the log buffer. */
   protected async runTrainIter(batch: Batch): Promise<void> {
+    this.batchSize = batch.views[0]?.shape[0] ?? 0;
+    await this.callHook('before_train_iter');
     const outputs = await this.model.trainStep(batch, { dist: this.dist });
     if (!Number.isFinite(outputs.loss)) {
       for (const g of outputs.grads.values()) g.dispose();
@@ -152,12 +156,84 @@ export abstract class BaseRunner {
     }
     this.logBuffer.update(outputs.logVars, outputs.numSamples);
     this.outputs = outputs;
+    try {
+      await this.callHook('after_train_iter');
+    } finally {
+      this.releaseOutputs();
+    }
   }
 
-  /** After each iteration: progress listeners, then one turn of the event loop so signal handlers can run. */
-  protected async endIter(): Promise<void> {
+  /**
+   * After each iteration (counters already advanced): progress listeners, one turn of the event loop
+   * so signal handlers can run, then the ranks agree on stopping; on a stop, rank 0 saves a
+   * checkpoint (if asked; `innerIter` batches of the epoch done) and every rank waits for it before
+   * throwing `StoppedError` at the same iteration.
+   */
+  protected async endIter(innerIter: number): Promise<void> {
     for (const l of this.iterListeners) l(this);
     await new Promise<void>((resolve) => setImmediate(resolve));
+    const stop = await this.agreeOnStop();
+    if (!stop) return;
+    if (stop.kind === 'checkpoint') {
+      if (this.rank === 0) {
+        const path = await this.saveCheckpoint(this.workDir, { name: `iter_${this.iter}.ckpt`, innerIter });
+        const where = this.byEpoch ? ` (epoch ${this.epoch + 1}, ${innerIter}/${this.epochLength})` : '';
+        this.logger.info(`${stop.signal}: saved ${path} at iteration ${this.iter}${where}`);
+        for (const l of this.signalCheckpointListeners) await l(path);
+      }
+      // no rank exits (and closes the job) before rank 0's checkpoint is complete
+      if (this.worldSize > 1) await this.dist.barrier();
+    }
+    throw new StoppedError(stop);
+  }
+
+  /** max over ranks of one number (float32 collectives when there, so no tensor round trip). */
+  private async allReduceMax(value: number): Promise<number> {
+    if (this.dist.collectives) return this.dist.collectives.allReduce(new Float32Array([value]), 'max')[0];
+    const t = tf.scalar(value);
+    const all = await this.dist.allReduce(t, 'max');
+    const v = all.dataSync()[0];
+    t.dispose();
+    all.dispose();
+    return v;
+  }
+
+  /**
+   * This rank's stop request, or another rank's: the ranks exchange their requests once per
+   * iteration (inside the gradient all-reduce when there is one, else in an all-reduce of their own),
+   * so all stop at the same iteration; a checkpoint request wins over an abort. Sets `stopRequest`.
+   * A request that arrives after this iteration's exchange is exchanged in the next one.
+   */
+  protected async agreeOnStop(): Promise<StopRequest | null> {
+    if (this.worldSize === 1) return this.stopRequest;
+    let mine: number;
+    let agreed: number;
+    if (this.votedStop) {
+      [mine, agreed] = this.votedStop;
+      this.votedStop = undefined;
+    } else {
+      mine = this.stopRequest ? encodeStop(this.stopRequest) : 0;
+      agreed = await this.allReduceMax(mine);
+    }
+    if (agreed === 0) return null;
+    if (agreed === mine) return this.stopRequest;
+    this.stopRequest = decodeStop(agreed);
+    this.logger.warning(`another rank received ${this.stopRequest.signal}: stopping at the end of iteration ${this.iter}`);
+    return this.stopRequest;
+  }
+
+  /** This rank's stop vote for the gradient all-reduce: one slot per stop code, 1 in this rank's. */
+  stopVotes(): Float32Array {
+    const votes = new Float32Array(STOP_CODES);
+    if (this.stopRequest) votes[encodeStop(this.stopRequest)] = 1;
+    return votes;
+  }
+
+  /** The votes averaged over ranks: the highest code any rank voted is this iteration's agreement. */
+  acceptStopVotes(votes: Float32Array): void {
+    let agreed = 0;
+    for (let c = votes.length - 1; c > 0 && agreed === 0; c--) if (votes[c] > 0) agreed = c;
+    this.votedStop = [this.stopRequest ? encodeStop(this.stopRequest) : 0, agreed];
   }
 
   /** Disposes what the optimizer hook left of the step's gradients. */
@@ -223,15 +299,23 @@ export abstract class BaseRunner {
     this.logger.info(`workflow: [${workflow.map(([m, n]) => `('${m}', ${n})`).join(', ')}], max: ${maxLabel}`);
   }
 
-  /** Throws StoppedError if a signal asked to stop (at an iteration boundary). */
-  protected checkStop(): void {
-    if (this.stopRequest) throw new StoppedError(this.stopRequest);
-  }
-
   /** Tensor count (memory hygiene checks). */
   numTensors(): number {
     return tf.memory().numTensors;
   }
+}
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGUSR1'];
+/** Stop codes are 0 (none) .. 10 (see encodeStop). */
+const STOP_CODES = 11;
+
+/** A stop request as a number whose max over ranks is the one to follow: kind first (checkpoint > abort), then signal. */
+function encodeStop(r: StopRequest): number {
+  return (r.kind === 'checkpoint' ? 8 : 4) + Math.max(0, STOP_SIGNALS.indexOf(r.signal));
+}
+
+function decodeStop(code: number): StopRequest {
+  return { kind: code >= 8 ? 'checkpoint' : 'abort', signal: STOP_SIGNALS[code % 4] ?? 'SIGTERM' };
 }
 
 function safeUser(): string {

@@ -1,3 +1,4 @@
+import type { DistContext as FloatCollectives } from '../dist/context.js';
 import { tf, type Tensor } from '../engine/tf.js';
 
 /**
@@ -17,8 +18,11 @@ export interface DistContext {
   broadcast(t: Tensor, src?: number): Promise<Tensor>;
   /** Waits for every process. */
   barrier(): Promise<void>;
-  /** All-reduces (mean) gradients in place of the map; called by the optimizer hook before stepping. */
-  allReduceGrads?(grads: Map<string, Tensor>): Promise<void>;
+  /**
+   * All-reduces (mean) gradients in place of the map; called by the optimizer hook before stepping.
+   * `extra` (a few numbers, e.g. the ranks' stop votes) rides in the same all-reduce and is averaged in place.
+   */
+  allReduceGrads?(grads: Map<string, Tensor>, extra?: Float32Array): Promise<void>;
   /** GatherLayer: every rank's rows concatenated, gradient summed back (blocking; inside the tape). */
   allGatherWithGrad?(t: Tensor): Tensor;
   /** Rank 0's parameters and buffers on every rank (after building the model). */
@@ -28,6 +32,8 @@ export interface DistContext {
   batchUnshuffle?(x: Tensor, idxUnshuffle: Int32Array): Tensor;
   /** Log variables averaged over ranks (MMSelfSup `_parse_losses`). */
   reduceLogVars?(vars: Record<string, number>): Record<string, number>;
+  /** The float32 collectives underneath (no tfjs: usable before the backend is up; kNN gathering). */
+  readonly collectives?: FloatCollectives;
   close(): Promise<void>;
 }
 

@@ -41,32 +41,13 @@ export class EpochBasedRunner extends BaseRunner {
         continue;
       }
       this.innerIter = i;
-      this.batchSize = batch.views[0]?.shape[0] ?? 0;
-      await this.callHook('before_train_iter');
       await this.runTrainIter(batch);
-      try {
-        await this.callHook('after_train_iter');
-      } finally {
-        this.releaseOutputs();
-      }
       this.iter += 1;
       i++;
-      await this.endIter();
-      await this.handleStop(i);
+      await this.endIter(i);
     }
     await this.callHook('after_train_epoch');
     this.epoch += 1;
-  }
-
-  /** At an iteration boundary: a pending signal saves a mid-epoch checkpoint (if asked) and stops. */
-  protected async handleStop(doneInEpoch: number): Promise<void> {
-    if (!this.stopRequest) return;
-    if (this.stopRequest.kind === 'checkpoint' && this.rank === 0) {
-      const path = await this.saveCheckpoint(this.workDir, { name: `iter_${this.iter}.ckpt`, innerIter: doneInEpoch });
-      this.logger.info(`${this.stopRequest.signal}: saved ${path} at iteration ${this.iter} (epoch ${this.epoch + 1}, ${doneInEpoch}/${this.epochLength})`);
-      for (const l of this.signalCheckpointListeners) await l(path);
-    }
-    this.checkStop();
   }
 }
 

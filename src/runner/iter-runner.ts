@@ -67,24 +67,9 @@ export class IterBasedRunner extends BaseRunner {
   private async trainIter(loader: IterLoader): Promise<void> {
     const batch = await loader.next();
     this.epoch = loader.epoch;
-    this.batchSize = batch.views[0]?.shape[0] ?? 0;
-    await this.callHook('before_train_iter');
     await this.runTrainIter(batch);
-    try {
-      await this.callHook('after_train_iter');
-    } finally {
-      this.releaseOutputs();
-    }
     this.innerIter += 1;
     this.iter += 1;
-    await this.endIter();
-    if (this.stopRequest) {
-      if (this.stopRequest.kind === 'checkpoint' && this.rank === 0) {
-        const path = await this.saveCheckpoint(this.workDir, { name: `iter_${this.iter}.ckpt`, innerIter: 0 });
-        this.logger.info(`${this.stopRequest.signal}: saved ${path} at iteration ${this.iter}`);
-        for (const l of this.signalCheckpointListeners) await l(path);
-      }
-      this.checkStop();
-    }
+    await this.endIter(0);
   }
 }

@@ -11,7 +11,7 @@ import { findLatestCheckpoint, readCheckpointMeta, removeStaleTemps } from './ch
 import { CheckpointHook } from './hooks/checkpoint-hook.js';
 import type { DistContext } from './dist-context.js';
 import { singleProcessContext } from './dist-context.js';
-import { Logger, runTimestamp } from './logging/logger.js';
+import { Logger, rankLogName, runTimestamp } from './logging/logger.js';
 import type { TrainLoader } from './types.js';
 import { parseWorkerArgs, type WorkerArgs } from './worker-args.js';
 
@@ -79,6 +79,14 @@ async function createDist(args: WorkerArgs, cfg: Record<string, unknown>): Promi
   return mod.createDistContext(env, cfg);
 }
 
+/** Rank 0's run timestamp on every rank (the ranks' log files share it). */
+function sharedTimestamp(dist: DistContext): string {
+  const mine = runTimestamp();
+  if (dist.worldSize === 1 || !dist.collectives) return mine;
+  const bytes = dist.collectives.broadcastBytes(dist.rank === 0 ? new TextEncoder().encode(mine) : undefined, 0);
+  return new TextDecoder().decode(bytes);
+}
+
 /** Runs a worker with `argv` (without node and script). Resolves to the exit code; never throws. */
 export async function runWorker(argv: string[]): Promise<number> {
   let logger: Logger | undefined;
@@ -94,8 +102,8 @@ export async function runWorker(argv: string[]): Promise<number> {
     const workDir = resolve(args.workDir);
     mkdirSync(workDir, { recursive: true });
     if (dist.rank === 0) removeStaleTemps(workDir);
-    const timestamp = runTimestamp();
-    logger = new Logger(join(workDir, `${timestamp}.log`), dist.rank);
+    const timestamp = sharedTimestamp(dist);
+    logger = new Logger(join(workDir, rankLogName(timestamp, dist.rank)), dist.rank);
 
     // S3 (src/storage, loaded only when used): --s3 or checkpoint_config.out_dir: s3://...
     const ckCfg = (cfg.checkpoint_config ?? {}) as { out_dir?: string | null; max_keep_ckpts?: number };
@@ -157,7 +165,8 @@ export async function runWorker(argv: string[]): Promise<number> {
         return;
       }
       r.stopRequest = (checkpoint ? { kind: 'checkpoint', signal } : { kind: 'abort', signal }) as StopRequest;
-      r.logger.warning(`${signal} received: stopping at the end of this iteration${checkpoint ? ' after writing a checkpoint' : ''}`);
+      const when = r.worldSize > 1 ? 'this or the next iteration, with the other ranks' : 'this iteration';
+      r.logger.warning(`${signal} received: stopping at the end of ${when}${checkpoint ? ' after writing a checkpoint' : ''}`);
     };
     for (const s of ['SIGINT', 'SIGTERM', 'SIGUSR1'] as NodeJS.Signals[]) {
       const h = () => onSignal(s);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,18 @@ function sourceFiles(path: string): string[] {
 }
 
 /**
+ * Test files run in parallel and share the output folder: a child of one may be importing a file
+ * another is writing, so files are replaced atomically (temp + rename), and only when they changed.
+ */
+function writeIfChanged(dest: string, text: string): void {
+  if (existsSync(dest) && readFileSync(dest, 'utf8') === text) return;
+  mkdirSync(dirname(dest), { recursive: true });
+  const tmp = `${dest}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, dest);
+}
+
+/**
  * Child processes and worker threads cannot run TypeScript: transpiles the given repo paths
  * (files or folders) with swc into a folder inside node_modules/.cache (so bare imports resolve
  * to the repo's node_modules) with the same layout, `.ts` -> `.js`. Returns that folder.
@@ -36,9 +48,7 @@ export function compileForChildren(paths: string[] = ['src/dist', 'src/errors.ts
   for (const p of paths) {
     for (const file of sourceFiles(join(REPO, p))) {
       if (!file.endsWith('.ts')) {
-        const dest = join(out, relative(REPO, file));
-        mkdirSync(dirname(dest), { recursive: true });
-        copyFileSync(file, dest);
+        writeIfChanged(join(out, relative(REPO, file)), readFileSync(file, 'utf8'));
         continue;
       }
       const { code } = transformFileSync(file, {
@@ -46,9 +56,7 @@ export function compileForChildren(paths: string[] = ['src/dist', 'src/errors.ts
         module: { type: 'es6' },
         sourceMaps: false,
       });
-      const dest = join(out, relative(REPO, file)).replace(/\.ts$/, '.js');
-      mkdirSync(dirname(dest), { recursive: true });
-      writeFileSync(dest, code);
+      writeIfChanged(join(out, relative(REPO, file)).replace(/\.ts$/, '.js'), code);
     }
   }
   return out;

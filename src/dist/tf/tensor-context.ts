@@ -23,7 +23,7 @@ export interface TensorDistContext {
   broadcast(t: Tensor, src?: number): Promise<Tensor>;
   barrier(): Promise<void>;
   /** Replaces every gradient in the map by its mean over ranks (one all-reduce; old tensors disposed). */
-  allReduceGrads(grads: Map<string, Tensor>): Promise<void>;
+  allReduceGrads(grads: Map<string, Tensor>, extra?: Float32Array): Promise<void>;
   /** GatherLayer with the summed gradient (blocking; call inside the tape). */
   allGatherWithGrad(t: Tensor): Tensor;
   /** Rank 0's parameters and buffers on every rank (call once after building the model). */
@@ -72,11 +72,13 @@ export function tensorDistContext(c: DistContext): TensorDistContext {
     async barrier() {
       c.barrier();
     },
-    async allReduceGrads(grads) {
+    async allReduceGrads(grads, extra) {
       if (c.worldSize === 1) return;
       const names = [...grads.keys()].sort();
-      const total = names.reduce((n, k) => n + grads.get(k)!.size, 0);
-      const flat = c.allocate(total);
+      const size = names.reduce((n, k) => n + grads.get(k)!.size, 0);
+      // small values ride along (one round trip per step instead of one more per value set)
+      const flat = c.allocate(size + (extra?.length ?? 0));
+      if (extra) flat.set(extra, size);
       let off = 0;
       for (const k of names) {
         const g = grads.get(k)!;
@@ -84,6 +86,7 @@ export function tensorDistContext(c: DistContext): TensorDistContext {
         off += g.size;
       }
       c.allReduce(flat, 'mean');
+      if (extra) extra.set(flat.subarray(size));
       off = 0;
       for (const k of names) {
         const g = grads.get(k)!;

@@ -192,7 +192,11 @@ export async function allGatherBlocks(g: ProcessGroup, data: Float32Array): Prom
 
 /** All-gather concatenated in rank order: `[rank0's data, rank1's data, ...]`. */
 export async function allGather(g: ProcessGroup, data: Float32Array): Promise<Float32Array> {
-  const blocks = await allGatherBlocks(g, data);
+  return concatBlocks(await allGatherBlocks(g, data));
+}
+
+/** Blocks concatenated in order into one new array. */
+export function concatBlocks(blocks: Float32Array[]): Float32Array {
   const out = new Float32Array(blocks.reduce((n, b) => n + b.length, 0));
   let off = 0;
   for (const b of blocks) {

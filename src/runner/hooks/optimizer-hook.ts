@@ -85,7 +85,11 @@ export class OptimizerHook extends Hook {
           }
         }
       }
-      if (runner.worldSize > 1 && runner.dist.allReduceGrads) await runner.dist.allReduceGrads(grads);
+      if (runner.worldSize > 1 && runner.dist.allReduceGrads) {
+        const votes = runner.stopVotes();
+        await runner.dist.allReduceGrads(grads, votes);
+        runner.acceptStopVotes(votes);
+      }
       if (this.gradClip && grads.size > 0) {
         const norm = clipGradNorm(grads, this.gradClip.max_norm, this.gradClip.norm_type ?? 2);
         runner.logBuffer.update({ grad_norm: norm }, out.numSamples);

@@ -13,6 +13,11 @@ export function runTimestamp(d = new Date()): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
+/** This rank's text log in the work dir: rank 0 keeps mmcv's name, the others add their rank. */
+export function rankLogName(timestamp: string, rank: number): string {
+  return rank === 0 ? `${timestamp}.log` : `${timestamp}.rank${rank}.log`;
+}
+
 export type Level = 'INFO' | 'WARNING' | 'ERROR';
 
 /** Something that temporarily owns the terminal's last line (the live progress line). */
@@ -22,8 +27,9 @@ export interface StatusLine {
 }
 
 /**
- * The `mmselfsup` logger: `asctime - mmselfsup - LEVEL - message` lines to stdout and (rank 0)
- * to `<work_dir>/<timestamp>.log`. Ranks other than 0 log warnings and errors only, as mmcv.
+ * The `mmselfsup` logger: `asctime - mmselfsup - LEVEL - message` lines to `file` (every rank has its
+ * own: `<work_dir>/<timestamp>.log` on rank 0, `<timestamp>.rank<N>.log` on the others) and to
+ * stdout: everything on rank 0, errors only on the other ranks (mmcv sets their level to ERROR).
  */
 export class Logger {
   status: StatusLine | undefined;
@@ -50,11 +56,12 @@ export class Logger {
   }
 
   log(level: Level, message: string): void {
-    if (this.rank !== 0 && level === 'INFO') return;
     const line = `${asctime()} - ${this.name} - ${level} - ${message}\n`;
-    this.status?.clear();
-    this.write(line);
-    this.status?.redraw();
-    if (this.file && this.rank === 0) appendFileSync(this.file, line);
+    if (this.rank === 0 || level === 'ERROR') {
+      this.status?.clear();
+      this.write(line);
+      this.status?.redraw();
+    }
+    if (this.file) appendFileSync(this.file, line);
   }
 }

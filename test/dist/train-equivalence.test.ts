@@ -1,0 +1,155 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig } from '../../src/config/index.js';
+import { decodeSafetensors } from '../../src/engine/safetensors.js';
+import { compileForChildren, freePort, REPO, runNode, type Finished } from './helpers.js';
+
+/**
+ * The real worker (runWorker, as bin/ssl-worker.js) as 2 ranks with torchrun's env and batch B,
+ * against 1 process with batch 2B, 20 iterations, the real loader and sampler (shuffled, PyTorch
+ * DistributedSampler: rank r takes positions r, r+2, ... of the shared permutation, so step s of
+ * the 2 ranks sees exactly the 2B samples of step s of the single process; augmentations are
+ * seeded per sample by (seed, epoch, index), so every sample gets the same views in both runs).
+ */
+const ENTRY = join(REPO, 'test/dist/fixtures/worker-entry.mjs');
+const B = 4;
+const ITERS = 20;
+const SYNC_BN = { type: 'SyncBN' };
+
+type Tensors = Map<string, { shape: number[]; data: Float32Array }>;
+
+function tinyConfig(base: string, samplesPerGpu: number, edit: (cfg: Record<string, any>) => void): Record<string, any> {
+  const cfg = resolveConfig(join(REPO, 'configs/selfsup', base)).cfg as Record<string, any>;
+  cfg.data.samples_per_gpu = samplesPerGpu;
+  cfg.data.workers_per_gpu = 0;
+  cfg.data.train.data_source.num_samples = 4 * 2 * B; // 4 global steps per epoch: 5 epochs in 20 iterations
+  cfg.data.train.data_source.image_size = 16;
+  cfg.data.train.pipelines[0][0].size = 16;
+  cfg.model.backbone.norm_cfg = SYNC_BN;
+  cfg.model.backbone.stem_channels = 4;
+  cfg.model.backbone.base_channels = 4;
+  // The 4-channel net behind BNs is very sensitive to its weights: float rounding (1e-6) grows to
+  // percent-level loss differences within 10 steps at lr 2e-4 (2 ranks vs 1 process), and the same
+  // happens to ONE process run on the cpu and on the wasm backend at lr 1e-3. At lr 1e-5 the runs stay
+  // within 2e-5; the optimizer's momentum buffers (sums of the averaged gradients) and the SyncBN
+  // running statistics are compared at full scale, so wrong gradients or statistics still show.
+  cfg.optimizer.lr = 1e-5;
+  cfg.runner = { type: 'IterBasedRunner', max_iters: ITERS };
+  cfg.checkpoint_config = { interval: ITERS, by_epoch: false };
+  cfg.log_config = { interval: 5, hooks: [{ type: 'TextLoggerHook', by_epoch: false }] };
+  edit(cfg);
+  return cfg;
+}
+
+function check(f: Finished, what: string): void {
+  if (f.code !== 0) throw new Error(`${what} exited ${f.code}:\n${f.stdout.slice(-3000)}\n${f.stderr.slice(-3000)}`);
+}
+
+function checkpointTensors(workDir: string): Tensors {
+  const { tensors } = decodeSafetensors(readFileSync(join(workDir, `iter_${ITERS}.ckpt`)));
+  const out: Tensors = new Map();
+  for (const [k, t] of tensors) {
+    const b = new Uint8Array(t.bytes); // a copy (Buffer.slice would be a view), aligned
+    const data = t.dtype === 'F32' ? new Float32Array(b.buffer) : t.dtype === 'I32' ? Float32Array.from(new Int32Array(b.buffer)) : Float32Array.from(new BigInt64Array(b.buffer), Number);
+    out.set(k, { shape: t.shape, data });
+  }
+  return out;
+}
+
+/** max over tensors of max|a - b| / max|b| (relative to each tensor's scale). */
+function maxRelDiff(a: Tensors, b: Tensors): { worst: number; at: string } {
+  let worst = 0;
+  let at = '';
+  expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+  for (const [k, tb] of b) {
+    const ta = a.get(k)!;
+    expect(ta.shape).toEqual(tb.shape);
+    let scale = 1e-12;
+    let diff = 0;
+    for (let i = 0; i < tb.data.length; i++) {
+      scale = Math.max(scale, Math.abs(tb.data[i]));
+      diff = Math.max(diff, Math.abs(ta.data[i] - tb.data[i]));
+    }
+    if (diff / scale > worst) [worst, at] = [diff / scale, k];
+  }
+  return { worst, at };
+}
+
+/** Trains `cfgFor(batch)` as 2 ranks x B and as 1 process x 2B; returns the tensors (state_dict.* and optimizer.*) of rank 0's and the single process's checkpoints. */
+async function trainBoth(name: string, cfgFor: (samplesPerGpu: number) => Record<string, any>, lib: string): Promise<{ dist: Tensors; one: Tensors }> {
+  const root = mkdtempSync(join(tmpdir(), `ssl-equiv-${name}-`));
+  const distCfg = join(root, 'dist.json');
+  const oneCfg = join(root, 'one.json');
+  writeFileSync(distCfg, JSON.stringify(cfgFor(B)));
+  writeFileSync(oneCfg, JSON.stringify(cfgFor(2 * B)));
+  const port = await freePort();
+  const common = ['--seed', '7', '--backend', 'wasm'];
+  const ranks = [0, 1].map(
+    (r) =>
+      runNode(ENTRY, ['--config', distCfg, '--work-dir', join(root, 'dist'), ...common], {
+        DIST_TEST_LIB: lib, RANK: String(r), LOCAL_RANK: String(r), WORLD_SIZE: '2', LOCAL_WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port),
+      }).done,
+  );
+  const single = runNode(ENTRY, ['--config', oneCfg, '--work-dir', join(root, 'one'), ...common], { DIST_TEST_LIB: lib, RANK: '', WORLD_SIZE: '', LOCAL_RANK: '', LOCAL_WORLD_SIZE: '' }).done;
+  const [r0, r1, one] = await Promise.all([...ranks, single]);
+  check(r0, `${name} rank 0`);
+  check(r1, `${name} rank 1`);
+  check(one, `${name} single process`);
+  return { dist: checkpointTensors(join(root, 'dist')), one: checkpointTensors(join(root, 'one')) };
+}
+
+/**
+ * MoCo's queue holds the keys in the order the all-gather produces: per step, rank 0's B keys then
+ * rank 1's. Rank r's i-th sample is position 2i + r of the global batch (the sampler interleaves),
+ * so dist column 2B*s + r*B + i holds what the single process has in column 2B*s + 2i + r.
+ */
+function queueInSingleProcessOrder(queue: { shape: number[]; data: Float32Array }): { shape: number[]; data: Float32Array } {
+  const [dim, len] = queue.shape;
+  const out = new Float32Array(queue.data.length);
+  for (let col = 0; col < len; col++) {
+    const seg = Math.floor(col / (2 * B));
+    const j = col % (2 * B);
+    const target = seg * 2 * B + 2 * (j % B) + Math.floor(j / B);
+    for (let d = 0; d < dim; d++) out[d * len + target] = queue.data[d * len + col];
+  }
+  return { shape: queue.shape, data: out };
+}
+
+function maxAbs(t: { data: Float32Array }): number {
+  return t.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+}
+
+describe('data-parallel training through the worker entry equals one process with the global batch', () => {
+  let lib: string;
+  beforeAll(() => {
+    lib = compileForChildren(['src', 'launchers/local', 'launchers/launcher.ts']);
+  });
+
+  it('SimCLR, SyncBN, gathered negatives: 2 x B == 1 x 2B after 20 iterations (max rel. diff <= 1e-4)', async () => {
+    const cfgFor = (bs: number) => tinyConfig('simclr/simclr_resnet18-cifar_1xb8-2it_synthetic.yaml', bs, (cfg) => {
+      cfg.model.neck.in_channels = 32;
+      cfg.model.neck.norm_cfg = SYNC_BN;
+    });
+    const { dist, one } = await trainBoth('simclr', cfgFor, lib);
+    // the comparison has teeth: gradients (momentum buffers) and SyncBN statistics are far from 0
+    expect(maxAbs(one.get('optimizer.backbone.conv1.weight.momentum_buffer')!)).toBeGreaterThan(1e-3);
+    expect(maxAbs(one.get('state_dict.neck.bn0.running_mean')!)).toBeGreaterThan(1e-3);
+    const { worst, at } = maxRelDiff(dist, one);
+    expect({ at, ok: worst <= 1e-4 }).toEqual({ at, ok: true });
+  }, 60_000);
+
+  it('MoCo v2, SyncBN in both encoders, batch shuffle: 2 x B == 1 x 2B after 20 iterations (max rel. diff <= 1e-4)', async () => {
+    const cfgFor = (bs: number) => tinyConfig('mocov2/mocov2_resnet18-cifar_1xb8-2it_synthetic.yaml', bs, (cfg) => {
+      cfg.model.neck.in_channels = 32;
+      cfg.model.queue_len = 4 * 2 * B;
+    });
+    const { dist, one } = await trainBoth('mocov2', cfgFor, lib);
+    expect(maxAbs(one.get('optimizer.encoder_q.0.conv1.weight.momentum_buffer')!)).toBeGreaterThan(1e-3);
+    // the keys are in the queue, in gather order
+    expect(maxRelDiff(dist, one).at).toBe('state_dict.queue');
+    dist.set('state_dict.queue', queueInSingleProcessOrder(dist.get('state_dict.queue')!));
+    const { worst, at } = maxRelDiff(dist, one);
+    expect({ at, ok: worst <= 1e-4 }).toEqual({ at, ok: true });
+  }, 60_000);
+});
