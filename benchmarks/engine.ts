@@ -13,10 +13,8 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/engine/backend.js';
 import { convFilterGrad, convGeometry, convInputGrad } from '../src/engine/wasm/conv-grads.js';
-import { Linear } from '../src/engine/layers/linear.js';
-import { manualSeed } from '../src/engine/random.js';
-import { tf, type Tensor, type Tensor4D, type Variable } from '../src/engine/tf.js';
-import { BACKBONES, type ResNet } from '../src/models/backbones/index.js';
+import { tf, type Tensor, type Tensor4D } from '../src/engine/tf.js';
+import { buildBenchModel } from './engine-model.js';
 
 const { values } = parseArgs({
   options: {
@@ -64,37 +62,26 @@ async function tfjsRunner(backend: string): Promise<Runner | string> {
   } catch (e) {
     return `${backend}: not available (${(e as Error).message})`;
   }
-  manualSeed(0);
-  const model = BACKBONES.build({ type: 'ResNet_CIFAR', depth: 18 }) as ResNet;
-  const fc = new Linear(512, 10);
-  const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 1) as Tensor4D;
-  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
-  const params = [...model.trainableParameters(), ...fc.trainableParameters()] as Variable[];
-  const sgd = tf.train.sgd(0.01);
-  const logits = () => fc.forward(tf.mean(model.forward(x)[0], [1, 2]));
+  const m = buildBenchModel(batch);
   return {
     name: `tfjs ${tf.getBackend()}`,
     forward: () =>
       timed(async () => {
-        const y = tf.tidy(logits);
+        const y = tf.tidy(m.logits);
         await y.data();
         y.dispose();
       }),
     step: () =>
       timed(async () => {
         const loss = tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, logits()) as never, params);
-          sgd.applyGradients(grads);
+          const { value, grads } = tf.variableGrads(m.loss as never, m.params);
+          m.sgd.applyGradients(grads);
           return value;
         });
         await loss.data();
         loss.dispose();
       }),
-    close: () => {
-      model.dispose();
-      fc.dispose();
-      for (const t of [x, labels] as Tensor[]) t.dispose();
-    },
+    close: () => m.dispose(),
   };
 }
 

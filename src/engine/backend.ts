@@ -135,7 +135,11 @@ async function tryWasm(): Promise<Attempt> {
   });
   if (ok !== true) return { ok: false, why: `the wasm backend failed to initialise${typeof ok === 'string' ? `: ${ok}` : ''}` };
   await tf.ready();
-  return { ok: true, gpu: false, detail: 'WebAssembly (XNNPACK, single thread in Node) with ssl gradient kernels' };
+  // tfjs-backend-wasm loads tfjs-backend-wasm-simd.wasm when the runtime validates SIMD128 (Node ≥ 16 does),
+  // else the scalar tfjs-backend-wasm.wasm (several times slower); threads are never enabled in Node.
+  const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+  const build = simd ? 'tfjs-backend-wasm-simd.wasm, SIMD128' : 'tfjs-backend-wasm.wasm, no SIMD: slow';
+  return { ok: true, gpu: false, detail: `WebAssembly (XNNPACK, ${build}, single thread in Node) with ssl gradient kernels` };
 }
 
 async function tryCpu(): Promise<Attempt> {

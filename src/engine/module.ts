@@ -155,9 +155,14 @@ export abstract class Module {
     return { missingKeys, unexpectedKeys };
   }
 
-  /** Sets training mode on this module and all descendants. */
+  /**
+   * Sets training mode on this module, then calls each child's own `train(mode)` (PyTorch's
+   * recursion), so a child's override (ResNet's frozen stages, norm_eval) applies whatever
+   * ancestor the call starts from.
+   */
   train(mode = true): this {
-    for (const [, m] of this.namedModules()) m.training = mode;
+    this.training = mode;
+    for (const child of this.children.values()) child.train(mode);
     return this;
   }
 

@@ -11,6 +11,8 @@ describe('initBackend', () => {
     expect(tf.getBackend()).toBe('wasm');
     expect(choice.skipped.map((s) => s.split(':')[0])).toEqual(['tensorflow (GPU)', 'tensorflow (CPU)', 'webgpu']);
     expect(lines[0]).toMatch(/^\[engine\] backend wasm: /);
+    // Node 20 validates WebAssembly SIMD128, so the SIMD build of XNNPACK must be the one loaded.
+    expect(lines[0]).toMatch(/tfjs-backend-wasm-simd\.wasm, SIMD128/);
     expect(lines.slice(1).join('\n')).toMatch(/passed over tensorflow \(GPU\): neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node is installed/);
     expect(lines.join('\n')).toMatch(/passed over webgpu: no navigator.gpu/);
   });

@@ -2,17 +2,8 @@ import { tf } from '../../src/engine/tf.js';
 import { registerWasmKernels } from '../../src/engine/wasm/index.js';
 import { conv2d, type Conv2dOptions } from '../../src/engine/ops/conv.js';
 import { manualSeed, normalArray } from '../../src/engine/random.js';
+import { relErr } from './rel-err.js';
 
-/** max |a - b| / max |b| */
-function relErr(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / Math.max(den, 1e-12);
-}
 
 interface Case {
   name: string;
@@ -31,6 +22,11 @@ const cases: Case[] = [
   { name: '1x1 s2 (downsample)', x: [2, 8, 8, 6], k: 1, cout: 8, opts: { stride: 2 } },
   { name: '7x7 s2 pad3 (stem)', x: [1, 16, 16, 3], k: 7, cout: 4, opts: { stride: 2, padding: 3 } },
   { name: '3x3 s2 valid odd', x: [1, 10, 11, 2], k: 3, cout: 3, opts: { stride: 2, padding: 'valid' } },
+  // Over 8 input channels the filter gradient is a forward conv; at 8 and below, per-tap products.
+  { name: '3x3 s1 pad1, 12 channels', x: [2, 6, 6, 12], k: 3, cout: 5, opts: { stride: 1, padding: 1 } },
+  { name: '3x3 s2 pad1, 12 channels', x: [2, 9, 9, 12], k: 3, cout: 5, opts: { stride: 2, padding: 1 } },
+  { name: '3x3 s2 valid odd, 9 channels', x: [1, 10, 11, 9], k: 3, cout: 3, opts: { stride: 2, padding: 'valid' } },
+  { name: '3x3 dilation 2, 10 channels', x: [1, 9, 9, 10], k: 3, cout: 3, opts: { padding: 2, dilation: 2 } },
   { name: 'grouped 3x3 s1 groups 4 (ResNeXt)', x: [2, 6, 6, 8], k: 3, cout: 8, opts: { stride: 1, padding: 1, groups: 4 } },
   { name: 'grouped 3x3 s2 groups 2', x: [1, 7, 7, 4], k: 3, cout: 6, opts: { stride: 2, padding: 1, groups: 2 } },
   { name: 'depthwise 3x3 s1', x: [2, 6, 6, 4], k: 3, cout: 4, opts: { stride: 1, padding: 1, groups: 4 } },

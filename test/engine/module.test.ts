@@ -60,6 +60,25 @@ describe('Module', () => {
     expect(b.bn1.training).toBe(true);
   });
 
+  test("train(mode) on an ancestor calls each descendant's own train override (PyTorch recursion)", () => {
+    /** Keeps its BatchNorm in eval whatever mode it is set to (like ResNet's norm_eval). */
+    class NormEvalBlock extends Block {
+      override train(mode = true): this {
+        super.train(mode);
+        this.bn1.training = false;
+        return this;
+      }
+    }
+    const outer = new Sequential(new Sequential(new NormEvalBlock()), new BatchNorm(4));
+    const inner = outer.namedModules().find(([n]) => n === '0.0')![1] as NormEvalBlock;
+    outer.train();
+    expect(inner.bn1.training).toBe(false);
+    expect(inner.downsample.at(1).training).toBe(true);
+    expect(outer.namedModules().filter(([n]) => n !== '0.0.bn1').every(([, m]) => m.training)).toBe(true);
+    outer.eval();
+    expect(outer.namedModules().every(([, m]) => !m.training)).toBe(true);
+  });
+
   test('seeded init is reproducible', () => {
     manualSeed(7);
     const w1 = new Linear(4, 3).weight.arraySync();

@@ -5,17 +5,8 @@ import { manualSeed, normalArray } from '../../src/engine/random.js';
 import { BACKBONES } from '../../src/models/backbones/index.js';
 import { MultiheadAttention } from '../../src/engine/layers/attention.js';
 import { Dropout } from '../../src/engine/layers/dropout.js';
+import { relErr } from './rel-err.js';
 
-/** max |a - b| / max |b| */
-function relErr(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / Math.max(den, 1e-12);
-}
 
 type Fwd = (x: Tensor) => unknown;
 

@@ -2,8 +2,8 @@ import { Module } from '../module.js';
 import { pair, tfPadding, type Padding } from '../ops/conv.js';
 import { tf, type Tensor4D } from '../tf.js';
 
-/** torch.nn.MaxPool2d on NHWC (padding counts as -inf, as in PyTorch). */
-export class MaxPool2d extends Module {
+/** Window pooling on NHWC `[N, H, W, C]` with PyTorch's kernel/stride/padding arguments. */
+abstract class Pool2d extends Module {
   constructor(
     readonly kernelSize: number | [number, number],
     readonly stride: number | [number, number] = kernelSize,
@@ -12,23 +12,24 @@ export class MaxPool2d extends Module {
     super();
   }
 
+  protected abstract pool(x: Tensor4D, k: [number, number], s: [number, number], pad: 'same' | 'valid' | number): Tensor4D;
+
   forward(x: Tensor4D): Tensor4D {
-    return tf.maxPool(x, pair(this.kernelSize), pair(this.stride), poolPad(this.padding));
+    return this.pool(x, pair(this.kernelSize), pair(this.stride), poolPad(this.padding));
+  }
+}
+
+/** torch.nn.MaxPool2d on NHWC (padding counts as -inf, as in PyTorch). */
+export class MaxPool2d extends Pool2d {
+  protected pool(x: Tensor4D, k: [number, number], s: [number, number], pad: 'same' | 'valid' | number): Tensor4D {
+    return tf.maxPool(x, k, s, pad);
   }
 }
 
 /** torch.nn.AvgPool2d on NHWC (ceil_mode=False; count_include_pad is only exact for padding 0). */
-export class AvgPool2d extends Module {
-  constructor(
-    readonly kernelSize: number | [number, number],
-    readonly stride: number | [number, number] = kernelSize,
-    readonly padding: Padding = 0,
-  ) {
-    super();
-  }
-
-  forward(x: Tensor4D): Tensor4D {
-    return tf.avgPool(x, pair(this.kernelSize), pair(this.stride), poolPad(this.padding));
+export class AvgPool2d extends Pool2d {
+  protected pool(x: Tensor4D, k: [number, number], s: [number, number], pad: 'same' | 'valid' | number): Tensor4D {
+    return tf.avgPool(x, k, s, pad);
   }
 }
 

@@ -35,18 +35,6 @@ export abstract class BaseAlgorithm extends Module implements TrainableModel {
     return this.extractFeat(x);
   }
 
-  /**
-   * Training mode for every submodule, then each submodule's own `train` override again
-   * (ResNet keeps frozen stages and `norm_eval` BatchNorms in eval, as PyTorch's recursive train does).
-   */
-  override train(mode = true): this {
-    super.train(mode);
-    for (const [name, m] of this.namedModules()) {
-      if (name !== '' && m.train !== Module.prototype.train) m.train(mode);
-    }
-    return this;
-  }
-
   /** Backbone outputs of NHWC `x`. */
   extractFeat(x: Tensor): Tensor[] {
     return this.backbone.forward(x);

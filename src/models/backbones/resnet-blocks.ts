@@ -43,7 +43,7 @@ export class BasicBlock extends Module {
     this.conv2 = this.registerModule('conv2', new Conv2d(mid, a.outChannels, 3, { padding: 1, bias: false }));
     this.bn2 = this.registerModule('bn2', buildNorm(a.normCfg, a.outChannels).layer);
     this.downsample = a.downsample ? this.registerModule('downsample', a.downsample) : null;
-    this.dropPath = new DropPath(a.dropPathRate);
+    this.dropPath = this.registerModule('drop_path', new DropPath(a.dropPathRate));
   }
 
   /** The norm whose weight zero_init_residual zeroes. */
@@ -86,7 +86,7 @@ export class Bottleneck extends Module {
     this.conv3 = this.registerModule('conv3', new Conv2d(mid, a.outChannels, 1, { bias: false }));
     this.bn3 = this.registerModule('bn3', buildNorm(a.normCfg, a.outChannels).layer);
     this.downsample = a.downsample ? this.registerModule('downsample', a.downsample) : null;
-    this.dropPath = new DropPath(a.dropPathRate);
+    this.dropPath = this.registerModule('drop_path', new DropPath(a.dropPathRate));
   }
 
   get lastNorm(): Module {

@@ -73,7 +73,7 @@ export class TransformerEncoderLayer extends Module {
     this.attn = this.registerModule('attn', new MultiheadAttention(d, heads, { qkvBias: o.qkvBias, projDrop: o.dropRate }));
     this.ln2 = this.registerModule('ln2', new LayerNorm(d, o.eps));
     this.ffn = this.registerModule('ffn', new FFN(d, ff, { ffnDrop: o.dropRate }));
-    this.dropPath = new DropPath(o.dropPathRate);
+    this.dropPath = this.registerModule('drop_path', new DropPath(o.dropPathRate));
   }
 
   forward(x: Tensor3D): Tensor3D {

@@ -1,5 +1,7 @@
 import { initBackend } from '../../../src/engine/backend.js';
 import { tf } from '../../../src/engine/tf.js';
+import { BatchNorm } from '../../../src/engine/layers/batch-norm.js';
+import { Sequential } from '../../../src/engine/layers/container.js';
 import { BACKBONES, ResNet } from '../../../src/models/backbones/index.js';
 
 describe('ResNet family', () => {
@@ -62,6 +64,24 @@ describe('ResNet family', () => {
     expect(frozen.some((n) => n.startsWith('layer2'))).toBe(false);
     m.train();
     expect(m.namedModules().filter(([n]) => n.includes('bn')).every(([, b]) => !b.training)).toBe(true);
+    m.dispose();
+  });
+
+  test('a parent module\'s train() keeps frozen stages and norm_eval BatchNorms in eval; eval() disables DropPath', () => {
+    const m = BACKBONES.build({ type: 'ResNet', depth: 18, frozen_stages: 1, norm_eval: true, drop_path_rate: 0.5 }) as ResNet;
+    const parent = new Sequential(m);
+    parent.train();
+    const mods = parent.namedModules();
+    expect(mods.filter(([, b]) => b instanceof BatchNorm).every(([, b]) => !b.training)).toBe(true);
+    expect(mods.filter(([n]) => n.startsWith('0.layer1')).every(([, b]) => !b.training)).toBe(true);
+    expect(mods.find(([n]) => n === '0.layer2.0.conv1')![1].training).toBe(true);
+    expect(mods.find(([n]) => n === '0.layer2.0.drop_path')![1].training).toBe(true);
+    parent.eval();
+    // Stochastic depth is off in eval: two forwards of the same input agree.
+    const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 3);
+    const [a] = m.forward(x);
+    const [b] = m.forward(x);
+    expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBe(0);
     m.dispose();
   });
 
