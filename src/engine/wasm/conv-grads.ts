@@ -7,7 +7,7 @@
  *                = conv(x as [ci, H, W, n], dy as [OH, OW, n, co], stride d, dilation s)
  *   input grad:  dx = conv(zero-dilate_s(dy), reverse_hw(W) with in/out swapped, dilation d)
  */
-import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { tf } from '../tfjs.js';
 
 export interface ConvGeometry {
@@ -55,13 +55,6 @@ export function canUseForwardConvGrads(g: ConvGeometry): boolean {
   return oneH && oneW;
 }
 
-/**
- * Below this many input channels the filter gradient is computed tap by tap as matrix products:
- * the forward-conv formulation then has only Cin·kh·kw output rows, too few for XNNPACK's GEMM
- * tiles (the 3-channel stem: 119 ms as a conv, 17-23 ms as 9 products, batch 64 at 32×32).
- */
-const TAP_MATMUL_MAX_CIN = 8;
-
 /** dW `[kh, kw, Cin, Cout]` of a regular conv, from x `[N, H, W, Cin]` and dy `[N, OH, OW, Cout]`. */
 export function convFilterGrad(x: Tensor4D, dy: Tensor4D, g: ConvGeometry): Tensor4D {
   const [kh, kw] = g.filterShape;
@@ -72,7 +65,6 @@ export function convFilterGrad(x: Tensor4D, dy: Tensor4D, g: ConvGeometry): Tens
   const { top, left } = g.pad;
   const bottom = needH - top - x.shape[1];
   const right = needW - left - x.shape[2];
-  if (x.shape[3] <= TAP_MATMUL_MAX_CIN) return tapMatmulFilterGrad(padOrCrop(x, top, bottom, left, right), dy, g);
   let xt = tf.transpose(x, [3, 1, 2, 0]) as Tensor4D; // [Cin, H, W, N]
   let pads: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [top, bottom], [left, right], [0, 0]];
   if (Math.min(top, bottom, left, right) < 0) {
@@ -83,30 +75,6 @@ export function convFilterGrad(x: Tensor4D, dy: Tensor4D, g: ConvGeometry): Tens
   const out = tf.conv2d(xt, dyt, g.dilations, pads, 'NHWC', g.strides); // [Cin, kh, kw, Cout]
   const cropped = out.shape[1] === kh && out.shape[2] === kw ? out : tf.slice(out, [0, 0, 0, 0], [-1, kh, kw, -1]);
   return tf.transpose(cropped, [1, 2, 0, 3]);
-}
-
-/**
- * dW[a, b] = Σ_{n,oh,ow} xp[n, oh·s + a·d, ow·s + b·d, :]ᵀ dy[n, oh, ow, :] as one `[Cin, M] × [M, Cout]`
- * product per tap (M = N·OH·OW), from xp = x padded/cropped to exactly the rows the taps read.
- */
-function tapMatmulFilterGrad(xp: Tensor4D, dy: Tensor4D, g: ConvGeometry): Tensor4D {
-  const [kh, kw, cin, cout] = g.filterShape;
-  const [n, oh, ow] = dy.shape;
-  const [sh, sw] = g.strides;
-  const [dh, dw] = g.dilations;
-  const xt = tf.transpose(xp, [3, 0, 1, 2]); // [Cin, N, Hp, Wp]
-  const dyMat = tf.reshape(dy, [n * oh * ow, cout]);
-  const taps: Tensor[] = [];
-  for (let a = 0; a < kh; a++) {
-    for (let b = 0; b < kw; b++) {
-      const rows =
-        sh === 1 && sw === 1
-          ? tf.slice(xt, [0, 0, a * dh, b * dw], [cin, n, oh, ow])
-          : tf.stridedSlice(xt, [0, 0, a * dh, b * dw], [cin, n, a * dh + (oh - 1) * sh + 1, b * dw + (ow - 1) * sw + 1], [1, 1, sh, sw]);
-      taps.push(tf.matMul(tf.reshape(rows, [cin, n * oh * ow]), dyMat));
-    }
-  }
-  return tf.reshape(tf.stack(taps), [kh, kw, cin, cout]);
 }
 
 /** dx `[N, H, W, Cin]` of a regular conv, from dy `[N, OH, OW, Cout]` and W `[kh, kw, Cin, Cout]`. */
