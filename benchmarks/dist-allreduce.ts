@@ -10,18 +10,9 @@ import { spawn } from 'node:child_process';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { joinJob } from '../src/dist/create.js';
+import { arg, median } from './bench-args.js';
 
 const SELF = fileURLToPath(import.meta.url);
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -20,20 +20,11 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { resolveConfig } from '../src/config/index.js';
 import { createLauncher } from '../launchers/local/index.js';
+import { arg, median } from './bench-args.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONFIG = join(ROOT, 'configs/selfsup/simclr/simclr_resnet18-cifar_1xb8-2it_synthetic.yaml');
 const WORKER = join(ROOT, 'bin', 'ssl-worker.js');
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function prepare(world: number, batch: number, iters: number): { workDir: string; configPath: string } {
   const workDir = mkdtempSync(join(tmpdir(), `ssl-bench-dist-${world}-`));

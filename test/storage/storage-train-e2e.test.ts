@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../src/config/index.js';
 import { listObjects, listRemoteCheckpoints } from '../../src/storage/remote-checkpoints.js';
+import { quiet } from '../runner/helpers.js';
 import { LocalS3, S3RVER_CREDENTIALS } from './s3-server.js';
 
 const TINY = 'configs/selfsup/simclr/simclr_resnet18-cifar_1xb8-2it_synthetic.yaml';
@@ -26,15 +27,6 @@ afterAll(async () => {
   await s3.dispose();
 });
 
-async function quiet<T>(f: () => Promise<T>): Promise<T> {
-  const write = process.stdout.write.bind(process.stdout);
-  (process.stdout as { write: unknown }).write = () => true;
-  try {
-    return await f();
-  } finally {
-    (process.stdout as { write: unknown }).write = write;
-  }
-}
 
 function config(dir: string, epochs: number): string {
   const cfg = loadConfig(TINY) as Record<string, any>;
