@@ -86,7 +86,14 @@ export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv):
 export function isGone(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return false;
+  } catch {
+    return true;
+  }
+  // An exited process whose parent has not reaped it yet (a zombie, state Z) still answers signal 0;
+  // orphans of a SIGKILLed agent wait for PID 1 to reap them, which some container inits do late.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
   } catch {
     return true;
   }
