@@ -82,6 +82,16 @@ describe('failures', () => {
     expect(result(f1).error).toMatch(/rank 0 left the job \(it finished or stopped early\)/);
   });
 
+  it("a rank that leaves right after its last collective does not fail a slower rank's copy of it", async () => {
+    const port = await freePort();
+    const runs = [0, 1].map((r) => runNode(SCRIPT, [lib, 'leave-after-last'], rankEnv(r, 2, port)));
+    const [f0, f1] = await Promise.all(runs.map((x) => x.done));
+    expect(f0.code).toBe(0);
+    expect(f1.code).toBe(0);
+    expect(result(f1).last).toBe(6);
+    expect(result(f1).error).toMatch(/rank 0 left the job/);
+  });
+
   it('rendezvous: a port in use is named with a free one to use instead', async () => {
     const { createServer } = await import('node:net');
     const blocker = createServer();

@@ -11,8 +11,9 @@ export type ControlMessage =
   | { t: 'abort'; dead: number; reason: string }
   | { t: 'suspect'; rank: number; reason: string }
   | { t: 'fatal'; reason: string }
-  | { t: 'bye' }
-  | { t: 'left'; rank: number }
+  /** `seq`: how many collectives the leaving rank completed; the others' collectives up to it can still finish. */
+  | { t: 'bye'; seq: number }
+  | { t: 'left'; rank: number; seq: number }
   | { t: 'shutdown' };
 
 /** Reads newline-delimited JSON messages from a socket. */

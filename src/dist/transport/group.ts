@@ -89,7 +89,7 @@ export class ProcessGroup {
   /** Throws the failure if the group has failed. */
   check(): void {
     if (this.failure) throw this.failure;
-    if (this.departed) throw this.departed;
+    if (this.departed && this.seq + 1 > this.departedAfterSeq) throw this.departed;
   }
 
   /** The group's failure when there is one, else `err` (socket errors become the named failure). */
@@ -113,18 +113,25 @@ export class ProcessGroup {
       this.shutdownWaiter = resolve;
       setTimeout(resolve, this.o.timeoutS * 1000).unref();
     });
-    sendControl(this.control!, { t: 'bye' });
+    sendControl(this.control!, { t: 'bye', seq: this.seq });
     await done;
     this.destroy();
   }
 
-  /** Set when another rank has left the job: no collective can complete any more. */
+  /** Set when another rank has left the job: no collective after its last one can complete. */
   private departed?: PeerFailureError;
+  private departedAfterSeq = 0;
 
-  private peerLeft(rank: number): void {
+  /**
+   * Rank `rank` left after completing `lastSeq` collectives. Collectives up to `lastSeq` still
+   * complete here (its bytes for them are sent; they may arrive after this notice, which travels
+   * on another socket); the first one after it fails naming the rank.
+   */
+  private peerLeft(rank: number, lastSeq: number): void {
     if (this.closing || this.failure || this.departed) return;
     this.departed = new PeerFailureError(rank, `rank ${this.rank}: rank ${rank} left the job (it finished or stopped early) while this rank still runs collectives`);
-    this.prev?.fail(this.departed);
+    this.departedAfterSeq = lastSeq;
+    if (this.seq > lastSeq) this.prev?.fail(this.departed);
   }
 
   private destroy(): void {
@@ -224,7 +231,7 @@ export class ProcessGroup {
             this.shutdownWaiter?.();
             break;
           case 'left':
-            this.peerLeft(msg.rank);
+            this.peerLeft(msg.rank, msg.seq);
             break;
           default:
             break;

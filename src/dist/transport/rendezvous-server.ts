@@ -129,7 +129,7 @@ export class RendezvousServer {
         this.abort(-1, `rank ${rank} stopped the job: ${msg.reason}`);
       } else if (msg.t === 'bye') {
         m.bye = true;
-        for (const [r, other] of this.members) if (r !== rank && !other.bye) sendControl(other.socket, { t: 'left', rank });
+        for (const [r, other] of this.members) if (r !== rank && !other.bye) sendControl(other.socket, { t: 'left', rank, seq: msg.seq });
         if ([...this.members.values()].every((x) => x.bye)) {
           this.shuttingDown = true;
           this.broadcast({ t: 'shutdown' });
