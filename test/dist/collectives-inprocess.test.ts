@@ -34,7 +34,7 @@ describe.each([2, 3])('ring collectives in one process, world size %i', (w) => {
     await Promise.all(groups.map((g) => g.close()));
   });
 
-  it.each([1, 2, 7, 1000, 300_001])('all-reduce sum and mean of %i floats are exact', async (n) => {
+  it.each([1, 2, 7, 1000, 300_001, 1_300_007])('all-reduce sum and mean of %i floats are exact', async (n) => {
     const inputs = groups.map((g) => data(g.rank, n));
     const expected = new Float32Array(n);
     for (const a of inputs) for (let i = 0; i < n; i++) expected[i] += a[i];
@@ -42,6 +42,34 @@ describe.each([2, 3])('ring collectives in one process, world size %i', (w) => {
     for (const s of sums) expectSame(s, expected);
     const means = await Promise.all(groups.map((g, i) => allReduce(g, inputs[i].slice(), 'mean')));
     for (const m of means) expectSame(m, expected.map((x) => x / w));
+  });
+
+  it('all-reduce of the same array again and again: no chunk is overwritten before it is sent', async () => {
+    const n = 2_000_003;
+    const arrays = groups.map(() => new Float32Array(n).fill(1));
+    for (let k = 1; k <= 6; k++) {
+      await Promise.all(groups.map((g, i) => allReduce(g, arrays[i], 'sum')));
+      for (const a of arrays) expectSame(a, new Float32Array(n).fill(w ** k));
+    }
+  });
+
+  it('frames that arrive before their receive is posted are read into the right place', async () => {
+    // Root 0 sends three broadcasts (empty, 4 bytes, 1 MB) at once; the others post their receives
+    // only later, so each frame's header waits with reading paused and the payload must still land in full.
+    const sizes = [0, 4, 1 << 20];
+    const sent = sizes.map((n) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) % 251));
+    const roots = sent.map((b) => broadcastBytes(groups[0], b, 0));
+    const receiveLate = async (g: ProcessGroup) => {
+      const got: Uint8Array[] = [];
+      for (const n of sizes) {
+        await new Promise((r) => setTimeout(r, 100));
+        got.push(await broadcastBytes(g, n === 4 ? new Uint8Array(4) : undefined, 0));
+      }
+      return got;
+    };
+    const received = await Promise.all(groups.slice(1).map(receiveLate));
+    await Promise.all(roots);
+    for (const perRank of received) for (let k = 0; k < sizes.length; k++) expect(Buffer.compare(Buffer.from(perRank[k]), Buffer.from(sent[k]))).toBe(0);
   });
 
   it('broadcast from every root, in place and as bytes of unknown size', async () => {

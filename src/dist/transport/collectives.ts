@@ -41,34 +41,37 @@ export function segment(n: number, w: number, i: number): [number, number] {
   return [start, start + base + (i < rem ? 1 : 0)];
 }
 
-/**
- * Reduces `src` into `dst` (sum, or max with NaN propagation). Done after a segment has fully
- * arrived rather than per socket chunk: reducing while bytes stream in stalls both ranks' socket
- * buffers in turn (measured ~2x slower on loopback).
- */
-function reduceInto(dst: Float32Array, src: Float32Array, max: boolean): void {
+/** Frames of an all-reduce carry at most this many floats, so that one chunk is reduced while the next arrives. */
+export const ALL_REDUCE_CHUNK_FLOATS = 1 << 18;
+
+/** dst = (dst + src) / div (sum, mean) or max(dst, src) with NaN propagation. */
+function reduceInto(dst: Float32Array, src: Float32Array, op: ReduceOp, div: number): void {
   const n = dst.length;
-  if (max) {
+  if (op === 'max') {
     for (let i = 0; i < n; i++) if (src[i] > dst[i] || Number.isNaN(src[i])) dst[i] = src[i];
-  } else {
+  } else if (div === 1) {
     for (let i = 0; i < n; i++) dst[i] += src[i];
+  } else {
+    for (let i = 0; i < n; i++) dst[i] = (dst[i] + src[i]) / div;
   }
 }
 
-function copySink(dst: Uint8Array, expectLen: number | undefined, what: string, who: number): FrameSink {
-  let off = 0;
+function expectSink(dst: Uint8Array, what: string, who: number): FrameSink {
   return {
-    onHeader(len) {
-      if (expectLen !== undefined && len !== expectLen) throw new Error(`${what} size mismatch: rank ${who} sent ${len} bytes, this rank expects ${expectLen}`);
-    },
-    onData(piece) {
-      dst.set(piece, off);
-      off += piece.length;
+    target(len) {
+      if (len !== dst.length) throw new Error(`${what} size mismatch: rank ${who} sent ${len} bytes, this rank expects ${dst.length}`);
+      return dst;
     },
   };
 }
 
-/** In-place ring all-reduce (reduce-scatter then all-gather) of float32 data (sum, mean or max); returns `data`. */
+/**
+ * In-place ring all-reduce (reduce-scatter then all-gather) of float32 data (sum, mean or max);
+ * returns `data`. Pipelined: the 2(W-1) ring steps each forward what the step before received,
+ * chunk by chunk, so a chunk goes on to the next rank as soon as it is reduced (no idle link while
+ * a whole segment is reduced, no wait between the two phases). The mean's division happens in the
+ * last reduction step, not in a pass of its own.
+ */
 export function allReduce(g: ProcessGroup, data: Float32Array, op: ReduceOp = 'sum'): Promise<Float32Array> {
   return guarded(g, async () => {
     const w = g.worldSize;
@@ -77,26 +80,30 @@ export function allReduce(g: ProcessGroup, data: Float32Array, op: ReduceOp = 's
     const r = g.rank;
     const prevRank = (r - 1 + w) % w;
     const n = data.length;
-    const stage = stagingFor(g, Math.ceil(n / w));
-    for (let s = 0; s < w - 1; s++) {
-      const [ss, se] = segment(n, w, (r - s + w) % w);
-      const [rs, re] = segment(n, w, (r - s - 1 + 2 * w) % w);
-      const incoming = stage.subarray(0, re - rs);
-      await Promise.all([
-        sendFrame(g.next!, Op.allReduce, seq, bytesOf(data, ss, se)),
-        g.prev!.recv(Op.allReduce, seq, copySink(bytesOf(incoming), (re - rs) * 4, 'allReduce', prevRank)),
-      ]);
-      reduceInto(data.subarray(rs, re), incoming, op === 'max');
+    const steps = 2 * (w - 1);
+    // Step t sends segment (r - t) and receives segment (r - t - 1) (mod W) during the reduce-scatter
+    // (t < W-1); during the all-gather it sends (r + 1 - s) and receives (r - s), s = t - (W-1).
+    const sendSeg = (t: number) => segment(n, w, (((t < w - 1 ? r - t : r + 1 - (t - w + 1)) % w) + w) % w);
+    const recvSeg = (t: number) => segment(n, w, (((t < w - 1 ? r - t - 1 : r - (t - w + 1)) % w) + w) % w);
+    const chunksOf = ([a, b]: [number, number]) => {
+      const out: [number, number][] = [];
+      for (let c = a; c < b || (c === a && a === b); c += ALL_REDUCE_CHUNK_FLOATS) out.push([c, Math.min(b, c + ALL_REDUCE_CHUNK_FLOATS)]);
+      return out;
+    };
+    const stage = stagingFor(g, Math.min(ALL_REDUCE_CHUNK_FLOATS, Math.ceil(n / w)));
+    const sends: Promise<void>[] = chunksOf(sendSeg(0)).map(([a, b]) => sendFrame(g.next!, Op.allReduce, seq, bytesOf(data, a, b)));
+    for (let t = 0; t < steps; t++) {
+      const reducing = t < w - 1;
+      const div = op === 'mean' && t === w - 2 ? w : 1;
+      for (const [a, b] of chunksOf(recvSeg(t))) {
+        const into = reducing ? stage.subarray(0, b - a) : data.subarray(a, b);
+        await g.prev!.recv(Op.allReduce, seq, expectSink(bytesOf(into), 'allReduce', prevRank));
+        if (reducing) reduceInto(data.subarray(a, b), into, op, div);
+        // What step t received is what step t+1 sends on (the segments line up by construction).
+        if (t + 1 < steps) sends.push(sendFrame(g.next!, Op.allReduce, seq, bytesOf(data, a, b)));
+      }
     }
-    for (let s = 0; s < w - 1; s++) {
-      const [ss, se] = segment(n, w, (r + 1 - s + w) % w);
-      const [rs, re] = segment(n, w, (r - s + w) % w);
-      await Promise.all([
-        sendFrame(g.next!, Op.allReduce, seq, bytesOf(data, ss, se)),
-        g.prev!.recv(Op.allReduce, seq, copySink(bytesOf(data, rs, re), (re - rs) * 4, 'allReduce', prevRank)),
-      ]);
-    }
-    if (op === 'mean') for (let i = 0; i < n; i++) data[i] /= w;
+    await Promise.all(sends);
     return data;
   });
 }
@@ -120,7 +127,6 @@ export function broadcastBytes(g: ProcessGroup, bytes: Uint8Array | undefined, r
       return bytes;
     }
     let out = bytes;
-    let off = 0;
     let lastWrite: Promise<void> = Promise.resolve();
     const next = g.next!;
     const write = (buf: Buffer) =>
@@ -128,15 +134,15 @@ export function broadcastBytes(g: ProcessGroup, bytes: Uint8Array | undefined, r
         next.write(buf, (err) => (err ? reject(err) : resolve()));
       }));
     await g.prev!.recv(Op.broadcast, seq, {
-      onHeader(len) {
+      target(len) {
         if (out && out.byteLength !== len) throw new Error(`broadcast size mismatch: rank ${root} sent ${len} bytes, this rank expects ${out.byteLength}`);
         out ??= new Uint8Array(len);
         if (forward) write(encodeHeader(Op.broadcast, seq, len));
+        return out;
       },
-      onData(piece) {
-        out!.set(piece, off);
-        off += piece.length;
-        if (forward) write(piece);
+      onData(filled) {
+        // Forwarded as it arrives; `out` is not written again, so the view may be sent without a copy.
+        if (forward) write(Buffer.from(filled.buffer, filled.byteOffset, filled.byteLength));
       },
     });
     await lastWrite;
@@ -161,18 +167,9 @@ async function ringGather(g: ProcessGroup, own: Uint8Array, op: number): Promise
     const sendIdx = (r - s + w) % w;
     const recvIdx = (r - s - 1 + w) % w;
     let block: Uint8Array | undefined;
-    let off = 0;
     await Promise.all([
       sendFrame(g.next!, op, seq, blocks[sendIdx]),
-      g.prev!.recv(op, seq, {
-        onHeader(len) {
-          block = new Uint8Array(len);
-        },
-        onData(piece) {
-          block!.set(piece, off);
-          off += piece.length;
-        },
-      }),
+      g.prev!.recv(op, seq, { target: (len) => (block = new Uint8Array(len)) }),
     ]);
     blocks[recvIdx] = block!;
   }

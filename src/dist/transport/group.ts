@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { RecvChannel } from './channel.js';
+import { RecvChannel, type ReadOptions } from './channel.js';
 import { onControlMessages, sendControl, type ControlMessage } from './control.js';
 import { PeerFailureError, RendezvousError } from './errors.js';
 import { RendezvousServer } from './rendezvous-server.js';
@@ -39,7 +39,7 @@ export function isLoopback(addr: string): boolean {
 export class ProcessGroup {
   readonly rank: number;
   readonly worldSize: number;
-  /** Socket to rank (r+1) mod W; undefined when alone. */
+  /** Socket to rank (r+1) mod W (sending only); undefined when alone. */
   next?: Socket;
   /** Frames from rank (r-1) mod W. */
   prev?: RecvChannel;
@@ -172,25 +172,26 @@ export class ProcessGroup {
         log: o.log,
       });
     }
-    const accepted = this.listenForPrev(isLoopback(o.masterAddr) ? '127.0.0.1' : '0.0.0.0');
+    const accepted = this.listenForNext(isLoopback(o.masterAddr) ? '127.0.0.1' : '0.0.0.0');
     const dataPort = await accepted.port;
     this.control = await connectWithRetry(o.masterAddr, o.masterPort, deadline, o.waitReportS * 1000, (left) =>
       o.log(`rank ${o.rank}: waiting for rank 0 at ${o.masterAddr}:${o.masterPort} (timeout in ${left} s)`),
     );
     const peers = await this.handshake(dataPort, deadline);
     const nextRank = (o.rank + 1) % o.worldSize;
-    const [next, prev] = await Promise.all([
-      connectData(peers[nextRank].host, peers[nextRank].port, o.rank, deadline),
-      accepted.socket,
-    ]);
-    this.next = next;
-    this.prevSocket = prev.socket;
-    this.prev = new RecvChannel((o.rank - 1 + o.worldSize) % o.worldSize, prev.socket, prev.rest, (err) => {
+    const prevRank = (o.rank - 1 + o.worldSize) % o.worldSize;
+    // Each rank connects to its predecessor and receives on that socket (only a client socket can
+    // read straight into a given buffer: net.connect's `onread`); it sends on the one its successor opens.
+    this.prev = new RecvChannel(prevRank, (err) => {
       sendControl(this.control!, { t: 'fatal', reason: err.message });
       this.fail(-1, err.message);
     });
+    const [prev, next] = await Promise.all([connectData(peers[prevRank].host, peers[prevRank].port, o.rank, deadline, this.prev), accepted.socket]);
+    this.prev.attach(prev);
+    this.prevSocket = prev;
+    this.next = next;
     this.watchDataSocket(next, nextRank);
-    this.watchDataSocket(prev.socket, (o.rank - 1 + o.worldSize) % o.worldSize);
+    this.watchDataSocket(prev, prevRank);
     await this.ready(deadline);
   }
 
@@ -287,8 +288,9 @@ export class ProcessGroup {
     });
   }
 
-  private listenForPrev(host: string): { port: Promise<number>; socket: Promise<{ socket: Socket; rest: Buffer }> } {
-    const prevRank = (this.rank - 1 + this.worldSize) % this.worldSize;
+  /** Accepts the connection of rank (r+1) mod W, which introduces itself with the handshake. */
+  private listenForNext(host: string): { port: Promise<number>; socket: Promise<Socket> } {
+    const nextRank = (this.rank + 1) % this.worldSize;
     const server = createServer();
     this.dataServer = server;
     const port = new Promise<number>((resolve, reject) => {
@@ -298,7 +300,7 @@ export class ProcessGroup {
         resolve(typeof a === 'object' && a ? a.port : 0);
       });
     });
-    const socket = new Promise<{ socket: Socket; rest: Buffer }>((resolve) => {
+    const socket = new Promise<Socket>((resolve) => {
       server.on('connection', (s) => {
         s.setNoDelay(true);
         let got = Buffer.alloc(0);
@@ -306,13 +308,14 @@ export class ProcessGroup {
           got = Buffer.concat([got, chunk]);
           if (got.length < 8) return;
           s.off('data', onData);
-          s.pause();
-          if (got.readUInt32LE(0) !== HANDSHAKE_MAGIC || got.readUInt32LE(4) !== prevRank) {
+          if (got.length !== 8 || got.readUInt32LE(0) !== HANDSHAKE_MAGIC || got.readUInt32LE(4) !== nextRank) {
             s.destroy();
             return;
           }
           server.close();
-          resolve({ socket: s, rest: got.subarray(8) });
+          // Nothing else arrives on this socket; keep reading so that its end is noticed.
+          s.on('data', () => undefined);
+          resolve(s);
         };
         s.on('data', onData);
         s.on('error', () => undefined);
@@ -322,8 +325,8 @@ export class ProcessGroup {
   }
 }
 
-function connectData(host: string, port: number, rank: number, deadline: number): Promise<Socket> {
-  return connectWithRetry(host, port, deadline, 0, () => undefined).then((s) => {
+function connectData(host: string, port: number, rank: number, deadline: number, channel: RecvChannel): Promise<Socket> {
+  return connectWithRetry(host, port, deadline, 0, () => undefined, channel.onread).then((s) => {
     const h = Buffer.allocUnsafe(8);
     h.writeUInt32LE(HANDSHAKE_MAGIC, 0);
     h.writeUInt32LE(rank, 4);
@@ -333,12 +336,12 @@ function connectData(host: string, port: number, rank: number, deadline: number)
 }
 
 /** Connects, retrying refused/unreachable connections until `deadline` (rank 0 may start later). */
-async function connectWithRetry(host: string, port: number, deadline: number, reportMs: number, report: (leftS: number) => void): Promise<Socket> {
+async function connectWithRetry(host: string, port: number, deadline: number, reportMs: number, report: (leftS: number) => void, onread?: ReadOptions): Promise<Socket> {
   let lastReport = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
       return await new Promise<Socket>((resolve, reject) => {
-        const s = connect({ host, port });
+        const s = connect(onread ? { host, port, onread } : { host, port });
         s.once('connect', () => {
           s.off('error', reject);
           s.setNoDelay(true);
