@@ -79,6 +79,11 @@ export abstract class BaseRunner {
   readonly iterListeners: ((runner: BaseRunner) => void)[] = [];
   /** This iteration's stop vote, once exchanged with the gradients: [what this rank voted, what all agreed]. */
   private votedStop: [number, number] | undefined;
+  /**
+   * Distributed runs: this iteration's log values (mmcv averages them over ranks every iteration),
+   * waiting for the next all-reduce that can carry them: the gradients', a logger's, or the stop vote's.
+   */
+  private pendingLog: { keys: string[]; values: Float32Array; numSamples: number } | undefined;
   /** Inner iterations to skip on the first epoch after resuming from a mid-epoch checkpoint. */
   protected resumeInnerIter = 0;
 
@@ -154,7 +159,12 @@ export abstract class BaseRunner {
           'Lower the learning rate or add optimizer_config.grad_clip',
       );
     }
-    this.logBuffer.update(outputs.logVars, outputs.numSamples);
+    if (this.worldSize > 1) {
+      const keys = Object.keys(outputs.logVars).sort();
+      this.pendingLog = { keys, values: Float32Array.from(keys, (k) => outputs.logVars[k]), numSamples: outputs.numSamples };
+    } else {
+      this.logBuffer.update(outputs.logVars, outputs.numSamples);
+    }
     this.outputs = outputs;
     try {
       await this.callHook('after_train_iter');
@@ -170,9 +180,9 @@ export abstract class BaseRunner {
    * throwing `StoppedError` at the same iteration.
    */
   protected async endIter(innerIter: number): Promise<void> {
-    for (const l of this.iterListeners) l(this);
     await new Promise<void>((resolve) => setImmediate(resolve));
     const stop = await this.agreeOnStop();
+    for (const l of this.iterListeners) l(this);
     if (!stop) return;
     if (stop.kind === 'checkpoint') {
       if (this.rank === 0) {
@@ -187,15 +197,17 @@ export abstract class BaseRunner {
     throw new StoppedError(stop);
   }
 
-  /** max over ranks of one number (float32 collectives when there, so no tensor round trip). */
-  private async allReduceMax(value: number): Promise<number> {
-    if (this.dist.collectives) return this.dist.collectives.allReduce(new Float32Array([value]), 'max')[0];
-    const t = tf.scalar(value);
-    const all = await this.dist.allReduce(t, 'max');
-    const v = all.dataSync()[0];
+  /** Mean over ranks, in place (float32 collectives when there, so no tensor round trip). */
+  private async allReduceMean(values: Float32Array): Promise<void> {
+    if (this.dist.collectives) {
+      this.dist.collectives.allReduce(values, 'mean');
+      return;
+    }
+    const t = tf.tensor1d(values);
+    const all = await this.dist.allReduce(t, 'mean');
+    values.set(all.dataSync() as Float32Array);
     t.dispose();
     all.dispose();
-    return v;
   }
 
   /**
@@ -212,8 +224,11 @@ export abstract class BaseRunner {
       [mine, agreed] = this.votedStop;
       this.votedStop = undefined;
     } else {
-      mine = this.stopRequest ? encodeStop(this.stopRequest) : 0;
-      agreed = await this.allReduceMax(mine);
+      const riders = this.gradientRiders();
+      await this.allReduceMean(riders);
+      this.acceptGradientRiders(riders);
+      [mine, agreed] = this.votedStop!;
+      this.votedStop = undefined;
     }
     if (agreed === 0) return null;
     if (agreed === mine) return this.stopRequest;
@@ -222,18 +237,39 @@ export abstract class BaseRunner {
     return this.stopRequest;
   }
 
-  /** This rank's stop vote for the gradient all-reduce: one slot per stop code, 1 in this rank's. */
-  stopVotes(): Float32Array {
-    const votes = new Float32Array(STOP_CODES);
-    if (this.stopRequest) votes[encodeStop(this.stopRequest)] = 1;
-    return votes;
+  /**
+   * What rides along in this iteration's gradient all-reduce (a mean), so that it costs no round
+   * trip of its own: this rank's stop vote (one slot per stop code, 1 in its own) and the log values
+   * not yet averaged over ranks.
+   */
+  gradientRiders(): Float32Array {
+    const log = this.pendingLog?.values ?? new Float32Array(0);
+    const riders = new Float32Array(STOP_CODES + log.length);
+    if (this.stopRequest) riders[encodeStop(this.stopRequest)] = 1;
+    riders.set(log, STOP_CODES);
+    return riders;
   }
 
-  /** The votes averaged over ranks: the highest code any rank voted is this iteration's agreement. */
-  acceptStopVotes(votes: Float32Array): void {
+  /** The riders averaged over ranks: the highest stop code any rank voted is this iteration's agreement; log values go to the log buffer. */
+  acceptGradientRiders(riders: Float32Array): void {
     let agreed = 0;
-    for (let c = votes.length - 1; c > 0 && agreed === 0; c--) if (votes[c] > 0) agreed = c;
+    for (let c = STOP_CODES - 1; c > 0 && agreed === 0; c--) if (riders[c] > 0) agreed = c;
     this.votedStop = [this.stopRequest ? encodeStop(this.stopRequest) : 0, agreed];
+    if (this.pendingLog && riders.length === STOP_CODES + this.pendingLog.keys.length) this.applyLog(riders.subarray(STOP_CODES));
+  }
+
+  /** Averages this iteration's log values over ranks now, if no gradient all-reduce carried them yet (a logger is about to read them). */
+  async flushLog(): Promise<void> {
+    if (!this.pendingLog) return;
+    const values = this.pendingLog.values.slice();
+    await this.allReduceMean(values);
+    this.applyLog(values);
+  }
+
+  private applyLog(averaged: Float32Array): void {
+    const { keys, numSamples } = this.pendingLog!;
+    this.pendingLog = undefined;
+    this.logBuffer.update(Object.fromEntries(keys.map((k, i) => [k, averaged[i]])), numSamples);
   }
 
   /** Disposes what the optimizer hook left of the step's gradients. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/index.js';
@@ -77,7 +77,25 @@ function maxRelDiff(a: Tensors, b: Tensors): { worst: number; at: string } {
 }
 
 /** Trains `cfgFor(batch)` as 2 ranks x B and as 1 process x 2B; returns the tensors (state_dict.* and optimizer.*) of rank 0's and the single process's checkpoints. */
-async function trainBoth(name: string, cfgFor: (samplesPerGpu: number) => Record<string, any>, lib: string): Promise<{ dist: Tensors; one: Tensors }> {
+/** The `loss` of every train row of the run's `.log.json` (rank 0's file in a distributed run). */
+function loggedLosses(workDir: string): number[] {
+  const file = readdirSync(workDir).find((f) => f.endsWith('.log.json') && !f.includes('.rank'));
+  if (!file) throw new Error(`no .log.json in ${workDir}`);
+  return readFileSync(join(workDir, file), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"mode":"train"'))
+    .map((l) => (JSON.parse(l) as { loss: number }).loss);
+}
+
+/** The logged losses are averages over ranks: with the global batch split in two they equal the single process's. */
+function expectSameLoggedLosses(dist: number[], one: number[]): void {
+  expect(dist.length).toBe(ITERS / 5);
+  expect(dist.length).toBe(one.length);
+  const worst = Math.max(...dist.map((l, i) => Math.abs(l - one[i]) / Math.abs(one[i])));
+  expect({ dist, one, ok: worst <= 1e-4 }).toEqual({ dist, one, ok: true });
+}
+
+async function trainBoth(name: string, cfgFor: (samplesPerGpu: number) => Record<string, any>, lib: string): Promise<{ dist: Tensors; one: Tensors; distLosses: number[]; oneLosses: number[] }> {
   const root = mkdtempSync(join(tmpdir(), `ssl-equiv-${name}-`));
   const distCfg = join(root, 'dist.json');
   const oneCfg = join(root, 'one.json');
@@ -96,7 +114,12 @@ async function trainBoth(name: string, cfgFor: (samplesPerGpu: number) => Record
   check(r0, `${name} rank 0`);
   check(r1, `${name} rank 1`);
   check(one, `${name} single process`);
-  return { dist: checkpointTensors(join(root, 'dist')), one: checkpointTensors(join(root, 'one')) };
+  return {
+    dist: checkpointTensors(join(root, 'dist')),
+    one: checkpointTensors(join(root, 'one')),
+    distLosses: loggedLosses(join(root, 'dist')),
+    oneLosses: loggedLosses(join(root, 'one')),
+  };
 }
 
 /**
@@ -131,7 +154,8 @@ describe('data-parallel training through the worker entry equals one process wit
       cfg.model.neck.in_channels = 32;
       cfg.model.neck.norm_cfg = SYNC_BN;
     });
-    const { dist, one } = await trainBoth('simclr', cfgFor, lib);
+    const { dist, one, distLosses, oneLosses } = await trainBoth('simclr', cfgFor, lib);
+    expectSameLoggedLosses(distLosses, oneLosses);
     // the comparison has teeth: gradients (momentum buffers) and SyncBN statistics are far from 0
     expect(maxAbs(one.get('optimizer.backbone.conv1.weight.momentum_buffer')!)).toBeGreaterThan(1e-3);
     expect(maxAbs(one.get('state_dict.neck.bn0.running_mean')!)).toBeGreaterThan(1e-3);
@@ -144,7 +168,8 @@ describe('data-parallel training through the worker entry equals one process wit
       cfg.model.neck.in_channels = 32;
       cfg.model.queue_len = 4 * 2 * B;
     });
-    const { dist, one } = await trainBoth('mocov2', cfgFor, lib);
+    const { dist, one, distLosses, oneLosses } = await trainBoth('mocov2', cfgFor, lib);
+    expectSameLoggedLosses(distLosses, oneLosses);
     expect(maxAbs(one.get('optimizer.encoder_q.0.conv1.weight.momentum_buffer')!)).toBeGreaterThan(1e-3);
     // the keys are in the queue, in gather order
     expect(maxRelDiff(dist, one).at).toBe('state_dict.queue');

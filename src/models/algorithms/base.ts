@@ -75,8 +75,8 @@ export abstract class BaseAlgorithm extends Module implements TrainableModel {
       }
       logVars.loss = loss;
       await this.afterStep(ctx);
-      const reduced = ctx.dist.worldSize > 1 && ctx.dist.reduceLogVars ? ctx.dist.reduceLogVars(logVars) : logVars;
-      return { loss, logVars: reduced, numSamples: batch.views[0].shape[0], grads: out };
+      // averaged over ranks by the runner, riding in the gradient all-reduce
+      return { loss, logVars, numSamples: batch.views[0].shape[0], grads: out };
     } finally {
       for (const v of views) v.dispose();
       labels?.dispose();

@@ -42,9 +42,15 @@ export abstract class LoggerHook extends Hook {
   }
 
   override async afterTrainIter(runner: BaseRunner): Promise<void> {
-    if (this.byEpoch && this.everyNInnerIters(runner, this.interval)) runner.logBuffer.average(this.interval);
-    else if (!this.byEpoch && this.everyNIters(runner, this.interval)) runner.logBuffer.average(this.interval);
-    else if (this.endOfEpoch(runner) && !this.ignoreLast) runner.logBuffer.average(this.interval);
+    const due =
+      (this.byEpoch && this.everyNInnerIters(runner, this.interval)) ||
+      (!this.byEpoch && this.everyNIters(runner, this.interval)) ||
+      (this.endOfEpoch(runner) && !this.ignoreLast);
+    if (due) {
+      // every rank runs its loggers at the same iterations, so this collective is called by all
+      await runner.flushLog();
+      runner.logBuffer.average(this.interval);
+    }
     if (runner.logBuffer.ready) {
       await this.log(runner);
       if (this.resetFlag) runner.logBuffer.clearOutput();

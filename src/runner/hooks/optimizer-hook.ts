@@ -86,9 +86,9 @@ export class OptimizerHook extends Hook {
         }
       }
       if (runner.worldSize > 1 && runner.dist.allReduceGrads) {
-        const votes = runner.stopVotes();
-        await runner.dist.allReduceGrads(grads, votes);
-        runner.acceptStopVotes(votes);
+        const riders = runner.gradientRiders();
+        await runner.dist.allReduceGrads(grads, riders);
+        runner.acceptGradientRiders(riders);
       }
       if (this.gradClip && grads.size > 0) {
         const norm = clipGradNorm(grads, this.gradClip.max_norm, this.gradClip.norm_type ?? 2);
