@@ -35,7 +35,11 @@ const parent = parentPort!;
 
 function stderrLine(line: string): void {
   // Straight to fd 2: the main thread (which relays worker stdio) may be busy or blocked.
-  writeSync(2, `${line}\n`);
+  try {
+    writeSync(2, `${line}\n`);
+  } catch {
+    // stderr is gone (EPIPE: the launcher reading it was killed); what follows must still happen
+  }
 }
 
 async function main(): Promise<void> {
