@@ -4,6 +4,8 @@
  * process. `npm run bench:dist` (after the all-reduce benchmark) or `node lib/benchmarks/dist-scaling.js [--batch 32] [--iters 24] [--rounds 3]`.
  * Each round runs 1 process and 2 processes back to back (order swapped every round) and gives
  * one ratio; the median ratio is the result (this machine is shared: rounds differ).
+ * The 2 workers are started by the local launcher, which runs them `node --single-threaded` here
+ * (as many workers as cores); the single process runs with node's defaults, its faster setting.
  *
  * images/s = (processes x batch per process) / median iteration time of rank 0 (iterations 2..N,
  * from the `time` field of its `.log.json`: the whole step, data to optimizer).

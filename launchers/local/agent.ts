@@ -8,6 +8,7 @@
  * one node at 127.0.0.1. It starts G `bin/ssl-worker.js` with torchrun's variables, prefixes their
  * output `[rank N] `, forwards SIGTERM/SIGINT, and exits with the first failing rank's code.
  */
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LauncherError } from '../../src/errors.js';
@@ -108,6 +109,7 @@ export function agentPlan(a: AgentArgs, env: NodeJS.ProcessEnv = process.env, gp
     workerScript: a.workerScript ?? env.SSL_WORKER_SCRIPT ?? defaultWorkerScript(),
     workerArgs: a.workerArgs,
     gpus,
+    cpus: availableParallelism(),
   });
 }
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { LauncherError } from '../../src/errors.js';
 import { readDistEnv } from '../../src/dist/env.js';
 import type { DryRun, JobHandle, JobSpec, JobStatus, Launcher, LogOptions } from '../launcher.js';
@@ -27,6 +28,8 @@ export interface LocalLaunchOptions {
   workerScript?: string;
   /** Environment to read NNODES/NODE_RANK/... from (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** CPU cores of this machine (default `os.availableParallelism()`). */
+  cpus?: number;
 }
 
 export interface LocalRequest {
@@ -79,6 +82,7 @@ export function localRequest(job: JobSpec, o: LocalLaunchOptions, gpus: string[]
     workerArgs: ['--config', job.configPath, '--work-dir', job.workDir, ...job.workerArgs],
     env: job.env,
     gpus,
+    cpus: o.cpus ?? availableParallelism(),
   });
   return { nprocPerNode, nnodes, nodeRank, masterAddr, port, processes };
 }

@@ -16,6 +16,8 @@ export interface NodePlanInput {
   gpus: string[];
   /** Node binary (default: the running one). */
   node?: string;
+  /** CPU cores of this node (`os.availableParallelism()`); with at least one worker per core, workers run V8 single-threaded. */
+  cpus?: number;
 }
 
 export interface ProcessSpec {
@@ -31,10 +33,16 @@ export interface ProcessSpec {
  * torchrun's per-worker contract (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, GROUP_RANK,
  * GROUP_WORLD_SIZE, ROLE_RANK, ROLE_WORLD_SIZE, MASTER_ADDR, MASTER_PORT, TORCHELASTIC_RUN_ID) plus
  * SSL_RUN_ID; each worker gets one GPU (CUDA_VISIBLE_DEVICES) when the node has enough.
+ *
+ * Like torchrun's OMP_NUM_THREADS=1 for several workers per node: when there are at least as many
+ * workers as cores, each runs `node --single-threaded` (no V8 helper threads for GC and
+ * compilation), since a rank's helpers can only run on a core another rank needs; with 2 workers on
+ * 2 cores SimCLR scaled 1.77x instead of 1.60x (benchmarks/README.md, Scaling).
  */
 export function planNode(p: NodePlanInput): ProcessSpec[] {
   const worldSize = p.nnodes * p.nprocPerNode;
   const specs: ProcessSpec[] = [];
+  const nodeFlags = p.nprocPerNode > 1 && p.cpus !== undefined && p.nprocPerNode >= p.cpus ? ['--single-threaded'] : [];
   for (let local = 0; local < p.nprocPerNode; local++) {
     const rank = p.nodeRank * p.nprocPerNode + local;
     const env: Record<string, string> = {
@@ -54,7 +62,7 @@ export function planNode(p: NodePlanInput): ProcessSpec[] {
     };
     if (p.gpus.length >= p.nprocPerNode) env.CUDA_VISIBLE_DEVICES = p.gpus[local];
     if (p.nprocPerNode > 1 && process.env.OMP_NUM_THREADS === undefined && !p.env?.OMP_NUM_THREADS) env.OMP_NUM_THREADS = '1';
-    specs.push({ rank, localRank: local, command: p.node ?? process.execPath, args: [p.workerScript, ...p.workerArgs], env });
+    specs.push({ rank, localRank: local, command: p.node ?? process.execPath, args: [...nodeFlags, p.workerScript, ...p.workerArgs], env });
   }
   return specs;
 }

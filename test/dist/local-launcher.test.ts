@@ -15,13 +15,21 @@ function job(over: Partial<JobSpec> = {}): JobSpec {
 
 describe('local launcher request', () => {
   it('--gpus N starts N ranks with torchrun variables, pinned to GPUs only when there are some', () => {
-    const cpu = localRequest(job(), { gpus: 2, env: {}, workerScript: 'w.js' }, []);
+    const cpu = localRequest(job(), { gpus: 2, env: {}, workerScript: 'w.js', cpus: 16 }, []);
     expect(cpu.processes.map((p) => p.env.RANK)).toEqual(['0', '1']);
     expect(cpu.processes[1].env).toMatchObject({ LOCAL_RANK: '1', WORLD_SIZE: '2', LOCAL_WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: '29500', SSL_RUN_ID: 'run1' });
     expect(cpu.processes[0].env.CUDA_VISIBLE_DEVICES).toBeUndefined();
     expect(cpu.processes[0].args).toEqual(['w.js', '--config', '/w/c.json', '--work-dir', '/w', '--port', '29500']);
     const gpu = localRequest(job(), { 'nproc-per-node': 2, env: {} }, ['4', '5']);
     expect(gpu.processes.map((p) => p.env.CUDA_VISIBLE_DEVICES)).toEqual(['4', '5']);
+  });
+
+  it('at least one worker per core: workers run node --single-threaded (no V8 helper threads), as torchrun sets OMP_NUM_THREADS=1', () => {
+    const args = (gpus: number, cpus: number) => localRequest(job(), { gpus, env: {}, workerScript: 'w.js', cpus }, []).processes.map((p) => p.args[0]);
+    expect(args(2, 2)).toEqual(['--single-threaded', '--single-threaded']);
+    expect(args(3, 2)).toEqual(Array(3).fill('--single-threaded'));
+    expect(args(2, 4)).toEqual(['w.js', 'w.js']);
+    expect(args(1, 1)).toEqual(['w.js']);
   });
 
   it('manual multi-machine: flags over the seed\'s env variables (NNODES, NODE_RANK, MASTER_ADDR, PORT, GPUS)', () => {
