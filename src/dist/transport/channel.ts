@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { OnReadOpts, Socket } from 'node:net';
 
 /**
  * Framed byte streams between two ring neighbours. Every message is a 16-byte header
@@ -42,12 +42,6 @@ interface PendingRecv {
   reject(err: Error): void;
 }
 
-/** Reads directly into the sink's target: the kernel copies into the destination array, nothing else does. */
-export interface ReadOptions {
-  buffer: () => Uint8Array;
-  callback: (bytesRead: number, buf: Uint8Array) => boolean;
-}
-
 /**
  * The receiving end of one ring link. Create it before the socket and pass {@link RecvChannel.onread}
  * to `net.connect({ onread })`: every read then lands where the oldest pending `recv` wants it (the
@@ -65,7 +59,8 @@ export class RecvChannel {
   private paused = false;
   private failure: Error | undefined;
 
-  readonly onread: ReadOptions = {
+  /** Reads land directly in the sink's target: the kernel copies into the destination array, nothing else does. */
+  readonly onread: OnReadOpts = {
     buffer: () => this.nextBuffer(),
     callback: (n, buf) => {
       this.onRead(n, buf);

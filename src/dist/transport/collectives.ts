@@ -102,9 +102,11 @@ export function allReduce(g: ProcessGroup, data: Float32Array, op: ReduceOp = 's
     // (t < W-1); during the all-gather it sends (r + 1 - s) and receives (r - s), s = t - (W-1).
     const sendSeg = (t: number) => segment(n, w, (((t < w - 1 ? r - t : r + 1 - (t - w + 1)) % w) + w) % w);
     const recvSeg = (t: number) => segment(n, w, (((t < w - 1 ? r - t - 1 : r - (t - w + 1)) % w) + w) % w);
-    const chunksOf = ([a, b]: [number, number]) => {
+    // An empty segment (fewer floats than ranks) still travels as one empty frame, on both sides.
+    const chunksOf = ([a, b]: [number, number]): [number, number][] => {
+      if (a === b) return [[a, b]];
       const out: [number, number][] = [];
-      for (let c = a; c < b || (c === a && a === b); c += ALL_REDUCE_CHUNK_FLOATS) out.push([c, Math.min(b, c + ALL_REDUCE_CHUNK_FLOATS)]);
+      for (let c = a; c < b; c += ALL_REDUCE_CHUNK_FLOATS) out.push([c, Math.min(b, c + ALL_REDUCE_CHUNK_FLOATS)]);
       return out;
     };
     const stage = stagingFor(g, Math.min(ALL_REDUCE_CHUNK_FLOATS, Math.ceil(n / w)));

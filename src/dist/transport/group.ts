@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import { RecvChannel, type ReadOptions } from './channel.js';
+import { connect, createServer, type OnReadOpts, type Server, type Socket } from 'node:net';
+import { RecvChannel } from './channel.js';
 import { onControlMessages, sendControl, type ControlMessage } from './control.js';
 import { PeerFailureError, RendezvousError } from './errors.js';
 import { RendezvousServer } from './rendezvous-server.js';
@@ -336,7 +336,7 @@ function connectData(host: string, port: number, rank: number, deadline: number,
 }
 
 /** Connects, retrying refused/unreachable connections until `deadline` (rank 0 may start later). */
-async function connectWithRetry(host: string, port: number, deadline: number, reportMs: number, report: (leftS: number) => void, onread?: ReadOptions): Promise<Socket> {
+async function connectWithRetry(host: string, port: number, deadline: number, reportMs: number, report: (leftS: number) => void, onread?: OnReadOpts): Promise<Socket> {
   let lastReport = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
