@@ -1,15 +1,25 @@
 import { SslError } from '../errors.js';
 import { tf } from './tf.js';
 import { registerWasmKernels } from './wasm/index.js';
+import { loadNativeAddon } from './native/addon.js';
+import { installNativeKernels, removeNativeKernels } from './native/kernels.js';
+import { resolveThreads } from './native/threads.js';
 
 /** Backends a user can ask for (`--backend`, `SSL_BACKEND`). */
-export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
+/** Arithmetic of convolutions and matmuls (`--precision`); bf16 needs the native backend and a CPU with avx512_bf16/AMX. */
+export const PRECISIONS = ['fp32', 'bf16'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** What `initBackend` chose and why the others were passed over. */
 export interface BackendChoice {
-  /** tfjs backend name now active: 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'. */
+  /** ssl's backend name: 'tensorflow' | 'webgpu' | 'native' | 'wasm' | 'cpu' ('native' runs on tfjs's 'wasm' backend with oneDNN kernels). */
   name: string;
+  /** Arithmetic of convolutions and matmuls actually used. */
+  precision: Precision;
+  /** Compute threads of the native engine (1 elsewhere: wasm and cpu are single-threaded in Node). */
+  threads: number;
   /** For 'tensorflow': whether it runs on a GPU (tfjs-node-gpu with a visible device). */
   gpu: boolean;
   /** One line per backend tried before the chosen one, saying why it was skipped. */
@@ -21,9 +31,13 @@ export interface BackendChoice {
 export interface InitBackendOptions {
   /** Where to write the choice (default: stderr). Pass `() => {}` to silence. */
   log?: (line: string) => void;
+  /** Native engine threads (`--threads`); default SSL_THREADS, OMP_NUM_THREADS, then the usable cores. */
+  threads?: number | string;
+  /** 'bf16' computes convolutions and matmuls in bfloat16 on the native backend where the CPU supports it (default SSL_PRECISION, then fp32). */
+  precision?: string;
 }
 
-type Attempt = { ok: true; gpu: boolean; detail: string } | { ok: false; why: string };
+type Attempt = { ok: true; gpu: boolean; detail: string; precision?: Precision; threads?: number; warning?: string } | { ok: false; why: string };
 
 /**
  * Activates a TensorFlow.js backend. `auto` tries, in order: tfjs-node-gpu with a GPU, tfjs-node
@@ -38,22 +52,39 @@ export async function initBackend(requested?: string, options: InitBackendOption
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
     throw new SslError(`unknown backend "${name}"; choose one of ${BACKEND_NAMES.join(', ')}`, { code: 'BAD_BACKEND' });
   }
+  const precision = (options.precision ?? process.env.SSL_PRECISION ?? 'fp32').toLowerCase();
+  if (!(PRECISIONS as readonly string[]).includes(precision)) {
+    throw new SslError(`unknown precision "${precision}"; choose one of ${PRECISIONS.join(', ')}`, { code: 'BAD_PRECISION' });
+  }
+  const threads = resolveThreads(options.threads);
+  const native = () => tryNative(threads, precision as Precision);
   const order: [string, () => Promise<Attempt>][] =
     name === 'auto'
       ? [
           ['tensorflow (GPU)', () => tryTensorflow(true)],
-          ['tensorflow (CPU)', () => tryTensorflow(false)],
           ['webgpu', tryWebgpu],
+          ['native', native],
+          ['tensorflow (CPU)', () => tryTensorflow(false)],
           ['wasm', tryWasm],
           ['cpu', tryCpu],
         ]
-      : [[name, { tensorflow: () => tryTensorflow(false), webgpu: tryWebgpu, wasm: tryWasm, cpu: tryCpu }[name as 'cpu']]];
+      : [[name, { tensorflow: () => tryTensorflow(false), webgpu: tryWebgpu, native, wasm: tryWasm, cpu: tryCpu }[name as 'cpu']]];
   const skipped: string[] = [];
   for (const [label, attempt] of order) {
     const result = await attempt();
     if (result.ok) {
-      const choice: BackendChoice = { name: tf.getBackend(), gpu: result.gpu, skipped, reason: `${label}: ${result.detail}` };
+      const choice: BackendChoice = {
+        name: label === 'native' ? 'native' : tf.getBackend(),
+        gpu: result.gpu,
+        precision: result.precision ?? 'fp32',
+        threads: result.threads ?? 1,
+        skipped,
+        reason: `${label}: ${result.detail}`,
+      };
       log(`[engine] backend ${choice.name}${choice.gpu ? ' (GPU)' : ''}: ${result.detail}`);
+      if (precision === 'bf16' && choice.precision !== 'bf16') {
+        log(`[engine] warning: bf16 requested, computing in fp32: ${result.warning ?? `the ${choice.name} backend has no bf16 path (use --backend native on a CPU with avx512_bf16 or AMX)`}`);
+      }
       for (const s of skipped) log(`[engine]   passed over ${s}`);
       return choice;
     }
@@ -128,7 +159,27 @@ async function tryWebgpu(): Promise<Attempt> {
   return { ok: true, gpu: true, detail: 'WebGPU adapter found' };
 }
 
+/**
+ * The native engine: tfjs's wasm backend (tensors on the wasm heap) with oneDNN kernels for the
+ * convolutions and matmuls, multi-threaded (OpenMP), fp32 or bf16.
+ */
+async function tryNative(threads: number, precision: Precision): Promise<Attempt> {
+  const load = loadNativeAddon();
+  if (!load.ok) return { ok: false, why: load.why };
+  const wasm = await tryWasm();
+  if (!wasm.ok) return wasm;
+  const { addon } = load;
+  const info = addon.info();
+  addon.setThreads(threads);
+  const bf16 = precision === 'bf16' && info.bf16;
+  const warning = precision === 'bf16' && !info.bf16 ? `this CPU (oneDNN ISA ${info.isa}) has neither avx512_bf16 nor AMX` : undefined;
+  installNativeKernels(addon, { blocked: process.env.SSL_NATIVE_LAYOUT !== 'nhwc', bf16 });
+  const detail = `oneDNN ${info.onednn} (${info.isa}), ${threads} thread${threads > 1 ? 's' : ''}, ${bf16 ? 'bf16 convolutions/matmuls with fp32 master weights' : 'fp32'}; other ops on wasm`;
+  return { ok: true, gpu: false, detail, precision: bf16 ? 'bf16' : 'fp32', threads, warning };
+}
+
 async function tryWasm(): Promise<Attempt> {
+  removeNativeKernels();
   registerWasmKernels();
   const ok = await tf.setBackend('wasm').catch((e: Error) => {
     return e.message;

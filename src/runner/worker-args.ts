@@ -10,6 +10,10 @@ export interface WorkerArgs {
   seed?: number;
   deterministic: boolean;
   backend?: string;
+  /** Native engine compute threads (`--threads`). */
+  threads?: number;
+  /** 'fp32' or 'bf16' (`--precision`). */
+  precision?: string;
   s3?: string;
   s3Endpoint?: string;
   port?: number;
@@ -17,12 +21,12 @@ export interface WorkerArgs {
   checkpointOnSignal: boolean;
 }
 
-const VALUE_FLAGS = ['--config', '--work-dir', '--resume-from', '--load-from', '--seed', '--backend', '--s3', '--s3-endpoint', '--port'];
+const VALUE_FLAGS = ['--config', '--work-dir', '--resume-from', '--load-from', '--seed', '--backend', '--threads', '--precision', '--s3', '--s3-endpoint', '--port'];
 const BOOL_FLAGS = ['--auto-resume', '--deterministic', '--checkpoint-on-signal'];
 
 export const WORKER_USAGE =
   'usage: ssl-worker --config CFG --work-dir DIR [--resume-from CKPT] [--auto-resume] [--load-from CKPT] [--seed N] ' +
-  '[--deterministic] [--backend B] [--s3 s3://bucket/prefix] [--s3-endpoint URL] [--port N] [--checkpoint-on-signal]';
+  '[--deterministic] [--backend B] [--threads N] [--precision fp32|bf16] [--s3 s3://bucket/prefix] [--s3-endpoint URL] [--port N] [--checkpoint-on-signal]';
 
 /** Parses worker argv (`--flag value` or `--flag=value`). @throws SslError naming the bad flag. */
 export function parseWorkerArgs(argv: string[]): WorkerArgs {
@@ -62,6 +66,8 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs {
     seed: int('--seed'),
     deterministic: bools.has('--deterministic'),
     backend: values.get('--backend'),
+    threads: int('--threads'),
+    precision: values.get('--precision'),
     s3: values.get('--s3'),
     s3Endpoint: values.get('--s3-endpoint'),
     port: int('--port'),

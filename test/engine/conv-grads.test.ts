@@ -3,6 +3,7 @@ import { registerWasmKernels } from '../../src/engine/wasm/index.js';
 import { conv2d, type Conv2dOptions } from '../../src/engine/ops/conv.js';
 import { manualSeed, normalArray } from '../../src/engine/random.js';
 import { relErr } from './rel-err.js';
+import { describeEachEngine } from './backends-under-test.js';
 
 
 interface Case {
@@ -45,13 +46,8 @@ function grads(backend: string, c: Case, xs: Float32Array, ws: Float32Array, dys
   });
 }
 
-describe('conv2d gradients on wasm (forward-conv formulation) equal the cpu backend', () => {
-  beforeAll(async () => {
-    registerWasmKernels();
-    await tf.setBackend('wasm');
-    await tf.ready();
-  });
-  afterAll(() => tf.setBackend('cpu'));
+describeEachEngine('conv2d gradients equal the cpu backend (wasm: forward-conv formulation; native: oneDNN backprop)', () => {
+  beforeAll(() => registerWasmKernels());
 
   test.each(cases)('$name', (c) => {
     manualSeed(1);

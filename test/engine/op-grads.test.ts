@@ -1,5 +1,5 @@
-import { initBackend } from '../../src/engine/backend.js';
 import { tf, type Tensor } from '../../src/engine/tf.js';
+import { describeEachEngine } from './backends-under-test.js';
 
 const y = () => tf.tensor2d([[1.1, 0.2, -0.4], [0.6, -0.9, 1.3]]);
 const img = (a: Tensor) => tf.reshape(a, [1, 2, 3, 1]) as tf.Tensor4D;
@@ -55,11 +55,7 @@ const OPS: Record<string, (a: Tensor) => Tensor> = {
   maxPoolPad1: (a) => tf.maxPool(img(a), 3, 2, 1),
 };
 
-describe('op gradients on wasm equal the cpu backend', () => {
-  beforeAll(async () => {
-    await initBackend('wasm', { log: () => {} });
-  });
-  afterAll(() => tf.setBackend('cpu'));
+describeEachEngine('op gradients equal the cpu backend', () => {
 
   test.each(Object.keys(OPS))('%s', (name) => {
     const grads: Float32Array[] = [];

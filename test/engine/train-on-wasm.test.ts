@@ -1,4 +1,3 @@
-import { initBackend } from '../../src/engine/backend.js';
 import { tf, type Tensor, type Variable } from '../../src/engine/tf.js';
 import type { Module } from '../../src/engine/module.js';
 import { manualSeed, normalArray } from '../../src/engine/random.js';
@@ -6,6 +5,7 @@ import { BACKBONES } from '../../src/models/backbones/index.js';
 import { MultiheadAttention } from '../../src/engine/layers/attention.js';
 import { Dropout } from '../../src/engine/layers/dropout.js';
 import { relErr } from './rel-err.js';
+import { describeEachEngine } from './backends-under-test.js';
 
 
 type Fwd = (x: Tensor) => unknown;
@@ -31,11 +31,7 @@ function paramGrads(backend: string, model: Module, x: Float32Array, shape: numb
 // values per channel that cancellation turns float32 rounding (different summation order of the
 // wasm and cpu kernels) into ~1e-4..1e-3 relative differences. Eval mode (running stats, no
 // cancellation) is held to 1e-4, train mode to 1e-3.
-describe('models train on wasm: every parameter gradient equals the cpu backend', () => {
-  beforeAll(async () => {
-    await initBackend('wasm', { log: () => {} });
-  });
-  afterAll(() => tf.setBackend('cpu'));
+describeEachEngine('models train: every parameter gradient equals the cpu backend', () => {
 
   test.each([
     ['ResNet (7x7 stem, max-pool, strided 1x1 shortcuts)', { type: 'ResNet', depth: 18, base_channels: 4, stem_channels: 4, num_stages: 2, strides: [1, 2], out_indices: [0, 2] }, [2, 32, 32, 3]],

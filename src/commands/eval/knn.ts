@@ -18,7 +18,7 @@ export default class EvalKnn extends SslCommand {
     checkpoint: Flags.string({ description: 'Checkpoint (.ckpt) to evaluate; omit for random initialisation' }),
     k: Flags.integer({ description: 'Neighbours (default: knn.k in the config, else 20)' }),
     temperature: Flags.string({ description: 'Softmax temperature of the votes (default: knn.temperature, else 0.07)' }),
-    backend: Flags.string({ description: 'TensorFlow.js backend', options: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'], env: 'SSL_BACKEND' }),
+    backend: Flags.string({ description: 'TensorFlow.js backend', options: ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'], env: 'SSL_BACKEND' }),
     seed: Flags.integer({ description: 'Seed of the random initialisation (default: seed in the config, else 0)' }),
     'cfg-options': Flags.string({ description: 'Override settings: key=value (repeatable)', multiple: true }),
     json: Flags.boolean({ description: 'Print the result as JSON', default: false }),

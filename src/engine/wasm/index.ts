@@ -15,6 +15,7 @@ import {
   type ConvGeometry,
 } from './conv-grads.js';
 import { registerHostKernels } from './host-kernels.js';
+import { nativeKernelsActive } from '../native/kernels.js';
 
 type GradConfig = ReturnType<typeof tf.getGradient>;
 type Attrs = Record<string, unknown>;
@@ -57,6 +58,7 @@ function overrideConvGradient(kernelName: string, inputsToSave: string[], depthw
       const a = attrs as { strides: number | [number, number]; dilations?: number | [number, number]; pad: unknown; dimRoundingMode?: unknown; dataFormat?: string };
       const nhwc = a.dataFormat === undefined || a.dataFormat === 'NHWC';
       const g = nhwc ? convGeometry(x.shape, filter.shape, a.strides, a.dilations, a.pad, a.dimRoundingMode, depthwise) : null;
+      if (!depthwise && nhwc && nativeKernelsActive() && tf.getBackend() === 'wasm') return nativeConvGrads(dy as Tensor4D, x, filter, attrs);
       if (!g || !useForwardConv(g)) {
         if (!original) throw new Error(`no gradient registered for ${kernelName}`);
         return original.gradFunc(dy, saved, attrs as never);
@@ -69,4 +71,13 @@ function overrideConvGradient(kernelName: string, inputsToSave: string[], depthw
   };
   ours.add(config.gradFunc);
   tf.registerGradient(config);
+}
+
+/** Conv2D's gradients as the native engine's backprop kernels (which, unlike tfjs's, take dilations). */
+function nativeConvGrads(dy: Tensor4D, x: Tensor4D, filter: Tensor4D, attrs: Attrs): { x: () => Tensor; filter: () => Tensor } {
+  const common = { strides: attrs.strides, pad: attrs.pad, dataFormat: 'NHWC', dimRoundingMode: attrs.dimRoundingMode, dilations: attrs.dilations ?? 1 };
+  return {
+    x: () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { ...common, inputShape: x.shape } as never) as Tensor,
+    filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: filter.shape } as never) as Tensor,
+  };
 }

@@ -1,0 +1,108 @@
+// N-API entry point of the native engine: oneDNN kernels that read and write TF.js tensors in place
+// on the wasm heap (src/engine/native/ registers them as TF.js kernels).
+#include "common.h"
+#include <omp.h>
+
+namespace sslnative {
+
+dnnl::engine &cpuEngine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+dnnl::stream &cpuStream() {
+  static dnnl::stream st(cpuEngine());
+  return st;
+}
+
+void fail(const Napi::Env &env, const std::string &op, const std::string &why) {
+  throw Napi::Error::New(env, op + ": " + why);
+}
+
+float *heapFloats(const Napi::Env &env, Napi::ArrayBuffer heap, double offset, size_t count, const char *what) {
+  const double end = offset + 4.0 * static_cast<double>(count);
+  if (offset < 0 || end > static_cast<double>(heap.ByteLength()) || static_cast<uint64_t>(offset) % 4 != 0) {
+    fail(env, what, "tensor outside the wasm heap (offset " + std::to_string(offset) + ", " + std::to_string(count) +
+                        " floats, heap " + std::to_string(heap.ByteLength()) + " bytes)");
+  }
+  return reinterpret_cast<float *>(static_cast<uint8_t *>(heap.Data()) + static_cast<uint64_t>(offset));
+}
+
+std::vector<int32_t> intArgs(const Napi::Value &v, size_t expected, const char *op) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    fail(v.Env(), op, "expected an Int32Array of parameters");
+  }
+  auto a = v.As<Napi::Int32Array>();
+  if (a.ElementLength() != expected) fail(v.Env(), op, "expected " + std::to_string(expected) + " parameters");
+  return std::vector<int32_t>(a.Data(), a.Data() + expected);
+}
+
+dnnl::memory toLayout(dnnl::memory &user, const dnnl::memory::desc &want, dnnl::memory &scratch) {
+  if (user.get_desc() == want) return user;
+  if (!scratch) scratch = dnnl::memory(want, cpuEngine());
+  dnnl::reorder(user, scratch).execute(cpuStream(), user, scratch);
+  return scratch;
+}
+
+void fromLayout(dnnl::memory &inner, dnnl::memory &user) {
+  if (inner.get(true) == user.get(true)) return;
+  dnnl::reorder(inner, user).execute(cpuStream(), inner, user);
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo &info) {
+  int n = info[0].As<Napi::Number>().Int32Value();
+  if (n < 1) fail(info.Env(), "setThreads", "thread count must be >= 1");
+  omp_set_num_threads(n);
+  return info.Env().Undefined();
+}
+
+Napi::Value GetThreads(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), omp_get_max_threads()); }
+
+Napi::Value Info(const Napi::CallbackInfo &info) {
+  auto env = info.Env();
+  auto out = Napi::Object::New(env);
+  const dnnl_version_t *v = dnnl_version();
+  out.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+  auto isa = dnnl::get_effective_cpu_isa();
+  const char *isaName = "other";
+  switch (isa) {
+    case dnnl::cpu_isa::sse41: isaName = "sse41"; break;
+    case dnnl::cpu_isa::avx: isaName = "avx"; break;
+    case dnnl::cpu_isa::avx2: isaName = "avx2"; break;
+    case dnnl::cpu_isa::avx512_core: isaName = "avx512_core"; break;
+    case dnnl::cpu_isa::avx512_core_vnni: isaName = "avx512_core_vnni"; break;
+    case dnnl::cpu_isa::avx512_core_bf16: isaName = "avx512_core_bf16"; break;
+    case dnnl::cpu_isa::avx512_core_amx: isaName = "avx512_core_amx"; break;
+    default: break;
+  }
+  out.Set("isa", isaName);
+  bool bf16 = isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+  out.Set("bf16", bf16);
+  out.Set("threads", omp_get_max_threads());
+  return out;
+}
+
+Napi::Value Conv2dForward(const Napi::CallbackInfo &info);
+Napi::Value Conv2dBackwardData(const Napi::CallbackInfo &info);
+Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo &info);
+Napi::Value Conv2dImpl(const Napi::CallbackInfo &info);
+Napi::Value BatchMatMul(const Napi::CallbackInfo &info);
+Napi::Value CacheSize(const Napi::CallbackInfo &info);
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("conv2dForward", Napi::Function::New(env, Conv2dForward));
+  exports.Set("conv2dBackwardData", Napi::Function::New(env, Conv2dBackwardData));
+  exports.Set("conv2dBackwardWeights", Napi::Function::New(env, Conv2dBackwardWeights));
+  exports.Set("conv2dImpl", Napi::Function::New(env, Conv2dImpl));
+  exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
+  exports.Set("cacheSize", Napi::Function::New(env, CacheSize));
+  return exports;
+}
+
+}  // namespace sslnative
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return sslnative::Init(env, exports); }
+NODE_API_MODULE(ssl_native, InitAddon)

@@ -1,0 +1,35 @@
+// Shared pieces of the native engine: the one oneDNN engine/stream, views of the wasm heap that
+// TF.js tensors live in, and errors that name the op and its shapes.
+#pragma once
+#include <napi.h>
+#include <dnnl.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sslnative {
+
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+dnnl::engine &cpuEngine();
+dnnl::stream &cpuStream();
+
+// A region of the wasm heap (an ArrayBuffer) given by byte offset and float count; bounds checked.
+float *heapFloats(const Napi::Env &env, Napi::ArrayBuffer heap, double offset, size_t count, const char *what);
+
+// Reads an Int32Array argument as a vector.
+std::vector<int32_t> intArgs(const Napi::Value &v, size_t expected, const char *op);
+
+// "Conv2D(x [64,32,32,64], filter [3,3,64,64]): <why>" as a JS Error.
+[[noreturn]] void fail(const Napi::Env &env, const std::string &op, const std::string &why);
+
+// Data type for the compute of convolutions and matmuls: f32, or bf16 with f32 accumulation and results.
+inline dt computeType(int32_t bf16) { return bf16 ? dt::bf16 : dt::f32; }
+
+// Returns `user` itself when `want` equals its descriptor; else reorders into `scratch` (allocated once
+// to `want`) and returns it. Used to enter and leave oneDNN's blocked layouts.
+dnnl::memory toLayout(dnnl::memory &user, const dnnl::memory::desc &want, dnnl::memory &scratch);
+void fromLayout(dnnl::memory &inner, dnnl::memory &user);
+
+}  // namespace sslnative

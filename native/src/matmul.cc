@@ -1,0 +1,81 @@
+// Batched matrix product C[b] = op(A[b]) · op(B[b]) on TF.js's row-major tensors in the wasm heap,
+// transposes expressed as strides, batch 1 broadcast against the other side (TF.js's BatchMatMul).
+#include "common.h"
+#include <map>
+#include <memory>
+
+namespace sslnative {
+namespace {
+
+using dnnl::memory;
+
+enum P { BATCH_A, BATCH_B, M, K, N, TRANS_A, TRANS_B, BF16, NPARAMS };
+
+struct MatMulEntry {
+  std::vector<int32_t> p;
+  memory::desc a, b, c, aCompute, bCompute;
+  std::unique_ptr<dnnl::matmul::primitive_desc> pd;
+  dnnl::primitive prim;
+  memory aScratch, bScratch;
+};
+
+std::map<std::vector<int32_t>, std::unique_ptr<MatMulEntry>> cache;
+
+std::string describe(const std::vector<int32_t> &p) {
+  auto ts = [](bool t) { return t ? "ᵀ" : ""; };
+  return "a [" + std::to_string(p[BATCH_A]) + "," + std::to_string(p[TRANS_A] ? p[K] : p[M]) + "," +
+         std::to_string(p[TRANS_A] ? p[M] : p[K]) + "]" + ts(p[TRANS_A]) + ", b [" + std::to_string(p[BATCH_B]) + "," +
+         std::to_string(p[TRANS_B] ? p[N] : p[K]) + "," + std::to_string(p[TRANS_B] ? p[K] : p[N]) + "]" + ts(p[TRANS_B]);
+}
+
+MatMulEntry &entryFor(const Napi::Env &env, const std::vector<int32_t> &p) {
+  auto it = cache.find(p);
+  if (it != cache.end()) return *it->second;
+  for (int i = 0; i < TRANS_A; i++)
+    if (p[i] < 1) fail(env, "BatchMatMul", "bad shape parameters (" + describe(p) + ")");
+  if (p[BATCH_A] != p[BATCH_B] && p[BATCH_A] != 1 && p[BATCH_B] != 1)
+    fail(env, "BatchMatMul", "batch dimensions do not broadcast (" + describe(p) + ")");
+  auto e = std::make_unique<MatMulEntry>();
+  e->p = p;
+  const memory::dim ba = p[BATCH_A], bb = p[BATCH_B], m = p[M], k = p[K], n = p[N];
+  e->a = memory::desc({ba, m, k}, dt::f32, p[TRANS_A] ? memory::dims{k * m, 1, m} : memory::dims{m * k, k, 1});
+  e->b = memory::desc({bb, k, n}, dt::f32, p[TRANS_B] ? memory::dims{n * k, 1, k} : memory::dims{k * n, n, 1});
+  e->c = memory::desc({std::max(ba, bb), m, n}, dt::f32, tag::abc);
+  e->aCompute = p[BF16] ? memory::desc({ba, m, k}, dt::bf16, tag::abc) : e->a;
+  e->bCompute = p[BF16] ? memory::desc({bb, k, n}, dt::bf16, tag::abc) : e->b;
+  try {
+    e->pd.reset(new dnnl::matmul::primitive_desc(dnnl::matmul::desc(e->aCompute, e->bCompute, e->c), cpuEngine()));
+    e->prim = dnnl::matmul(*e->pd);
+  } catch (const dnnl::error &err) {
+    fail(env, "BatchMatMul", std::string(err.what()) + " (" + describe(p) + ")");
+  }
+  auto &ref = *e;
+  cache.emplace(p, std::move(e));
+  return ref;
+}
+
+}  // namespace
+
+// batchMatMul(heap, params, aOffset, bOffset, cOffset)
+Napi::Value BatchMatMul(const Napi::CallbackInfo &info) {
+  auto env = info.Env();
+  auto heap = info[0].As<Napi::ArrayBuffer>();
+  MatMulEntry &e = entryFor(env, intArgs(info[1], NPARAMS, "BatchMatMul"));
+  const auto &p = e.p;
+  float *a = heapFloats(env, heap, info[2].As<Napi::Number>().DoubleValue(), size_t(p[BATCH_A]) * p[M] * p[K], "BatchMatMul");
+  float *b = heapFloats(env, heap, info[3].As<Napi::Number>().DoubleValue(), size_t(p[BATCH_B]) * p[K] * p[N], "BatchMatMul");
+  float *c = heapFloats(env, heap, info[4].As<Napi::Number>().DoubleValue(),
+                        size_t(std::max(p[BATCH_A], p[BATCH_B])) * p[M] * p[N], "BatchMatMul");
+  try {
+    memory ua(e.a, cpuEngine(), a), ub(e.b, cpuEngine(), b), uc(e.c, cpuEngine(), c);
+    memory ia = toLayout(ua, e.aCompute, e.aScratch);
+    memory ib = toLayout(ub, e.bCompute, e.bScratch);
+    e.prim.execute(cpuStream(), {{DNNL_ARG_SRC, ia}, {DNNL_ARG_WEIGHTS, ib}, {DNNL_ARG_DST, uc}});
+    cpuStream().wait();
+  } catch (const dnnl::error &err) {
+    fail(env, "BatchMatMul", std::string(err.what()) + " (" + describe(p) + ")");
+  }
+  return env.Undefined();
+}
+
+}  // namespace sslnative

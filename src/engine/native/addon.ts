@@ -1,0 +1,60 @@
+/**
+ * Loads the native engine's addon (`native/`, C++ over Debian's oneDNN, built by `npm ci` when
+ * `libdnnl-dev` and a C++ compiler are present). Never throws: when the addon is missing or fails to
+ * load, the result says why, in words a user can act on.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The addon's functions (native/src/*.cc). Offsets are byte offsets into the wasm heap. */
+export interface NativeAddon {
+  setThreads(n: number): void;
+  getThreads(): number;
+  info(): { onednn: string; isa: string; bf16: boolean; threads: number };
+  conv2dForward(heap: ArrayBuffer, params: Int32Array, x: number, filter: number, out: number): void;
+  conv2dBackwardData(heap: ArrayBuffer, params: Int32Array, dy: number, filter: number, dx: number): void;
+  conv2dBackwardWeights(heap: ArrayBuffer, params: Int32Array, x: number, dy: number, dfilter: number): void;
+  conv2dImpl(params: Int32Array, pass: 'forward' | 'backwardData' | 'backwardWeights'): string | null;
+  batchMatMul(heap: ArrayBuffer, params: Int32Array, a: number, b: number, c: number): void;
+  cacheSize(): number;
+}
+
+export type AddonLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; why: string };
+
+export const INSTALL_HINT = 'apt-get install libdnnl-dev g++ make && npm run build:native';
+
+/** The package root: the nearest directory above this file holding native/binding.gyp. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'native', 'binding.gyp'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('ssl package root (native/binding.gyp) not found');
+    dir = up;
+  }
+  return dir;
+}
+
+let loaded: AddonLoad | null = null;
+
+export function loadNativeAddon(): AddonLoad {
+  if (loaded) return loaded;
+  const root = packageRoot();
+  // SSL_NATIVE_ADDON: an addon built elsewhere (a container's build stage), or a path that does not exist to turn native off.
+  const path = process.env.SSL_NATIVE_ADDON || join(root, 'native', 'build', 'Release', 'ssl_native.node');
+  if (process.env.SSL_NATIVE_ADDON && !existsSync(path)) return (loaded = { ok: false, why: `SSL_NATIVE_ADDON=${path} does not exist` });
+  if (!existsSync(path)) {
+    const whyFile = join(root, 'native', 'build', 'why-not-built.txt');
+    const reason = existsSync(whyFile) ? readFileSync(whyFile, 'utf8').trim() : 'the native addon is not built';
+    return (loaded = { ok: false, why: `${reason} (to build it: ${INSTALL_HINT})` });
+  }
+  try {
+    const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    return (loaded = { ok: true, addon, path });
+  } catch (e) {
+    const first = (e as Error).message.split('\n')[0];
+    const hint = /libdnnl/.test(first) ? ' (the oneDNN runtime is missing: apt-get install libdnnl2)' : ` (rebuild it: ${INSTALL_HINT})`;
+    return (loaded = { ok: false, why: `the native addon failed to load: ${first}${hint}` });
+  }
+}
