@@ -25,6 +25,8 @@ export interface TrainRequest {
   gpusPerNode?: number;
   /** Transforms the resolved config before it is written (e.g. --auto-scale-lr). */
   transform?: (cfg: ConfigDict) => ConfigDict;
+  /** Write the resolved config into the work dir (default true; false for `--dry-run`, which writes nothing). */
+  write?: boolean;
 }
 
 export interface PreparedTrainJob {
@@ -32,6 +34,8 @@ export interface PreparedTrainJob {
   cfg: ConfigDict;
   /** Full worker argv: `--config X --work-dir Y ...`. */
   workerArgv: string[];
+  /** Which file of the config tree a top-level key came from. */
+  sourceOf: (key: string) => string | undefined;
 }
 
 /**
@@ -40,16 +44,19 @@ export interface PreparedTrainJob {
  * Work dir priority as MMSelfSup's tools/train.py: CLI, then the config's work_dir, then the file name.
  */
 export function prepareTrainJob(req: TrainRequest): PreparedTrainJob {
-  let cfg = resolveConfig(req.config, { cfgOptions: req.cfgOptions ?? [] }).cfg;
+  const resolved = resolveConfig(req.config, { cfgOptions: req.cfgOptions ?? [] });
+  let cfg = resolved.cfg;
   const workDir = resolve(req.workDir ?? (typeof cfg.work_dir === 'string' ? cfg.work_dir : defaultWorkDir(req.config)));
   // filename: where the worker's errors send the user (the YAML/.py they wrote, not this JSON copy).
   cfg = { ...cfg, work_dir: workDir, filename: resolve(req.config) };
   if (req.transform) cfg = req.transform(cfg);
-  mkdirSync(workDir, { recursive: true });
   const configPath = join(workDir, `${basename(req.config, extname(req.config))}.json`);
-  const tmp = `${configPath}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(cfg, null, 2)}\n`);
-  renameSync(tmp, configPath);
+  if (req.write !== false) {
+    mkdirSync(workDir, { recursive: true });
+    const tmp = `${configPath}.tmp-${process.pid}`;
+    writeFileSync(tmp, `${JSON.stringify(cfg, null, 2)}\n`);
+    renameSync(tmp, configPath);
+  }
 
   const distParams = (cfg.dist_params ?? {}) as { port?: number };
   const port = req.port ?? (typeof distParams.port === 'number' ? distParams.port : 29500);
@@ -76,5 +83,6 @@ export function prepareTrainJob(req: TrainRequest): PreparedTrainJob {
     port,
     env: {},
   };
-  return { job, cfg, workerArgv: ['--config', configPath, '--work-dir', workDir, ...workerArgs] };
+  const sourceOf = (k: string) => resolved.sourceOf(k) ?? resolve(req.config);
+  return { job, cfg, workerArgv: ['--config', configPath, '--work-dir', workDir, ...workerArgs], sourceOf };
 }

@@ -38,7 +38,11 @@ export default class Train extends SslCommand {
     'auto-scale-lr': Flags.boolean({ description: 'Scale the learning rate by total batch / the batch the config was written for', default: false }),
 
     launcher: Flags.string({ description: 'Where to run: none (this process), local (N processes), slurm or k8s', options: ['none', 'local', 'slurm', 'k8s'], default: 'none', helpGroup: LAUNCH }),
-    'dry-run': Flags.boolean({ description: 'Print the exact request the launcher would submit and submit nothing', default: false, helpGroup: LAUNCH }),
+    'dry-run': Flags.boolean({
+      description: 'Print the exact request the launcher would submit and submit nothing (none/local: first build model, data and weights as a run would; writes nothing)',
+      default: false,
+      helpGroup: LAUNCH,
+    }),
     wait: Flags.boolean({ description: 'Wait for the job to end and exit with its exit code', default: false, helpGroup: LAUNCH }),
     follow: Flags.boolean({ description: "Stream rank 0's log until the job ends", default: false, helpGroup: LAUNCH }),
     gpus: Flags.integer({ description: 'Local launcher: worker processes (one per GPU) on this node', aliases: ['nproc-per-node'], helpGroup: LAUNCH }),
@@ -82,6 +86,8 @@ export default class Train extends SslCommand {
           return scaled.cfg;
         }
       : undefined;
+    // --dry-run here and with the local launcher builds what a real run builds (and writes nothing)
+    const buildCheck = flags['dry-run'] && (flags.launcher === 'none' || flags.launcher === 'local');
     const prepared = prepareTrainJob({
       config: args.config,
       cfgOptions: flags['cfg-options'],
@@ -100,7 +106,13 @@ export default class Train extends SslCommand {
       procsPerNode: flags['tasks-per-node'] ?? flags.gpus,
       gpusPerNode: flags['gpus-per-node'],
       transform,
+      write: !buildCheck,
     });
+    if (buildCheck) {
+      const { dryRunTraining } = await import('../runner/dry-run.js');
+      const { parseWorkerArgs } = await import('../runner/worker-args.js');
+      await dryRunTraining({ cfg: prepared.cfg, sourceOf: prepared.sourceOf, args: parseWorkerArgs(prepared.workerArgv) });
+    }
     let code: number;
     if (flags.launcher === 'none') {
       if (flags['dry-run']) {

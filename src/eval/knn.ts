@@ -6,7 +6,8 @@ import { tf } from '../engine/tf.js';
 import { buildModel } from '../models/index.js';
 import { globalAvgPool, l2Normalize } from '../models/ops.js';
 import type { BaseAlgorithm } from '../models/algorithms/base.js';
-import { layoutsOf, readCheckpoint } from '../runner/checkpoint.js';
+import { readCheckpointMeta } from '../runner/checkpoint.js';
+import { loadWeights } from '../runner/load-weights.js';
 
 type Cfg = Record<string, unknown>;
 
@@ -138,13 +139,10 @@ export async function evaluateKnn(cfg: Cfg, o: KnnOptions): Promise<KnnResult> {
   manualSeed(o.seed ?? (typeof cfg.seed === 'number' ? cfg.seed : 0));
   const model = buildModel(cfg.model);
   if (o.checkpoint) {
-    const ck = await readCheckpoint(o.checkpoint, layoutsOf(model));
-    try {
-      model.loadStateDict(ck.stateDict, { strict: true });
-    } finally {
-      ck.dispose();
-    }
-    log(`loaded ${o.checkpoint} (epoch ${ck.meta.epoch}, iter ${ck.meta.iter})`);
+    // any weights file ssl writes (an extracted backbone too); the neck/head a backbone file lacks are not used here
+    const r = await loadWeights(model, o.checkpoint, { what: '--checkpoint', warn: (m) => log(`Warning: ${m}`), into: 'model' });
+    const meta = readCheckpointMeta(o.checkpoint);
+    log(`loaded ${r.loaded} tensors of ${o.checkpoint}${meta.epoch !== undefined ? ` (epoch ${meta.epoch}, iter ${meta.iter})` : ''}`);
   } else log('no --checkpoint: evaluating the randomly initialised network');
   model.eval();
   const knn = (cfg.knn ?? {}) as Cfg;

@@ -23,8 +23,10 @@ export interface CustomImportResult {
  * user's components). Each entry is a JS/TS module path (relative to the config's directory or
  * the working directory) or a package name; it must export `register(registries)`.
  * Python module names (`mmcls.models`) cannot load here: they give a warning, not an error.
+ * `api` (the base classes a component extends) is passed as register's second argument. A module
+ * registers once per process (ES modules are cached; a second load of the same file is a no-op).
  */
-export async function loadCustomImports(spec: CustomImports | undefined, registries: Registries, configDir: string): Promise<CustomImportResult> {
+export async function loadCustomImports(spec: CustomImports | undefined, registries: Registries, configDir: string, api?: unknown): Promise<CustomImportResult> {
   const result: CustomImportResult = { loaded: [], warnings: [] };
   if (!spec) return result;
   const imports = typeof spec.imports === 'string' ? [spec.imports] : (spec.imports ?? []);
@@ -40,15 +42,42 @@ export async function loadCustomImports(spec: CustomImports | undefined, registr
       else throw new RegistryError(`${message}; fix the path or set allow_failed_imports: true`);
       continue;
     }
-    const mod = (await import(target)) as { register?: (r: Registries) => void; default?: { register?: (r: Registries) => void } };
+    if (registered.has(target)) {
+      result.loaded.push(name);
+      continue;
+    }
+    type Register = (r: Registries, api?: unknown) => void;
+    let mod: { register?: Register; default?: { register?: Register } };
+    try {
+      mod = (await import(target)) as typeof mod;
+    } catch (e) {
+      const message = `custom_imports: cannot import "${name}" (${firstLine(e)})`;
+      if (spec.allow_failed_imports) {
+        result.warnings.push(message);
+        continue;
+      }
+      throw new RegistryError(message);
+    }
     const register = mod.register ?? mod.default?.register;
     if (typeof register !== 'function') {
-      throw new RegistryError(`custom_imports: "${name}" must export a function register(registries) that adds its components`);
+      throw new RegistryError(`custom_imports: "${name}" must export a function register(registries, api) that adds its components`);
     }
-    register(registries);
+    try {
+      register(registries, api);
+    } catch (e) {
+      throw new RegistryError(`custom_imports: register() of "${name}" failed: ${firstLine(e)}`);
+    }
+    registered.add(target);
     result.loaded.push(name);
   }
   return result;
+}
+
+/** Module URLs whose register() already ran in this process. */
+const registered = new Set<string>();
+
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0];
 }
 
 function locate(name: string, configDir: string): string | undefined {

@@ -2,7 +2,8 @@ import { hostname, userInfo } from 'node:os';
 import { SslError } from '../errors.js';
 import { tf } from '../engine/tf.js';
 import type { CheckpointMeta } from './checkpoint.js';
-import { layoutsOf, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { layoutsOf, readCheckpoint, readCheckpointMeta, writeCheckpoint } from './checkpoint.js';
+import { loadWeights } from './load-weights.js';
 import type { DistContext } from './dist-context.js';
 import type { Hook, Stage } from './hook.js';
 import { STAGE_METHODS, STAGES } from './hook.js';
@@ -304,22 +305,26 @@ export abstract class BaseRunner {
     });
   }
 
-  /** Loads weights (and optionally optimizer state and counters) from a checkpoint file. */
-  async loadCheckpoint(path: string, opts: { resume: boolean; strict?: boolean }): Promise<CheckpointMeta> {
+  /**
+   * Loads weights (and optionally optimizer state and counters) from a checkpoint file. Without
+   * `resume`: any weights file ssl writes, mapped by MMSelfSup's rules (`loadWeights`; `what` names the setting).
+   */
+  async loadCheckpoint(path: string, opts: { resume: boolean; strict?: boolean; what?: string }): Promise<CheckpointMeta> {
+    if (!opts.resume) {
+      const r = await loadWeights(this.model, path, { what: opts.what ?? 'load_from', warn: (m) => this.logger.warning(m) });
+      this.logger.info(`load checkpoint from local path: ${path} (${r.loaded} tensors${r.addedPrefix ? `, a backbone: into ${r.addedPrefix}` : ''})`);
+      return readCheckpointMeta(path);
+    }
     const ckpt = await readCheckpoint(path, layoutsOf(this.model));
     try {
       this.model.loadStateDict(ckpt.stateDict, { strict: opts.strict ?? true });
-      if (opts.resume) {
-        if (ckpt.optimizer) this.optimizer.loadStateDict(ckpt.optimizer);
-        else this.logger.warning(`${path} has no optimizer state (save_optimizer was false); the optimizer starts fresh`);
-        this.epoch = ckpt.meta.epoch ?? 0;
-        this.iter = ckpt.meta.iter ?? 0;
-        this.resumeInnerIter = ckpt.meta.inner_iter ?? 0;
-        if (!this.byEpoch) this.innerIter = this.iter;
-        this.logger.info(`resumed epoch ${this.epoch}, iter ${this.iter}`);
-      } else {
-        this.logger.info(`load checkpoint from local path: ${path}`);
-      }
+      if (ckpt.optimizer) this.optimizer.loadStateDict(ckpt.optimizer);
+      else this.logger.warning(`${path} has no optimizer state (save_optimizer was false); the optimizer starts fresh`);
+      this.epoch = ckpt.meta.epoch ?? 0;
+      this.iter = ckpt.meta.iter ?? 0;
+      this.resumeInnerIter = ckpt.meta.inner_iter ?? 0;
+      if (!this.byEpoch) this.innerIter = this.iter;
+      this.logger.info(`resumed epoch ${this.epoch}, iter ${this.iter}`);
     } finally {
       ckpt.dispose();
     }

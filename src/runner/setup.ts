@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { initBackend } from '../engine/backend.js';
 import { manualSeed } from '../engine/random.js';
@@ -13,7 +13,11 @@ import { EpochBasedRunner } from './epoch-runner.js';
 import { registerTrainingHooks } from './hooks/index.js';
 import { IterBasedRunner } from './iter-runner.js';
 import type { Logger } from './logging/logger.js';
+import { auditConfigKeys } from './config-keys.js';
 import { buildOptimizer } from './optim/build.js';
+import { precisionWarning } from './precision.js';
+import { applyPretrainedInit } from './pretrained-init.js';
+import { importCustomModules } from './registries.js';
 import { ProgressLine } from './logging/progress.js';
 import type { TrainLoader } from './types.js';
 import type { WorkerArgs } from './worker-args.js';
@@ -28,11 +32,20 @@ export interface SetupOptions {
   dist: DistContext;
   /** Seed to use (from --seed or the resumed checkpoint); drawn on rank 0 and broadcast when undefined. */
   seed?: number;
+  /** `ssl train --dry-run`: build everything, write and download nothing (s3:// Pretrained weights are not fetched). */
+  dryRun?: boolean;
 }
 
 export interface TrainingSetup {
   runner: BaseRunner;
   loaders: TrainLoader[];
+}
+
+/** A dry run does not download s3:// Pretrained weights. */
+class PretrainedSkipped extends Error {
+  constructor(readonly uri: string) {
+    super(`not fetched: ${uri}`);
+  }
 }
 
 /** Versions saved in checkpoint meta. */
@@ -94,8 +107,30 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
   logger.info(`Distributed training: ${dist.worldSize > 1}`);
   logger.info(`Set random seed to ${seed}, deterministic: ${o.args.deterministic}`);
 
+  // custom_imports first: the modules register components the config names
+  const configDir = dirname(typeof cfg.filename === 'string' ? cfg.filename : o.args.config);
+  const imported = await importCustomModules(cfg.custom_imports, configDir);
+  for (const w of imported.warnings) logger.warning(w);
+  if (imported.loaded.length > 0) logger.info(`custom_imports: loaded ${imported.loaded.join(', ')}`);
+  for (const w of auditConfigKeys(cfg).warnings) logger.warning(w);
+  const precision = precisionWarning(cfg.fp16);
+  if (precision) logger.warning(precision);
+
   const spec = runnerSpec(cfg, o.sourceOf('runner'));
   const model = buildModel(cfg.model, o.sourceOf('model'));
+  await applyPretrainedInit(model, cfg.model, {
+    info: (m) => logger.info(m),
+    warn: (m) => logger.warning(m),
+    fetch: async (uri) => {
+      if (!uri.startsWith('s3://')) return uri;
+      if (o.dryRun) throw new PretrainedSkipped(uri);
+      const { fetchIfRemote } = await import('../storage/run-sync.js');
+      return fetchIfRemote(uri, o.workDir, { endpoint: o.args.s3Endpoint });
+    },
+  }).catch((e: unknown) => {
+    if (!(e instanceof PretrainedSkipped)) throw e;
+    logger.info(`--dry-run: ${e.uri} (Pretrained) is not downloaded`);
+  });
   if (dist.worldSize > 1) dist.broadcastModule?.(model);
   const loader = await buildTrainLoader(cfg, {
     seed, rank: dist.rank, worldSize: dist.worldSize, deterministic: o.args.deterministic, source: o.sourceOf('data'), log: (m) => logger.info(m),
@@ -114,6 +149,6 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
   const runner: BaseRunner =
     spec.type === 'EpochBasedRunner' ? new EpochBasedRunner({ ...common, maxEpochs: spec.maxEpochs }) : new IterBasedRunner({ ...common, maxIters: spec.maxIters });
   registerTrainingHooks(runner, cfg, o.sourceOf('custom_hooks') ?? o.sourceOf('model'));
-  if (process.stdout.isTTY && dist.rank === 0) new ProgressLine(runner).attach();
+  if (process.stdout.isTTY && dist.rank === 0 && !o.dryRun) new ProgressLine(runner).attach();
   return { runner, loaders: [loader] };
 }

@@ -108,7 +108,10 @@ export async function runWorker(argv: string[]): Promise<number> {
     // S3 (src/storage, loaded only when used): --s3 or checkpoint_config.out_dir: s3://...
     const ckCfg = (cfg.checkpoint_config ?? {}) as { out_dir?: string | null; max_keep_ckpts?: number };
     const wantsS3 = Boolean(args.s3) || (typeof ckCfg.out_dir === 'string' && ckCfg.out_dir.startsWith('s3://'));
-    const storage = wantsS3 || [args.resumeFrom, args.loadFrom, cfg.load_from].some((p) => typeof p === 'string' && p.startsWith('s3://')) ? await import('../storage/run-sync.js') : undefined;
+    // resume_from / load_from: the flags win over the config's keys (as MMSelfSup's tools/train.py sets cfg.resume_from)
+    const cfgResume = typeof cfg.resume_from === 'string' && cfg.resume_from !== '' ? cfg.resume_from : undefined;
+    const loadFrom = args.loadFrom ?? (typeof cfg.load_from === 'string' && cfg.load_from !== '' ? cfg.load_from : undefined);
+    const storage = wantsS3 || [args.resumeFrom, cfgResume, loadFrom].some((p) => typeof p === 'string' && p.startsWith('s3://')) ? await import('../storage/run-sync.js') : undefined;
     const log = logger;
     if (storage && wantsS3) {
       const uri = storage.runPrefix({ s3: args.s3, outDir: ckCfg.out_dir, workDir }) as string;
@@ -124,9 +127,15 @@ export async function runWorker(argv: string[]): Promise<number> {
     else resumeFrom = localLatest;
     if (args.autoResume && !args.resumeFrom) {
       if (resumeFrom) logger.info(`auto-resume: found ${resumeFrom}`);
-      else logger.info(`auto-resume: no valid checkpoint in ${workDir}${s3 ? ` or ${s3.uri}` : ''}, starting from scratch`);
+      else logger.info(`auto-resume: no valid checkpoint in ${workDir}${s3 ? ` or ${s3.uri}` : ''}, ${cfgResume ? `resume_from ${cfgResume} of the config` : 'starting from scratch'}`);
+    }
+    // MMSelfSup: a checkpoint auto-resume finds wins over the config's resume_from; --resume-from over both
+    if (!resumeFrom && !args.resumeFrom && cfgResume) {
+      resumeFrom = storage ? await storage.fetchIfRemote(cfgResume, workDir, s3opts) : cfgResume;
+      logger.info(`resume_from (config): ${cfgResume}`);
     }
     if (s3 && dist.rank === 0) await s3.uploadMissing();
+    if (resumeFrom && !existsSync(resumeFrom)) throw new SslError(`${args.resumeFrom ? '--resume-from' : 'resume_from'}: checkpoint ${resumeFrom} does not exist`, { code: 'NO_CHECKPOINT' });
     const resumeSeed = resumeFrom && args.seed === undefined ? readCheckpointMeta(resumeFrom).seed : undefined;
 
     const { setupTraining } = await import('./setup.js');
@@ -135,9 +144,9 @@ export async function runWorker(argv: string[]): Promise<number> {
     runner = setup.runner;
     loaders = setup.loaders;
     if (resumeFrom) await runner.loadCheckpoint(resumeFrom, { resume: true });
-    else if (args.loadFrom ?? (cfg.load_from as string | undefined)) {
-      const from = (args.loadFrom ?? cfg.load_from) as string;
-      await runner.loadCheckpoint(storage ? await storage.fetchIfRemote(from, workDir, s3opts) : from, { resume: false, strict: false });
+    else if (loadFrom) {
+      const what = args.loadFrom ? '--load-from' : 'load_from';
+      await runner.loadCheckpoint(storage ? await storage.fetchIfRemote(loadFrom, workDir, s3opts) : loadFrom, { resume: false, what });
     }
     const sync = s3;
     if (sync && dist.rank === 0) {

@@ -31,6 +31,9 @@ export abstract class BaseAlgorithm extends Module implements TrainableModel {
     return {};
   }
 
+  /** After Pretrained weights were loaded (mmcv `init_weights`): momentum encoders copy the online ones. */
+  afterInitWeights(): void {}
+
   forward(x: Tensor): Tensor[] {
     return this.extractFeat(x);
   }

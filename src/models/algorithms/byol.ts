@@ -49,6 +49,10 @@ export class BYOL extends BaseAlgorithm {
     this.targets = [];
   }
 
+  override afterInitWeights(): void {
+    copyParams(this.onlineNet, this.targetNet);
+  }
+
   override stateDictAliases(): Record<string, string> {
     return { backbone: 'online_net.0', neck: 'online_net.1' };
   }

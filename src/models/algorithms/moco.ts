@@ -58,6 +58,10 @@ export class MoCo extends BaseAlgorithm {
     });
   }
 
+  override afterInitWeights(): void {
+    copyParams(this.encoderQ, this.encoderK);
+  }
+
   override stateDictAliases(): Record<string, string> {
     return { backbone: 'encoder_q.0', neck: 'encoder_q.1' };
   }

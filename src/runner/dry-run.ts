@@ -1,0 +1,52 @@
+import { findLatestCheckpoint } from './checkpoint.js';
+import { singleProcessContext } from './dist-context.js';
+import { Logger, runTimestamp } from './logging/logger.js';
+import type { WorkerArgs } from './worker-args.js';
+
+export interface DryRunOptions {
+  cfg: Record<string, unknown>;
+  sourceOf: (key: string) => string | undefined;
+  args: WorkerArgs;
+  /** Where the log lines go (stderr: stdout is the printed request). */
+  write?: (line: string) => void;
+}
+
+/**
+ * `ssl train --dry-run` (launchers none and local): everything a real run builds before its first
+ * step — custom imports, model (with Pretrained weights), data pipeline and one batch, optimizer,
+ * hooks, the weights of resume_from/load_from — in this process, so it fails with the same error.
+ * Nothing is trained, and nothing is written (no work dir, no log, no download).
+ */
+export async function dryRunTraining(o: DryRunOptions): Promise<string> {
+  const { cfg, args } = o;
+  const logger = new Logger(undefined, 0, 'mmselfsup', o.write ?? ((l) => process.stderr.write(l)));
+  const { setupTraining } = await import('./setup.js');
+  const cfgSeed = typeof cfg.seed === 'number' ? cfg.seed : undefined;
+  const setup = await setupTraining({
+    args, cfg, sourceOf: o.sourceOf, workDir: args.workDir, timestamp: runTimestamp(), logger, dist: singleProcessContext(), seed: args.seed ?? cfgSeed, dryRun: true,
+  });
+  try {
+    const { runner, loaders } = setup;
+    const remote = (p: string) => p.startsWith('s3://');
+    const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+    const latest = args.autoResume && !args.resumeFrom && !args.s3 ? findLatestCheckpoint(args.workDir) : undefined;
+    const resume = args.resumeFrom ?? latest ?? str(cfg.resume_from);
+    const load = args.loadFrom ?? str(cfg.load_from);
+    if (resume && !remote(resume)) await runner.loadCheckpoint(resume, { resume: true });
+    else if (!resume && load && !remote(load)) await runner.loadCheckpoint(load, { resume: false, what: args.loadFrom ? '--load-from' : 'load_from' });
+    else if (resume ?? load) logger.info(`--dry-run: ${resume ?? load} is on S3 and is not downloaded`);
+    const loader = loaders[0];
+    let shape = '';
+    for await (const batch of loader.epoch(0)) {
+      shape = batch.views.map((v) => `[${v.shape.join(', ')}]`).join(' + ');
+      break;
+    }
+    const params = runner.model.namedParameters().reduce((n, [, v]) => n + v.size, 0);
+    const summary = `--dry-run: built ${String((cfg.model as { type?: string }).type)} (${params} parameters), ${loader.length} batches per epoch (first batch ${shape}); nothing trained, nothing written`;
+    logger.info(summary);
+    return summary;
+  } finally {
+    for (const l of setup.loaders) await l.close?.().catch(() => {});
+    (setup.runner.model as { dispose?: () => void }).dispose?.();
+  }
+}

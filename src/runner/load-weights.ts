@@ -1,0 +1,150 @@
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { SslError } from '../errors.js';
+import type { Tensor } from '../engine/tf.js';
+import type { TorchLayout } from '../engine/module.js';
+import { readContainerHeader } from './checkpoint-container.js';
+import { layoutsOf, readCheckpoint } from './checkpoint.js';
+import type { TrainableModel } from './types.js';
+
+/** Where loaded weights go: the whole algorithm (`load_from`, `model.init_cfg`) or its backbone (`model.backbone.init_cfg`). */
+export type WeightsTarget = 'model' | 'backbone';
+
+export interface LoadWeightsOptions {
+  /** mmcv `PretrainedInit.prefix`: only the file's keys starting with it, the prefix stripped. */
+  prefix?: string;
+  into?: WeightsTarget;
+  /** Names the setting in messages (`--load-from`, `load_from`, `model.backbone.init_cfg`). */
+  what: string;
+  /** The one warning line of a partial load. */
+  warn: (message: string) => void;
+}
+
+export interface LoadWeightsResult {
+  loaded: number;
+  missingKeys: string[];
+  unexpectedKeys: string[];
+  /** `backbone.` when the file held a backbone alone and its keys were put under the model's backbone. */
+  addedPrefix: string;
+  /** Prefix removed from the file's keys (`prefix`, or `backbone.` for a whole model loaded into a backbone). */
+  strippedPrefix: string;
+}
+
+type Model = TrainableModel & { stateDictAliases?: () => Record<string, string> };
+
+/**
+ * The model-state tensor names of an ssl weights file (checkpoint, published model, extracted backbone),
+ * from its header, and the names it also saves under a second prefix (`backbone` -> `encoder_q.0`).
+ */
+export function weightsFileNames(path: string): { names: string[]; aliases: Record<string, string> } {
+  if (!existsSync(path)) throw new SslError(`checkpoint ${path} does not exist`, { code: 'NO_CHECKPOINT' });
+  let names: string[] = [];
+  let aliases: Record<string, string> = {};
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = Buffer.alloc(8);
+      readSync(fd, head, 0, 8, 0);
+      const n = Number(head.readBigUInt64LE(0));
+      const hdr = Buffer.alloc(n);
+      if (readSync(fd, hdr, 0, n, 8) !== n) throw new Error('truncated header');
+      const info = readContainerHeader(new Uint8Array(hdr));
+      names = [...info.entries.keys()];
+      const meta = info.metadata.meta ? (JSON.parse(info.metadata.meta) as { state_dict_aliases?: Record<string, string> }) : {};
+      aliases = meta.state_dict_aliases ?? {};
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw new SslError(`${path} is not a readable checkpoint (${(e as Error).message})`, { code: 'CORRUPT_CHECKPOINT' });
+  }
+  const skip = Object.keys(aliases).map((a) => `state_dict.${a}.`);
+  return { names: names.filter((k) => k.startsWith('state_dict.') && !skip.some((a) => k.startsWith(a))).map((k) => k.slice('state_dict.'.length)), aliases };
+}
+
+function preview(names: string[]): string {
+  return names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`;
+}
+
+/**
+ * Loads the weights of any file `ssl` writes into `model`, by MMSelfSup's (mmcv's) rules:
+ * `prefix` selects and strips keys (PretrainedInit); a backbone-only file (`ssl model extract-backbone`)
+ * loaded into an algorithm goes under `backbone.`; a whole-model file loaded into a backbone without a
+ * prefix gives its `backbone.*` part; names MMSelfSup saves twice (MoCo's `backbone.` = `encoder_q.0.`)
+ * resolve to the module. Non-strict like mmcv's `load_checkpoint(strict=False)`, but a load that
+ * matches no tensor is an error, and a partial one is reported in one warning line.
+ */
+export async function loadWeights(model: Model, path: string, o: LoadWeightsOptions): Promise<LoadWeightsResult> {
+  const into = o.into ?? 'model';
+  const own = layoutsOf(model);
+  const ownNames = own.size > 0 ? new Set(own.keys()) : new Set(model.stateDict().keys());
+  const aliases = Object.entries(model.stateDictAliases?.() ?? {});
+  const resolveAlias = (n: string): string => {
+    for (const [alias, target] of aliases) if (n.startsWith(`${alias}.`)) return `${target}${n.slice(alias.length)}`;
+    return n;
+  };
+
+  const file = weightsFileNames(path);
+  let fileNames = file.names;
+  let stripped = '';
+  if (o.prefix) {
+    // a prefix naming a module the file saves twice (MoCo's backbone. = encoder_q.0.) selects the stored copy
+    let p = o.prefix;
+    for (const [alias, target] of Object.entries(file.aliases)) if (p.startsWith(`${alias}.`)) p = `${target}${p.slice(alias.length)}`;
+    const selected = fileNames.filter((n) => n.startsWith(p));
+    if (selected.length === 0) {
+      throw new SslError(`${o.what}: no tensor of ${path} starts with prefix "${o.prefix}" (it has ${preview(fileNames)})`, { code: 'NO_MATCHING_WEIGHTS' });
+    }
+    fileNames = selected;
+    stripped = p;
+  }
+  const strip = (n: string) => n.slice(stripped.length);
+  // mapping candidates: names as they are (under the target), or with backbone. added (a backbone file into a model) / removed (a model file into a backbone)
+  const base = into === 'backbone' ? 'backbone.' : '';
+  const direct = (n: string): string | undefined => resolveAlias(`${base}${strip(n)}`);
+  const alt =
+    into === 'model'
+      ? (n: string): string | undefined => resolveAlias(`backbone.${strip(n)}`)
+      : (n: string): string | undefined => (strip(n).startsWith('backbone.') ? resolveAlias(strip(n)) : undefined);
+  const hits = (f: (n: string) => string | undefined) => fileNames.filter((n) => ownNames.has(f(n) ?? '')).length;
+  const useAlt = hits(alt) > hits(direct);
+  const map = useAlt ? alt : direct;
+  const addedPrefix = useAlt && into === 'model' ? 'backbone.' : '';
+  // a whole model into a backbone: its backbone part, as if prefix backbone. had been given
+  if (useAlt && into === 'backbone') fileNames = fileNames.filter((n) => strip(n).startsWith('backbone.'));
+
+  const layouts = new Map<string, TorchLayout>();
+  for (const n of fileNames) {
+    const target = map(n);
+    const layout = target === undefined ? undefined : own.get(target);
+    if (layout) layouts.set(n, layout);
+  }
+  const ckpt = await readCheckpoint(path, layouts);
+  try {
+    const state = new Map<string, Tensor>();
+    const unexpectedKeys: string[] = [];
+    for (const n of fileNames) {
+      const target = map(n);
+      const t = ckpt.stateDict.get(n);
+      if (t && target !== undefined && ownNames.has(target)) state.set(target, t);
+      else unexpectedKeys.push(n);
+    }
+    if (state.size === 0) {
+      throw new SslError(
+        `${o.what}: ${path} has no tensor this model takes (it has ${preview(fileNames)}; the ${into === 'backbone' ? 'backbone' : 'model'} has ${preview([...ownNames])})`,
+        { code: 'NO_MATCHING_WEIGHTS' },
+      );
+    }
+    const scope = into === 'backbone' ? resolveAlias('backbone.') : '';
+    const missingKeys = [...ownNames].filter((n) => n.startsWith(scope) && !state.has(n));
+    model.loadStateDict(state, { strict: false });
+    if (missingKeys.length > 0 || unexpectedKeys.length > 0) {
+      const parts = [`${o.what}: loaded ${state.size} tensors of ${path}${addedPrefix ? ' (a backbone: into backbone.)' : ''}`];
+      if (unexpectedKeys.length > 0) parts.push(`unexpected key in source state_dict: ${preview(unexpectedKeys)}`);
+      if (missingKeys.length > 0) parts.push(`missing keys in source state_dict: ${preview(missingKeys)}`);
+      o.warn(parts.join('; '));
+    }
+    return { loaded: state.size, missingKeys, unexpectedKeys, addedPrefix, strippedPrefix: useAlt && into === 'backbone' ? `${stripped}backbone.` : stripped };
+  } finally {
+    ckpt.dispose();
+  }
+}
