@@ -1,31 +1,82 @@
 /**
- * The engine benchmarks' workload: CIFAR-style ResNet-18 (ResNet_CIFAR, depth 18) + a 512→10
- * linear classifier on random NHWC 32×32 inputs, labels i mod 10, plain SGD (lr 0.01).
+ * The engine benchmarks' workloads: a backbone + linear classifier trained by plain SGD (lr 0.01) on
+ * a fixed random NHWC batch, labels i mod classes. Each has its PyTorch twin in engine-torch.py
+ * (tools/torch-reference.py's modules, the same architecture and batch).
  */
 import { Linear } from '../src/engine/layers/linear.js';
 import { manualSeed } from '../src/engine/random.js';
 import { tf, type Tensor, type Tensor4D, type Variable } from '../src/engine/tf.js';
-import { BACKBONES, type ResNet } from '../src/models/backbones/index.js';
+import { BACKBONES } from '../src/models/backbones/index.js';
+
+export interface Workload {
+  name: string;
+  title: string;
+  batch: number;
+  /** NHWC input shape per image. */
+  image: [number, number, number];
+  backbone: Record<string, unknown>;
+  features: number;
+}
+
+export const WORKLOADS: Record<string, Workload> = {
+  'resnet18-cifar': {
+    name: 'resnet18-cifar',
+    title: "ResNet-18-CIFAR, 32², batch 64 (SimCLR's 32 × 2 views)",
+    batch: 64,
+    image: [32, 32, 3],
+    backbone: { type: 'ResNet_CIFAR', depth: 18 },
+    features: 512,
+  },
+  'resnet18-narrow': {
+    name: 'resnet18-narrow',
+    title: 'narrow ResNet-18-CIFAR (w16, 1 channel), 28², batch 512 (Fashion-MNIST SimCLR: 256 × 2 views)',
+    batch: 512,
+    image: [28, 28, 1],
+    backbone: { type: 'ResNet_CIFAR', depth: 18, in_channels: 1, stem_channels: 16, base_channels: 16 },
+    features: 128,
+  },
+  resnet50: {
+    name: 'resnet50',
+    title: 'ResNet-50, 224², batch 8',
+    batch: 8,
+    image: [224, 224, 3],
+    backbone: { type: 'ResNet', depth: 50 },
+    features: 2048,
+  },
+  'vit-tiny': {
+    name: 'vit-tiny',
+    title: "ViT-tiny (deit-tiny), 224², patch 16, batch 8 (MAE's encoder on whole images)",
+    batch: 8,
+    image: [224, 224, 3],
+    backbone: { type: 'VisionTransformer', arch: 'deit-tiny', img_size: 224, patch_size: 16 },
+    features: 192,
+  },
+};
 
 export interface BenchModel {
-  /** Logits `[batch, 10]` of the fixed input. */
   logits(): Tensor;
-  /** Softmax cross-entropy of the logits against the fixed labels (scalar). */
   loss(): Tensor;
-  /** Trainable parameters of backbone and classifier. */
   params: Variable[];
   sgd: ReturnType<typeof tf.train.sgd>;
   dispose(): void;
 }
 
-/** Builds the workload on the active backend (seeded: the same weights on every backend). */
-export function buildBenchModel(batch: number): BenchModel {
+/** Features of the backbone's last output: global average of a feature map, or a ViT's class token. */
+function pooled(out: unknown): Tensor {
+  const first = (Array.isArray(out) ? out[out.length - 1] : out) as Tensor | Tensor[];
+  const t = Array.isArray(first) ? first[first.length - 1] : first;
+  return t.rank === 4 ? tf.mean(t, [1, 2]) : t;
+}
+
+/** Builds the workload on the active backend (seeded: the same weights on every engine). */
+export function buildBenchModel(w: Workload, classes = 10): BenchModel {
   manualSeed(0);
-  const model = BACKBONES.build({ type: 'ResNet_CIFAR', depth: 18 }) as ResNet;
-  const fc = new Linear(512, 10);
-  const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 1) as Tensor4D;
-  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
-  const logits = () => fc.forward(tf.mean(model.forward(x)[0], [1, 2]));
+  const model = BACKBONES.build(w.backbone);
+  model.train(true);
+  const fc = new Linear(w.features, classes);
+  const x = tf.randomNormal([w.batch, ...w.image], 0, 1, 'float32', 1) as Tensor4D;
+  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: w.batch }, (_, i) => i % classes), 'int32'), classes);
+  const logits = () => fc.forward(pooled((model.forward as (x: Tensor) => unknown).call(model, x)));
   return {
     logits,
     loss: () => tf.losses.softmaxCrossEntropy(labels, logits()),

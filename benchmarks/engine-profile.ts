@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/engine/backend.js';
 import { tf } from '../src/engine/tf.js';
-import { buildBenchModel } from './engine-model.js';
+import { WORKLOADS, buildBenchModel } from './engine-model.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,7 +51,7 @@ function family(k: KernelRecord, phase: string): string {
 async function main(): Promise<void> {
   const choice = await initBackend(values.backend, { log: () => {} });
   console.log(`backend: ${choice.reason}`);
-  const m = buildBenchModel(batch);
+  const m = buildBenchModel({ ...WORKLOADS["resnet18-cifar"], batch });
   const kernels = () => (tf.engine().state as unknown as { activeProfile: { kernels: KernelRecord[] } }).activeProfile.kernels;
   let marks: number[] = [];
   const step = () => {

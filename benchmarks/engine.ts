@@ -1,9 +1,15 @@
 /**
- * Engine benchmark: CIFAR-style ResNet-18 (ResNet_CIFAR, 32×32, batch 64) + linear classifier,
- * forward ms, forward+backward+SGD step ms and images/s per available TF.js backend, and the same
- * step in PyTorch (/usr/bin/python3, Debian python3-torch) with the same thread count, with ratios.
+ * Engine benchmark: training steps (forward + backward + SGD) of the workloads in engine-model.ts on
+ * ssl's engines (wasm; native fp32; native bf16) against PyTorch (Debian's python3-torch, the same
+ * model and batch) in NCHW and channels_last, at each thread count; runs alternate between all of
+ * them in rounds, so every engine sees the same load, and the table reports medians. Native rows
+ * add achieved GFLOP/s (convolutions and matmuls) and its share of the cores' FMA peak, measured by
+ * the addon's register-only FMA loop. `--layers` adds per-layer conv timings (forward, input grad,
+ * filter grad) of ResNet-18-CIFAR, native vs PyTorch.
  *
- * Usage: npm run bench:engine [-- --backends wasm,cpu,tensorflow --batch 64 --steps 3 --threads 1]
+ * Usage: npm run bench:engine [-- --workloads resnet18-cifar,resnet18-narrow,resnet50,vit-tiny
+ *          --engines wasm,native,native-bf16 --threads 1,2 --torch nchw,channels_last --rounds 5 --layers]
+ * Set-up for the PyTorch side: tools/setup-bench-env.sh
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,43 +18,36 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/engine/backend.js';
-import { convFilterGrad, convGeometry, convInputGrad } from '../src/engine/wasm/conv-grads.js';
+import { loadNativeAddon } from '../src/engine/native/addon.js';
+import { nativeFlops } from '../src/engine/native/kernels.js';
 import { tf, type Tensor, type Tensor4D } from '../src/engine/tf.js';
-import { buildBenchModel } from './engine-model.js';
+import { median } from './bench-args.js';
+import { WORKLOADS, buildBenchModel, type Workload } from './engine-model.js';
 
 const { values } = parseArgs({
   options: {
-    backends: { type: 'string', default: 'tensorflow,wasm' },
-    batch: { type: 'string', default: '64' },
-    steps: { type: 'string', default: '3' },
-    threads: { type: 'string', default: '1' },
-    'no-torch': { type: 'boolean', default: false },
-    'no-layers': { type: 'boolean', default: false },
+    workloads: { type: 'string', default: 'resnet18-cifar,resnet18-narrow,resnet50,vit-tiny' },
+    engines: { type: 'string', default: 'wasm,native,native-bf16' },
+    threads: { type: 'string', default: '1,2' },
+    torch: { type: 'string', default: 'nchw,channels_last' },
+    rounds: { type: 'string', default: '5' },
+    'wasm-rounds': { type: 'string', default: '2' },
+    layers: { type: 'boolean', default: false },
   },
 });
-const batch = Number(values.batch);
-const steps = Number(values.steps);
-const threads = Number(values.threads);
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const rounds = Number(values.rounds);
 
-/** Times in ms: the fastest of the timed runs (least disturbed on a shared machine) and the median. */
-interface Result {
-  name: string;
-  forwardMs: number;
-  stepMs: number;
-  forwardMedian: number;
-  stepMedian: number;
-  imagesPerSec: number;
-}
-
-/** One engine under test: forward() and step() each run once and return their wall time in ms. */
+/** One engine under test: activate() switches to it (not timed), step() returns ms. */
 interface Runner {
   name: string;
-  forward(): Promise<number>;
+  isTorch: boolean;
+  activate(): Promise<void>;
   step(): Promise<number>;
+  /** Native rows: conv/matmul FLOPs of one step. */
+  flops?: number;
   close(): void;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function timed(fn: () => Promise<void>): Promise<number> {
   const t0 = performance.now();
@@ -56,21 +55,23 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   return performance.now() - t0;
 }
 
-async function tfjsRunner(backend: string): Promise<Runner | string> {
+async function tfjsRunner(engine: string, w: Workload, threads: number): Promise<Runner | string> {
+  const backend = engine === 'native-bf16' ? 'native' : engine;
+  const precision = engine === 'native-bf16' ? 'bf16' : 'fp32';
+  const activate = async () => {
+    const choice = await initBackend(backend, { log: () => {}, threads, precision });
+    if (choice.precision !== precision) throw new Error(`${engine}: the CPU has no bf16`);
+  };
   try {
-    await initBackend(backend, { log: () => {} });
+    await activate();
   } catch (e) {
-    return `${backend}: not available (${(e as Error).message})`;
+    return `${engine}: not available (${(e as Error).message})`;
   }
-  const m = buildBenchModel(batch);
-  return {
-    name: `tfjs ${tf.getBackend()}`,
-    forward: () =>
-      timed(async () => {
-        const y = tf.tidy(m.logits);
-        await y.data();
-        y.dispose();
-      }),
+  const m = buildBenchModel(w);
+  const runner: Runner = {
+    name: `ssl ${engine}${engine === 'wasm' ? '' : ` (${threads} thread${threads > 1 ? 's' : ''})`}`,
+    isTorch: false,
+    activate,
     step: () =>
       timed(async () => {
         const loss = tf.tidy(() => {
@@ -83,133 +84,162 @@ async function tfjsRunner(backend: string): Promise<Runner | string> {
       }),
     close: () => m.dispose(),
   };
+  const before = nativeFlops.total;
+  await runner.step(); // warm-up (primitive creation), and the FLOP count of one step
+  if (backend === 'native') runner.flops = nativeFlops.total - before;
+  return runner;
 }
 
-/** The same model and step in PyTorch, in a /usr/bin/python3 process that runs one command per stdin line. */
-async function torchRunner(): Promise<Runner | string> {
-  if (!existsSync('/usr/bin/python3')) return 'pytorch: /usr/bin/python3 not found';
-  const reference = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tools', 'torch-reference.py');
-  const script = `
-import importlib.util, json, sys, time, torch, torch.nn as nn
-torch.set_num_threads(${threads})
-spec = importlib.util.spec_from_file_location('ref', ${JSON.stringify(reference)}); ref = importlib.util.module_from_spec(spec); spec.loader.exec_module(ref)
-torch.manual_seed(0)
-model = ref.ResNet(18, cifar=True); fc = nn.Linear(512, 10)
-x = torch.randn(${batch}, 3, 32, 32); y = torch.arange(${batch}) % 10
-opt = torch.optim.SGD(list(model.parameters()) + list(fc.parameters()), lr=0.01)
-logits = lambda: fc(model(x)[0].mean((2, 3)))
-def fwd():
-    with torch.no_grad(): logits()
-def step():
-    opt.zero_grad(); loss = nn.functional.cross_entropy(logits(), y); loss.backward(); opt.step()
-print(json.dumps({'version': torch.__version__, 'threads': torch.get_num_threads()}), flush=True)
-for line in sys.stdin:
-    fn = fwd if line.strip() == 'fwd' else step
-    t0 = time.perf_counter(); fn(); print((time.perf_counter() - t0) * 1000, flush=True)
-`;
-  const child = spawn('/usr/bin/python3', ['-c', script], { env: { ...process.env, OMP_NUM_THREADS: String(threads) }, stdio: ['pipe', 'pipe', 'inherit'] });
+/** PyTorch in a /usr/bin/python3 process that runs one command per stdin line. */
+async function torchProcess(w: Workload | null, threads: number, channelsLast: boolean): Promise<{ name: string; ask(cmd: string): Promise<string>; close(): void } | string> {
+  if (!existsSync('/usr/bin/python3')) return 'pytorch: /usr/bin/python3 not found (tools/setup-bench-env.sh)';
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'benchmarks', 'engine_torch.py');
+  const cfg = JSON.stringify({ workload: w?.name ?? 'resnet18-cifar', threads, channels_last: channelsLast });
+  const child = spawn('/usr/bin/python3', [script, cfg], { env: { ...process.env, OMP_NUM_THREADS: String(threads) }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async () => {
     const r = await lines.next();
-    if (r.done) throw new Error('the PyTorch process exited');
+    if (r.done) throw new Error(`the PyTorch process exited: ${stderr.trim().split('\n').pop()}`);
     return r.value as string;
   };
   try {
     const info = JSON.parse(await next());
-    const ask = async (cmd: string) => {
-      child.stdin!.write(`${cmd}\n`);
-      return Number(await next());
+    return {
+      name: `pytorch ${info.version} ${channelsLast ? 'channels_last' : 'NCHW'} (${threads} thread${threads > 1 ? 's' : ''})`,
+      ask: async (cmd: string) => {
+        child.stdin!.write(`${cmd}\n`);
+        return next();
+      },
+      close: () => child.stdin!.end(),
     };
-    return { name: `pytorch ${info.version} (${info.threads} thread)`, forward: () => ask('fwd'), step: () => ask('step'), close: () => child.stdin!.end() };
   } catch (e) {
     child.kill();
-    return `pytorch: not available (${(e as Error).message}; needs Debian's python3-torch)`;
+    return `pytorch: not available (${(e as Error).message}; tools/setup-bench-env.sh installs it)`;
   }
 }
 
-/** Warm-up, then `steps` rounds in which every runner runs once in turn (so all see the same load). */
-async function measure(runners: Runner[]): Promise<Result[]> {
-  const fwd = runners.map(() => [] as number[]);
-  const step = runners.map(() => [] as number[]);
-  for (const r of runners) {
-    await r.forward();
-    await r.step();
+async function torchRunner(w: Workload, threads: number, channelsLast: boolean): Promise<Runner | string> {
+  const p = await torchProcess(w, threads, channelsLast);
+  if (typeof p === 'string') return p;
+  const step = async () => Number(await p.ask('step'));
+  await step();
+  return { name: p.name, isTorch: true, activate: async () => {}, step, close: p.close };
+}
+
+interface Row {
+  name: string;
+  ms: number[];
+  flops?: number;
+  threads: number;
+}
+
+async function benchWorkload(w: Workload, peaks: Map<number, number>): Promise<void> {
+  console.log(`\n## ${w.title}`);
+  const rows: Row[] = [];
+  for (const threads of list(values.threads!).map(Number)) {
+    const runners: Runner[] = [];
+    for (const engine of list(values.engines!)) {
+      if (engine === 'wasm' && threads !== Number(list(values.threads!)[0])) continue; // single-threaded in Node
+      const r = await tfjsRunner(engine, w, threads);
+      if (typeof r === 'string') console.log(r);
+      else runners.push(r);
+    }
+    for (const f of list(values.torch!)) {
+      const r = await torchRunner(w, threads, f === 'channels_last');
+      if (typeof r === 'string') console.log(r);
+      else runners.push(r);
+    }
+    const ms = runners.map(() => [] as number[]);
+    for (let round = 0; round < rounds; round++) {
+      // Alternate the order each round; wasm (seconds a step) runs fewer rounds.
+      const order = round % 2 === 0 ? runners.map((_, i) => i) : runners.map((_, i) => runners.length - 1 - i);
+      for (const i of order) {
+        if (runners[i].name === 'ssl wasm' && round >= Number(values['wasm-rounds'])) continue;
+        await runners[i].activate();
+        ms[i].push(await runners[i].step());
+      }
+    }
+    runners.forEach((r, i) => rows.push({ name: r.name, ms: ms[i], flops: r.flops, threads }));
+    for (const r of runners) r.close();
   }
-  for (let i = 0; i < steps; i++) for (const [k, r] of runners.entries()) fwd[k].push(await r.forward());
-  for (let i = 0; i < steps; i++) for (const [k, r] of runners.entries()) step[k].push(await r.step());
-  return runners.map((r, k) => ({
-    name: r.name,
-    forwardMs: Math.min(...fwd[k]),
-    forwardMedian: median(fwd[k]),
-    stepMs: Math.min(...step[k]),
-    stepMedian: median(step[k]),
-    imagesPerSec: (batch * 1000) / Math.min(...step[k]),
-  }));
+  const torchMs = (threads: number, format: string) => {
+    const row = rows.find((r) => r.threads === threads && r.name.startsWith('pytorch') && r.name.includes(format));
+    return row ? median(row.ms) : NaN;
+  };
+  const pad = Math.max(...rows.map((r) => r.name.length));
+  console.log(`${'engine'.padEnd(pad)}  step ms (median)  images/s  vs PyTorch NCHW  vs channels_last  GFLOP/s  of FMA peak`);
+  for (const r of rows) {
+    const t = median(r.ms);
+    const ratio = (ref: number) => (Number.isFinite(ref) ? `${(ref / t).toFixed(2)}x` : '-');
+    const gflops = r.flops ? r.flops / t / 1e6 : NaN;
+    const peak = peaks.get(r.threads);
+    console.log(
+      `${r.name.padEnd(pad)}  ${`${t.toFixed(0)} (${r.ms.length} runs)`.padStart(16)}  ${((w.batch * 1000) / t).toFixed(1).padStart(8)}  ` +
+        `${ratio(torchMs(r.threads, 'NCHW')).padStart(14)}  ${ratio(torchMs(r.threads, 'channels_last')).padStart(16)}  ` +
+        `${Number.isFinite(gflops) ? gflops.toFixed(0).padStart(7) : '      -'}  ${Number.isFinite(gflops) && peak ? `${((100 * gflops) / peak).toFixed(0)}%`.padStart(11) : '          -'}`,
+    );
+  }
 }
 
-async function timeIt(fn: () => Promise<void>, n: number): Promise<[number, number]> {
-  await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < n; i++) ms.push(await timed(fn));
-  return [Math.min(...ms), median(ms)];
-}
-
-/**
- * One conv layer (batch 32, 32×32, 3×3, as in the issue): forward, and the input/filter gradients
- * through ssl's forward-conv kernels vs tfjs-backend-wasm's own Conv2DBackpropInput.
- */
-async function benchLayers(): Promise<void> {
-  await initBackend('wasm', { log: () => {} });
-  console.log('\nwasm conv layer, batch 32, 32x32 input, 3x3 (ms, fastest of 3 after 1 warm-up)');
-  console.log('layer              forward  input grad (ssl)  input grad (tfjs kernel)  filter grad (ssl)');
-  for (const [cin, cout, s] of [[64, 64, 1], [64, 64, 2], [64, 128, 2]]) {
-    const x = tf.randomNormal([32, 32, 32, cin]) as Tensor4D;
-    const w = tf.randomNormal([3, 3, cin, cout]) as Tensor4D;
+/** ResNet-18-CIFAR's 3×3 convolutions at batch 64: forward, input and filter gradient, native vs PyTorch. */
+async function benchLayers(threads: number): Promise<void> {
+  const shapes: [number, number, number, number][] = [[64, 64, 1, 32], [64, 128, 2, 32], [128, 128, 1, 16], [128, 256, 2, 16], [256, 256, 1, 8], [256, 512, 2, 8], [512, 512, 1, 4]];
+  const torch = await torchProcess(null, threads, false);
+  console.log(`\n## conv 3×3 layers of ResNet-18-CIFAR, batch 64, ${threads} thread(s): forward / input grad / filter grad ms (median of 5)`);
+  console.log('layer                 native fp32          native bf16          pytorch NCHW');
+  for (const [cin, cout, s, hw] of shapes) {
+    const cells: string[] = [];
+    const x = tf.randomNormal([64, hw, hw, cin]);
+    const w = tf.randomNormal([3, 3, cin, cout]);
     const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [1, 1], [1, 1], [0, 0]];
-    const dy = tf.conv2d(x, w, s, pad);
-    const g = convGeometry(x.shape, w.shape, s, 1, pad, undefined);
-    const t = async (f: () => Tensor) => (await timeIt(async () => {
-      const y = f();
-      await y.data();
-      y.dispose();
-    }, 3))[0];
-    const fwd = await t(() => tf.conv2d(x, w, s, pad));
-    const ours = await t(() => convInputGrad(dy, w, g));
-    const native = await t(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: s, pad, dataFormat: 'NHWC', inputShape: x.shape }) as Tensor);
-    const filt = await t(() => convFilterGrad(x, dy, g));
-    console.log(`${`${cin}->${cout} stride ${s}`.padEnd(17)}  ${fwd.toFixed(0).padStart(7)}  ${ours.toFixed(0).padStart(16)}  ${native.toFixed(0).padStart(24)}  ${filt.toFixed(0).padStart(17)}`);
-    for (const a of [x, w, dy]) a.dispose();
+    for (const precision of ['fp32', 'bf16']) {
+      await initBackend('native', { log: () => {}, threads, precision });
+      const dy = tf.conv2d(x as Tensor4D, w as Tensor4D, s, pad);
+      const attrs = { strides: s, pad, dataFormat: 'NHWC' };
+      const time = (f: () => Tensor) => {
+        f().dispose();
+        const t: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const a = performance.now();
+          const y = f();
+          y.dataSync();
+          t.push(performance.now() - a);
+          y.dispose();
+        }
+        return median(t);
+      };
+      const f = time(() => tf.conv2d(x as Tensor4D, w as Tensor4D, s, pad));
+      const bd = time(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: x.shape } as never) as Tensor);
+      const bw = time(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: w.shape } as never) as Tensor);
+      cells.push(`${f.toFixed(1)}/${bd.toFixed(1)}/${bw.toFixed(1)}`);
+      dy.dispose();
+    }
+    if (typeof torch !== 'string') cells.push((JSON.parse(await torch.ask(`layer ${cin} ${cout} ${s} ${hw} 64`)) as number[]).map((v) => v.toFixed(1)).join('/'));
+    console.log(`${`${cin}->${cout} s${s} ${hw}²`.padEnd(20)}  ${cells.map((c) => c.padEnd(19)).join('  ')}`);
+    x.dispose();
+    w.dispose();
   }
+  if (typeof torch === 'string') console.log(torch);
+  else torch.close();
 }
 
 async function main(): Promise<void> {
-  console.log(`CIFAR ResNet-18 (ResNet_CIFAR depth 18 + fc 512->10), 32x32, batch ${batch}, 1 warm-up + ${steps} timed runs, ${threads} thread(s)`);
-  console.log('runs alternate between TF.js and PyTorch; times: fastest run (median); images/s and ratio from the fastest step');
-  const torch = values['no-torch'] ? 'pytorch: skipped' : await torchRunner();
-  if (typeof torch === 'string') console.log(torch);
-  const results: Result[] = [];
-  let torchResult: Result | null = null;
-  for (const b of values.backends!.split(',')) {
-    const r = await tfjsRunner(b.trim());
-    if (typeof r === 'string') {
-      console.log(r);
-      continue;
-    }
-    const [mine, theirs] = await measure(typeof torch === 'string' ? [r] : [r, torch]);
-    r.close();
-    results.push(mine);
-    if (theirs) torchResult = theirs; // the PyTorch runs interleaved with the last backend
+  const load = loadNativeAddon();
+  const peaks = new Map<number, number>();
+  if (load.ok) {
+    const info = load.addon.info();
+    for (const t of list(values.threads!).map(Number)) peaks.set(t, load.addon.fmaPeak(t, 400).gflops);
+    console.log(`native: oneDNN ${info.onednn}, ISA ${info.isa}, bf16 ${info.bf16}; measured fp32 FMA peak ${[...peaks].map(([t, g]) => `${g.toFixed(0)} GFLOP/s at ${t} thread(s)`).join(', ')}`);
+  } else console.log(`native: not available (${load.why})`);
+  console.log(`steps: forward + backward + SGD; ${rounds} rounds (wasm ${values['wasm-rounds']}), engines alternating within each round; GFLOP/s counts convolutions and matmuls`);
+  for (const name of list(values.workloads!)) {
+    const w = WORKLOADS[name];
+    if (!w) throw new Error(`unknown workload ${name}; choose from ${Object.keys(WORKLOADS).join(', ')}`);
+    await benchWorkload(w, peaks);
   }
-  if (typeof torch !== 'string') torch.close();
-  if (torchResult) results.push(torchResult);
-  const pad = Math.max(...results.map((r) => r.name.length));
-  console.log(`${'engine'.padEnd(pad)}  ${'forward ms'.padStart(16)}  ${'fwd+bwd+SGD ms'.padStart(16)}  images/s  vs pytorch`);
-  const cell = (a: number, m: number) => `${a.toFixed(0)} (${m.toFixed(0)})`.padStart(16);
-  for (const r of results) {
-    const ratio = torchResult ? `${(r.imagesPerSec / torchResult.imagesPerSec).toFixed(2)}x` : '-';
-    console.log(`${r.name.padEnd(pad)}  ${cell(r.forwardMs, r.forwardMedian)}  ${cell(r.stepMs, r.stepMedian)}  ${r.imagesPerSec.toFixed(1).padStart(8)}  ${ratio.padStart(10)}`);
-  }
-  if (!values['no-layers']) await benchLayers();
+  if (values.layers && load.ok) for (const t of list(values.threads!).map(Number)) await benchLayers(t);
 }
 
 await main();

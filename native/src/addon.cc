@@ -88,6 +88,7 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo &info);
 Napi::Value Conv2dImpl(const Napi::CallbackInfo &info);
 Napi::Value BatchMatMul(const Napi::CallbackInfo &info);
 Napi::Value CacheSize(const Napi::CallbackInfo &info);
+Napi::Value FmaPeak(const Napi::CallbackInfo &info);
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
@@ -99,6 +100,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dImpl", Napi::Function::New(env, Conv2dImpl));
   exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
   exports.Set("cacheSize", Napi::Function::New(env, CacheSize));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   return exports;
 }
 

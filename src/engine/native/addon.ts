@@ -19,6 +19,8 @@ export interface NativeAddon {
   conv2dImpl(params: Int32Array, pass: 'forward' | 'backwardData' | 'backwardWeights'): string | null;
   batchMatMul(heap: ArrayBuffer, params: Int32Array, a: number, b: number, c: number): void;
   cacheSize(): number;
+  /** Measured sustained fp32 FMA rate of `threads` cores (a register-only loop, about `ms` ms). */
+  fmaPeak(threads: number, ms: number): { gflops: number; width: 'avx512' | 'avx2' };
 }
 
 export type AddonLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; why: string };

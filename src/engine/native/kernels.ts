@@ -27,6 +27,10 @@ type KernelArgs = { inputs: Record<string, TensorInfo>; backend: WasmBackend; at
 type NativeKernel = (args: KernelArgs, fallback: KernelFunc) => TensorInfo;
 
 const saved = new Map<string, KernelConfig>();
+
+/** Floating-point operations done by native kernels since the process started (benchmarks read it). */
+export const nativeFlops = { total: 0 };
+const convFlops = (p: Int32Array) => 2 * p[0] * p[7] * p[8] * p[6] * p[4] * p[5] * p[3];
 let active: NativeKernelOptions | null = null;
 
 /** Whether native kernels are installed now (the conv gradients route through them when so). */
@@ -104,6 +108,7 @@ function conv2d(addon: NativeAddon, o: NativeKernelOptions, args: KernelArgs, fa
   if (!params) return fallback(args as never) as TensorInfo;
   const out = args.backend.makeOutput([params[0], params[7], params[8], params[6]], 'float32');
   if (params[7] * params[8] * params[0] === 0) return out;
+  nativeFlops.total += convFlops(params);
   addon.conv2dForward(heap(args.backend), params, offset(args.backend, x), offset(args.backend, filter), offset(args.backend, out));
   return out;
 }
@@ -114,6 +119,7 @@ function conv2dBackpropInput(addon: NativeAddon, o: NativeKernelOptions, args: K
   const params = isFloat(dy, filter) ? convParams(inputShape, filter.shape, args.attrs, o) : null;
   if (!params) return fallback(args as never) as TensorInfo;
   const out = args.backend.makeOutput([...inputShape], 'float32');
+  nativeFlops.total += convFlops(params);
   addon.conv2dBackwardData(heap(args.backend), params, offset(args.backend, dy), offset(args.backend, filter), offset(args.backend, out));
   return out;
 }
@@ -124,6 +130,7 @@ function conv2dBackpropFilter(addon: NativeAddon, o: NativeKernelOptions, args: 
   const params = isFloat(x, dy) ? convParams(x.shape, filterShape, args.attrs, o) : null;
   if (!params) return fallback(args as never) as TensorInfo;
   const out = args.backend.makeOutput([...filterShape], 'float32');
+  nativeFlops.total += convFlops(params);
   addon.conv2dBackwardWeights(heap(args.backend), params, offset(args.backend, x), offset(args.backend, dy), offset(args.backend, out));
   return out;
 }
@@ -151,6 +158,7 @@ function batchMatMul(addon: NativeAddon, o: NativeKernelOptions, args: KernelArg
   const out = args.backend.makeOutput([...outer, m, n], 'float32');
   if (m * n * batchA * batchB === 0) return out;
   const params = Int32Array.from([batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, o.bf16 ? 1 : 0]);
+  nativeFlops.total += 2 * Math.max(batchA, batchB) * m * n * k;
   addon.batchMatMul(heap(args.backend), params, offset(args.backend, a), offset(args.backend, b), offset(args.backend, out));
   return out;
 }

@@ -1,0 +1,75 @@
+"""PyTorch twin of benchmarks/engine-model.ts: the same workloads (tools/torch-reference.py's modules),
+timed one command per stdin line so the TF.js engines and PyTorch alternate under the same load.
+
+    python3 engine_torch.py '{"workload": "resnet18-cifar", "threads": 1, "channels_last": false}'
+stdin: "fwd" | "step" | "layer CIN COUT STRIDE HW N" (conv 3x3 pad 1: forward, input grad, filter grad ms)
+"""
+import importlib.util, json, os, sys, time
+import torch, torch.nn as nn
+
+cfg = json.loads(sys.argv[1])
+torch.set_num_threads(cfg['threads'])
+spec = importlib.util.spec_from_file_location('ref', os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tools', 'torch-reference.py'))
+ref = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ref)
+fmt = torch.channels_last if cfg['channels_last'] else torch.contiguous_format
+torch.manual_seed(0)
+
+W = cfg['workload']
+if W == 'resnet18-cifar':
+    model, feat, shape = ref.ResNet(18, cifar=True), 512, (64, 3, 32, 32)
+elif W == 'resnet18-narrow':
+    model, feat, shape = ref.ResNet(18, in_channels=1, stem_channels=16, base_channels=16, cifar=True), 128, (512, 1, 28, 28)
+elif W == 'resnet50':
+    model, feat, shape = ref.ResNet(50), 2048, (8, 3, 224, 224)
+elif W == 'vit-tiny':
+    model, feat, shape = ref.VisionTransformer(192, 12, 3, 768, 224, 16), 192, (8, 3, 224, 224)
+else:
+    raise SystemExit(f'unknown workload {W}')
+fc = nn.Linear(feat, 10)
+model = model.to(memory_format=fmt)
+x = torch.randn(*shape).to(memory_format=fmt)
+y = torch.arange(shape[0]) % 10
+opt = torch.optim.SGD(list(model.parameters()) + list(fc.parameters()), lr=0.01)
+
+
+def logits():
+    out = model(x)[-1]
+    return fc(out[1] if isinstance(out, tuple) else out.mean((2, 3)))
+
+
+def fwd():
+    with torch.no_grad():
+        logits()
+
+
+def step():
+    opt.zero_grad()
+    nn.functional.cross_entropy(logits(), y).backward()
+    opt.step()
+
+
+def layer(cin, cout, stride, hw, n):
+    a = torch.randn(n, cin, hw, hw).to(memory_format=fmt)
+    w = torch.randn(cout, cin, 3, 3).to(memory_format=fmt)
+    out = torch.nn.functional.conv2d(a, w, None, stride, 1)
+    dy = torch.randn_like(out)
+
+    def med(f):
+        f()
+        ts = []
+        for _ in range(5):
+            t0 = time.perf_counter(); f(); ts.append((time.perf_counter() - t0) * 1000)
+        return sorted(ts)[2]
+    bwd = lambda mask: torch.ops.aten.convolution_backward(dy, a, w, None, [stride] * 2, [1, 1], [1, 1], False, [0, 0], 1, mask)
+    return [med(lambda: torch.nn.functional.conv2d(a, w, None, stride, 1)), med(lambda: bwd([True, False, False])), med(lambda: bwd([False, True, False]))]
+
+
+print(json.dumps({'version': torch.__version__, 'threads': torch.get_num_threads()}), flush=True)
+for line in sys.stdin:
+    cmd = line.split()
+    if cmd[0] == 'layer':
+        print(json.dumps(layer(*map(int, cmd[1:]))), flush=True)
+        continue
+    fn = fwd if cmd[0] == 'fwd' else step
+    t0 = time.perf_counter(); fn(); print((time.perf_counter() - t0) * 1000, flush=True)
