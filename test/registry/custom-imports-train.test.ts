@@ -1,0 +1,79 @@
+/** Issue 24, item 3: ssl train loads custom_imports (JS modules registering components) before building. */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runWorker } from '../../src/runner/worker-main.js';
+import { quiet, tempDir, TINY_SIMCLR, writeConfig } from '../runner/helpers.js';
+
+const EXAMPLE = 'examples/custom-imports/simclr_epoch-banner_synthetic.yaml';
+
+function logText(d: string): string {
+  return readdirSync(d).filter((f) => f.endsWith('.log')).map((f) => readFileSync(join(d, f), 'utf8')).join('\n');
+}
+
+function small(c: Record<string, any>): void {
+  c.data.samples_per_gpu = 4;
+  c.data.train.data_source.num_samples = 4;
+}
+
+test('the README example: the module registers EpochBannerHook, the config uses it, the run logs it', async () => {
+  const w = join(tempDir(), 'w');
+  expect(await quiet(() => runWorker(['--config', EXAMPLE, '--work-dir', w, '--backend', 'wasm']))).toBe(0);
+  const log = logText(w);
+  expect(log).toContain('custom_imports: loaded ./epoch-banner-hook.mjs');
+  expect(log).toMatch(/\(NORMAL {6}\) EpochBannerHook/);
+  expect(log).toContain('banner from a custom_imports module: epoch 1 of 1, iteration 2');
+});
+
+test('a component from a module named relative to the config, with the api (Module) handed to register', async () => {
+  const dir = tempDir();
+  writeFileSync(
+    join(dir, 'my-neck.mjs'),
+    `export function register(registries, { Module, tf }) {
+       class MeanNeck extends Module {
+         constructor() { super(); }
+         forward(x) { const t = Array.isArray(x) ? x[x.length - 1] : x; return [tf.mean(t, [1, 2])]; }
+       }
+       registries.necks.register('MeanNeck', () => new MeanNeck());
+     }\n`,
+  );
+  const cfg = writeConfig(dir, TINY_SIMCLR, (c) => {
+    small(c);
+    c.custom_imports = { imports: ['./my-neck.mjs'] };
+    c.model.neck = { type: 'MeanNeck' };
+  });
+  const w = join(dir, 'w');
+  expect(await quiet(() => runWorker(['--config', cfg, '--work-dir', w, '--backend', 'wasm']))).toBe(0);
+  expect(logText(w)).toContain('custom_imports: loaded ./my-neck.mjs');
+});
+
+test('a module that fails to import: exit 2, one line naming it; allow_failed_imports turns it into a warning', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'broken.mjs'), "throw new Error('cannot load the plugin');\n");
+  const cfg = writeConfig(dir, TINY_SIMCLR, (c) => {
+    small(c);
+    c.custom_imports = { imports: ['./broken.mjs'] };
+  });
+  const w = join(dir, 'w');
+  expect(await quiet(() => runWorker(['--config', cfg, '--work-dir', w, '--backend', 'wasm']))).toBe(2);
+  const errors = logText(w).split('\n').filter((l) => l.includes(' - ERROR - '));
+  expect(errors).toEqual([expect.stringMatching(/ERROR - custom_imports: cannot import "\.\/broken\.mjs" \(cannot load the plugin\)$/)]);
+
+  const allowed = writeConfig(dir, TINY_SIMCLR, (c) => {
+    small(c);
+    c.custom_imports = { imports: ['./broken.mjs'], allow_failed_imports: true };
+  }, 'allowed.json');
+  const w2 = join(dir, 'w2');
+  expect(await quiet(() => runWorker(['--config', allowed, '--work-dir', w2, '--backend', 'wasm']))).toBe(0);
+  expect(logText(w2)).toMatch(/WARNING - custom_imports: cannot import "\.\/broken\.mjs"/);
+});
+
+test('a module that does not exist: exit 2 naming it', async () => {
+  const dir = tempDir();
+  const cfg = writeConfig(dir, TINY_SIMCLR, (c) => {
+    small(c);
+    c.custom_imports = { imports: ['./missing-plugin.mjs'] };
+  });
+  const w = join(dir, 'w');
+  expect(await quiet(() => runWorker(['--config', cfg, '--work-dir', w, '--backend', 'wasm']))).toBe(2);
+  expect(logText(w)).toContain('custom_imports: cannot find module "./missing-plugin.mjs"');
+});
