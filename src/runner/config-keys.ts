@@ -39,6 +39,7 @@ export const CONFIG_VARIABLES = new Set([
   'img_norm_cfg', 'train_pipeline', 'train_pipeline1', 'train_pipeline2', 'test_pipeline', 'extract_pipeline', 'format_pipeline',
   'val_pipeline', 'dataset_type', 'train_dataset_type', 'extract_dataset_type', 'data_source', 'data_root', 'file_client_args',
   'prefetch', 'num_classes', 'num_crops', 'color_distort_strength', 'lr', 'update_interval', 'img_size', 'crop_size',
+  'backbone', 'norm_cfg', 'pipeline',
 ]);
 
 /** Keys that have no effect in ssl, and why (named together in one warning line). */
@@ -48,6 +49,11 @@ export const NO_EFFECT_KEYS: Record<string, string> = {
   opencv_num_threads: 'no OpenCV',
   persistent_workers: 'data.persistent_workers is the one read',
   find_unused_parameters: 'gradients of unused parameters are zero',
+  train_cfg: "MMSelfSup's runner does not read it either",
+  test_cfg: "MMSelfSup's runner does not read it either",
+  split_at: "read by MMSelfSup's SVM benchmark tool, which ssl does not have",
+  split_name: "read by MMSelfSup's SVM benchmark tool, which ssl does not have",
+  name: "read by MMSelfSup's t-SNE tool, which ssl does not have",
 };
 
 export interface KeyAudit {
