@@ -51,6 +51,7 @@ export async function dryRunTraining(o: DryRunOptions): Promise<string> {
     return summary;
   } finally {
     for (const l of setup.loaders) await l.close?.().catch(() => {});
+    for (const c of setup.closers) await c().catch(() => {});
     (setup.runner.model as { dispose?: () => void }).dispose?.();
   }
 }

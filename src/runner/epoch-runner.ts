@@ -54,6 +54,7 @@ export class EpochBasedRunner extends BaseRunner {
 export function checkWorkflow(workflow: WorkflowEntry[], loaders: TrainLoader[]): void {
   if (!Array.isArray(workflow) || workflow.length === 0) throw new ConfigError('workflow must be a non-empty list like [[train, 1]]');
   for (const [mode, n] of workflow) {
+    if (mode === 'val') throw new ConfigError('workflow mode "val" (validation losses) is not supported; evaluation = dict(interval=N) evaluates every N epochs (top-1/top-5 of Classification on data.val, kNN for self-supervised models)');
     if (mode !== 'train') throw new ConfigError(`workflow mode "${mode}" is not supported (MMSelfSup pre-training uses [[train, 1]])`);
     if (!Number.isInteger(n) || n < 1) throw new ConfigError(`workflow: "${mode}" needs a positive integer count, got ${String(n)}`);
   }

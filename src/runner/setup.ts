@@ -14,6 +14,8 @@ import { registerTrainingHooks } from './hooks/index.js';
 import { IterBasedRunner } from './iter-runner.js';
 import type { Logger } from './logging/logger.js';
 import { auditConfigKeys } from './config-keys.js';
+import { buildEvaluator } from './evaluation.js';
+import { EvalHook, type EvalHookArgs } from './hooks/eval-hook.js';
 import { buildOptimizer } from './optim/build.js';
 import { precisionWarning } from './precision.js';
 import { applyPretrainedInit } from './pretrained-init.js';
@@ -39,6 +41,8 @@ export interface SetupOptions {
 export interface TrainingSetup {
   runner: BaseRunner;
   loaders: TrainLoader[];
+  /** What else to close when the run ends (the evaluation's data loader). */
+  closers: (() => Promise<void>)[];
 }
 
 /** A dry run does not download s3:// Pretrained weights. */
@@ -149,6 +153,14 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
   const runner: BaseRunner =
     spec.type === 'EpochBasedRunner' ? new EpochBasedRunner({ ...common, maxEpochs: spec.maxEpochs }) : new IterBasedRunner({ ...common, maxIters: spec.maxIters });
   registerTrainingHooks(runner, cfg, o.sourceOf('custom_hooks') ?? o.sourceOf('model'));
+  const closers: (() => Promise<void>)[] = [];
+  if (cfg.evaluation) {
+    // MMSelfSup's train_model: EvalHook(val data, **evaluation, by_epoch from the runner type), priority LOW
+    const { topk, ...hookArgs } = cfg.evaluation as EvalHookArgs;
+    const ev = await buildEvaluator(model, cfg, { topk: topk ?? [1, 5], log: (m) => logger.info(m), source: o.sourceOf('evaluation') });
+    closers.push(ev.close);
+    runner.registerHook(new EvalHook({ ...hookArgs, by_epoch: runner.byEpoch }, ev.evaluate), 'LOW');
+  }
   if (process.stdout.isTTY && dist.rank === 0 && !o.dryRun) new ProgressLine(runner).attach();
-  return { runner, loaders: [loader] };
+  return { runner, loaders: [loader], closers };
 }

@@ -94,6 +94,7 @@ export async function runWorker(argv: string[]): Promise<number> {
   let runner: BaseRunner | undefined;
   let s3: import('../storage/run-sync.js').S3RunSync | undefined;
   let loaders: TrainLoader[] = [];
+  let closers: (() => Promise<void>)[] = [];
   const handlers: [NodeJS.Signals, () => void][] = [];
   try {
     const args = parseWorkerArgs(argv);
@@ -143,6 +144,7 @@ export async function runWorker(argv: string[]): Promise<number> {
     const setup = await setupTraining({ args, cfg, sourceOf, workDir, timestamp, logger, dist, seed: args.seed ?? resumeSeed ?? cfgSeed });
     runner = setup.runner;
     loaders = setup.loaders;
+    closers = setup.closers;
     if (resumeFrom) await runner.loadCheckpoint(resumeFrom, { resume: true });
     else if (loadFrom) {
       const what = args.loadFrom ? '--load-from' : 'load_from';
@@ -213,6 +215,7 @@ export async function runWorker(argv: string[]): Promise<number> {
     // uploads already queued still complete (a stopped or failed run keeps its checkpoints on S3)
     if (s3 && dist?.rank === 0) await s3.finish().catch(() => undefined);
     for (const l of loaders) await l.close?.().catch(() => {});
+    for (const c of closers) await c().catch(() => {});
     await dist?.close().catch(() => {});
   }
 }

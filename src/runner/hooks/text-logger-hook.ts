@@ -60,12 +60,15 @@ export class TextLoggerHook extends LoggerHook {
 
   protected log(runner: BaseRunner): void {
     const lr = runner.currentLr()[0];
+    // mmcv: an output without `time` during training is an evaluation's (EvalHook), logged as mode val at its batch count
+    const { eval_iter_num: evalIters, ...output } = runner.logBuffer.output;
+    const mode = runner.mode === 'train' && !('time' in output) && evalIters !== undefined ? 'val' : runner.mode;
     const logDict: Record<string, unknown> = {
-      mode: runner.mode,
+      mode,
       epoch: this.getEpoch(runner),
-      iter: this.getIter(runner, true),
+      iter: evalIters ?? this.getIter(runner, true),
       lr,
-      ...runner.logBuffer.output,
+      ...output,
     };
     this.logInfo(runner, logDict);
     this.dump(runner, logDict);
