@@ -169,7 +169,7 @@ async function benchWorkload(w: Workload, peaks: Map<number, number>): Promise<v
     return row ? median(row.ms) : NaN;
   };
   const pad = Math.max(...rows.map((r) => r.name.length));
-  console.log(`${'engine'.padEnd(pad)}  step ms (median)  images/s  vs PyTorch NCHW  vs channels_last  GFLOP/s  of FMA peak`);
+  console.log(`${'engine'.padEnd(pad)}  step ms (median)  images/s  vs PyTorch NCHW  vs channels_last  GFLOP/s  of fp32 FMA peak`);
   for (const r of rows) {
     const t = median(r.ms);
     const ratio = (ref: number) => (Number.isFinite(ref) ? `${(ref / t).toFixed(2)}x` : '-');
@@ -178,7 +178,7 @@ async function benchWorkload(w: Workload, peaks: Map<number, number>): Promise<v
     console.log(
       `${r.name.padEnd(pad)}  ${`${t.toFixed(0)} (${r.ms.length} runs)`.padStart(16)}  ${((w.batch * 1000) / t).toFixed(1).padStart(8)}  ` +
         `${ratio(torchMs(r.threads, 'NCHW')).padStart(14)}  ${ratio(torchMs(r.threads, 'channels_last')).padStart(16)}  ` +
-        `${Number.isFinite(gflops) ? gflops.toFixed(0).padStart(7) : '      -'}  ${Number.isFinite(gflops) && peak ? `${((100 * gflops) / peak).toFixed(0)}%`.padStart(11) : '          -'}`,
+        `${Number.isFinite(gflops) ? gflops.toFixed(0).padStart(7) : '      -'}  ${Number.isFinite(gflops) && peak ? `${((100 * gflops) / peak).toFixed(0)}%`.padStart(16) : '               -'}`,
     );
   }
 }

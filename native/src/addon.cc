@@ -89,6 +89,12 @@ Napi::Value Conv2dImpl(const Napi::CallbackInfo &info);
 Napi::Value BatchMatMul(const Napi::CallbackInfo &info);
 Napi::Value CacheSize(const Napi::CallbackInfo &info);
 Napi::Value FmaPeak(const Napi::CallbackInfo &info);
+Napi::Value BatchNormForward(const Napi::CallbackInfo &info);
+Napi::Value BatchNormBackward(const Napi::CallbackInfo &info);
+Napi::Value Relu(const Napi::CallbackInfo &info);
+Napi::Value ReluBackward(const Napi::CallbackInfo &info);
+Napi::Value Binary(const Napi::CallbackInfo &info);
+
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
@@ -101,6 +107,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
   exports.Set("cacheSize", Napi::Function::New(env, CacheSize));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
+  exports.Set("batchNormForward", Napi::Function::New(env, BatchNormForward));
+  exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
+  exports.Set("relu", Napi::Function::New(env, Relu));
+  exports.Set("reluBackward", Napi::Function::New(env, ReluBackward));
+  exports.Set("binary", Napi::Function::New(env, Binary));
   return exports;
 }
 

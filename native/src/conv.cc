@@ -4,6 +4,7 @@
 // results accumulate in f32. Primitives are built once per shape and pass.
 #include "common.h"
 #include <map>
+#include <omp.h>
 #include <memory>
 
 namespace sslnative {
@@ -67,7 +68,10 @@ std::map<std::vector<int32_t>, std::unique_ptr<ConvEntry>> cache;
 
 ConvEntry &entryFor(const Napi::Env &env, const Napi::Value &params, const char *op) {
   auto p = intArgs(params, NPARAMS, op);
-  auto it = cache.find(p);
+  // oneDNN partitions the work for the thread count at creation: a primitive is per thread count too.
+  auto key = p;
+  key.push_back(omp_get_max_threads());
+  auto it = cache.find(key);
   if (it != cache.end()) return *it->second;
   auto e = std::make_unique<ConvEntry>();
   e->shape.p = p;
@@ -76,7 +80,7 @@ ConvEntry &entryFor(const Napi::Env &env, const Napi::Value &params, const char 
       fail(env, op, "bad shape parameters (" + e->shape.describe() + ")");
   }
   auto &ref = *e;
-  cache.emplace(p, std::move(e));
+  cache.emplace(key, std::move(e));
   return ref;
 }
 

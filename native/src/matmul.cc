@@ -2,6 +2,7 @@
 // transposes expressed as strides, batch 1 broadcast against the other side (TF.js's BatchMatMul).
 #include "common.h"
 #include <map>
+#include <omp.h>
 #include <memory>
 
 namespace sslnative {
@@ -29,7 +30,9 @@ std::string describe(const std::vector<int32_t> &p) {
 }
 
 MatMulEntry &entryFor(const Napi::Env &env, const std::vector<int32_t> &p) {
-  auto it = cache.find(p);
+  auto key = p;
+  key.push_back(omp_get_max_threads());  // oneDNN partitions the work for the thread count at creation
+  auto it = cache.find(key);
   if (it != cache.end()) return *it->second;
   for (int i = 0; i < TRANS_A; i++)
     if (p[i] < 1) fail(env, "BatchMatMul", "bad shape parameters (" + describe(p) + ")");
@@ -50,7 +53,7 @@ MatMulEntry &entryFor(const Napi::Env &env, const std::vector<int32_t> &p) {
     fail(env, "BatchMatMul", std::string(err.what()) + " (" + describe(p) + ")");
   }
   auto &ref = *e;
-  cache.emplace(p, std::move(e));
+  cache.emplace(key, std::move(e));
   return ref;
 }
 

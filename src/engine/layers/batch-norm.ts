@@ -1,6 +1,7 @@
 import { Module } from '../module.js';
 import { tf, type Tensor, type Tensor1D, type Variable } from '../tf.js';
 import { stableMoments, stableSum } from '../ops/stable-sum.js';
+import { nativeBatchNormAvailable, nativeBatchNormTrain } from '../ops/batch-norm-train.js';
 
 /** Per-channel sums of one process's batch: Σx, Σx², and how many values were summed. */
 export interface BatchStats {
@@ -89,6 +90,11 @@ export class BatchNorm extends Module {
     const c = this.numFeatures;
     const gamma = this.weight ?? tf.ones([c]);
     const beta = this.bias ?? tf.zeros([c]);
+    if (nativeBatchNormAvailable(x)) {
+      return nativeBatchNormTrain(x, gamma, beta, this.eps, (mean, variance) => {
+        if (this.training && this.runningMean) this.updateRunningStats(mean, variance, n);
+      });
+    }
     const f = tf.customGrad(((xi: Tensor, g: Tensor, b: Tensor, save: (ts: Tensor[]) => void) => {
       const { mean, variance } = stableMoments(xi, axes);
       if (this.training && this.runningMean) this.updateRunningStats(mean, variance, n);

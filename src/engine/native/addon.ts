@@ -19,6 +19,12 @@ export interface NativeAddon {
   conv2dImpl(params: Int32Array, pass: 'forward' | 'backwardData' | 'backwardWeights'): string | null;
   batchMatMul(heap: ArrayBuffer, params: Int32Array, a: number, b: number, c: number): void;
   cacheSize(): number;
+  batchNormForward(heap: ArrayBuffer, m: number, c: number, eps: number, x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rstd: number): void;
+  batchNormBackward(heap: ArrayBuffer, m: number, c: number, dy: number, x: number, mean: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number): void;
+  relu(heap: ArrayBuffer, n: number, x: number, y: number): void;
+  reluBackward(heap: ArrayBuffer, n: number, dy: number, x: number, dx: number): void;
+  /** op: 0 add, 1 sub, 2 mul; an operand of period p < n repeats every p elements. */
+  binary(heap: ArrayBuffer, op: 0 | 1 | 2, n: number, aPeriod: number, bPeriod: number, a: number, b: number, out: number): void;
   /** Measured sustained fp32 FMA rate of `threads` cores (a register-only loop, about `ms` ms). */
   fmaPeak(threads: number, ms: number): { gflops: number; width: 'avx512' | 'avx2' };
 }

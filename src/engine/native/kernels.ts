@@ -13,6 +13,7 @@ interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  incRef(dataId: object): void;
 }
 
 export interface NativeKernelOptions {
@@ -24,9 +25,11 @@ export interface NativeKernelOptions {
 
 type Attrs = Record<string, unknown>;
 type KernelArgs = { inputs: Record<string, TensorInfo>; backend: WasmBackend; attrs: Attrs };
-type NativeKernel = (args: KernelArgs, fallback: KernelFunc) => TensorInfo;
+type NativeKernel = (args: KernelArgs, fallback: KernelFunc) => TensorInfo | TensorInfo[];
 
 const saved = new Map<string, KernelConfig>();
+/** Kernels the native engine provides; the Ssl* ones are its own (BatchNorm training passes, ReLU's gradient). */
+export const NATIVE_KERNEL_NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Add', 'Sub', 'Multiply', 'Relu', 'Identity', 'SslReluBackward', 'SslBatchNormForward', 'SslBatchNormBackward'];
 
 /** Floating-point operations done by native kernels since the process started (benchmarks read it). */
 export const nativeFlops = { total: 0 };
@@ -45,6 +48,14 @@ export function installNativeKernels(addon: NativeAddon, options: NativeKernelOp
     Conv2DBackpropInput: (a, fb) => conv2dBackpropInput(addon, options, a, fb),
     Conv2DBackpropFilter: (a, fb) => conv2dBackpropFilter(addon, options, a, fb),
     BatchMatMul: (a, fb) => batchMatMul(addon, options, a, fb),
+    Add: (a, fb) => binary(addon, 0, a, fb),
+    Sub: (a, fb) => binary(addon, 1, a, fb),
+    Multiply: (a, fb) => binary(addon, 2, a, fb),
+    Relu: (a, fb) => relu(addon, a, fb),
+    Identity: (a) => identity(a),
+    SslReluBackward: (a) => reluBackward(addon, a),
+    SslBatchNormForward: (a) => batchNormForward(addon, a),
+    SslBatchNormBackward: (a) => batchNormBackward(addon, a),
   };
   for (const [kernelName, kernel] of Object.entries(kernels)) {
     const original = tf.getKernel(kernelName, 'wasm');
@@ -60,7 +71,7 @@ export function installNativeKernels(addon: NativeAddon, options: NativeKernelOp
 
 export function removeNativeKernels(): void {
   if (!active) return;
-  for (const kernelName of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul']) {
+  for (const kernelName of NATIVE_KERNEL_NAMES) {
     if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
     const original = saved.get(kernelName);
     if (original) tf.registerKernel(original);
@@ -163,3 +174,71 @@ function batchMatMul(addon: NativeAddon, o: NativeKernelOptions, args: KernelArg
   return out;
 }
 
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Elements after which `small` repeats inside `big` under TF.js broadcasting: size(small) when its shape (less leading 1s) is a suffix of big's, else null. */
+function period(big: number[], small: number[]): number | null {
+  const s = [...small];
+  while (s.length && s[0] === 1) s.shift();
+  if (s.length > big.length) return null;
+  const tail = big.slice(big.length - s.length);
+  return s.every((d, i) => d === tail[i]) ? size(s) : null;
+}
+
+function binary(addon: NativeAddon, op: 0 | 1 | 2, args: KernelArgs, fallback: KernelFunc): TensorInfo {
+  const { a, b } = args.inputs;
+  if (!isFloat(a, b)) return fallback(args as never) as TensorInfo;
+  const big = size(a.shape) >= size(b.shape) ? a : b;
+  const small = big === a ? b : a;
+  const p = big.shape.length >= small.shape.length ? period(big.shape, small.shape) : null;
+  if (p === null || size(big.shape) === 0) return fallback(args as never) as TensorInfo;
+  const n = size(big.shape);
+  const out = args.backend.makeOutput([...big.shape], 'float32');
+  addon.binary(heap(args.backend), op, n, big === a ? n : p, big === a ? p : n, offset(args.backend, a), offset(args.backend, b), offset(args.backend, out));
+  return out;
+}
+
+function relu(addon: NativeAddon, args: KernelArgs, fallback: KernelFunc): TensorInfo {
+  const { x } = args.inputs;
+  if (!isFloat(x)) return fallback(args as never) as TensorInfo;
+  const out = args.backend.makeOutput([...x.shape], 'float32');
+  if (size(x.shape) > 0) addon.relu(heap(args.backend), size(x.shape), offset(args.backend, x), offset(args.backend, out));
+  return out;
+}
+
+function reluBackward(addon: NativeAddon, args: KernelArgs): TensorInfo {
+  const { dy, x } = args.inputs;
+  const out = args.backend.makeOutput([...x.shape], 'float32');
+  if (size(x.shape) > 0) addon.reluBackward(heap(args.backend), size(x.shape), offset(args.backend, dy), offset(args.backend, x), offset(args.backend, out));
+  return out;
+}
+
+/** x `[..., C]` -> [y, mean, variance (biased), rstd]. */
+function batchNormForward(addon: NativeAddon, args: KernelArgs): TensorInfo[] {
+  const { x, gamma, beta } = args.inputs;
+  const c = x.shape[x.shape.length - 1];
+  const b = args.backend;
+  const y = b.makeOutput([...x.shape], 'float32');
+  const [mean, variance, rstd] = [0, 1, 2].map(() => b.makeOutput([c], 'float32'));
+  addon.batchNormForward(heap(b), size(x.shape) / c, c, args.attrs.eps as number, offset(b, x), offset(b, gamma), offset(b, beta), offset(b, y), offset(b, mean), offset(b, variance), offset(b, rstd));
+  return [y, mean, variance, rstd];
+}
+
+/** -> [dx, dgamma, dbeta]. */
+function batchNormBackward(addon: NativeAddon, args: KernelArgs): TensorInfo[] {
+  const { dy, x, mean, rstd, gamma } = args.inputs;
+  const c = x.shape[x.shape.length - 1];
+  const b = args.backend;
+  const dx = b.makeOutput([...x.shape], 'float32');
+  const [dgamma, dbeta] = [0, 1].map(() => b.makeOutput([c], 'float32'));
+  addon.batchNormBackward(heap(b), size(x.shape) / c, c, offset(b, dy), offset(b, x), offset(b, mean), offset(b, rstd), offset(b, gamma), offset(b, dx), offset(b, dgamma), offset(b, dbeta));
+  return [dx, dgamma, dbeta];
+}
+
+/** Identity shares the input's memory (as tfjs's cpu backend does) instead of copying it (wasm's): tensors are immutable. */
+function identity(args: KernelArgs): TensorInfo {
+  const { x } = args.inputs;
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}

@@ -16,6 +16,7 @@ import {
 } from './conv-grads.js';
 import { registerHostKernels } from './host-kernels.js';
 import { nativeKernelsActive } from '../native/kernels.js';
+import { registerNativeGradients } from '../native/gradients.js';
 
 type GradConfig = ReturnType<typeof tf.getGradient>;
 type Attrs = Record<string, unknown>;
@@ -33,6 +34,7 @@ export function registerWasmKernels(again = false): void {
   if (registered && !again) return;
   registered = true;
   registerHostKernels();
+  registerNativeGradients();
   overrideConvGradient('Conv2D', ['x', 'filter'], false);
   overrideConvGradient('DepthwiseConv2dNative', ['x', 'filter'], true);
 }
