@@ -1,6 +1,5 @@
-import type { WorkflowEntry } from './base-runner.js';
 import { findLatestCheckpoint } from './checkpoint.js';
-import { checkWorkflow } from './epoch-runner.js';
+import { checkWorkflow, workflowOf } from './epoch-runner.js';
 import { singleProcessContext } from './dist-context.js';
 import { Logger, runTimestamp } from './logging/logger.js';
 import type { WorkerArgs } from './worker-args.js';
@@ -38,8 +37,9 @@ export async function dryRunTraining(o: DryRunOptions): Promise<string> {
     else if (!resume && load && !remote(load)) await runner.loadCheckpoint(load, { resume: false, what: args.loadFrom ? '--load-from' : 'load_from' });
     else if (resume ?? load) logger.info(`--dry-run: ${resume ?? load} is on S3 and is not downloaded`);
     // the runner's own check of the workflow, done before its first epoch
-    checkWorkflow(((cfg.workflow as WorkflowEntry[] | undefined) ?? [['train', 1]]).map(([m, n]) => [m, n] as WorkflowEntry), loaders);
-    const loader = loaders[0];
+    const workflow = workflowOf(cfg);
+    checkWorkflow(workflow, loaders, runner.byEpoch);
+    const loader = loaders[Math.max(0, workflow.findIndex(([m]) => m === 'train'))];
     let shape = '';
     for await (const batch of loader.epoch(0)) {
       shape = batch.views.map((v) => `[${v.shape.join(', ')}]`).join(' + ');

@@ -16,10 +16,11 @@ export class EpochBasedRunner extends BaseRunner {
     await this.callHook('before_run');
     while (this.epoch < this.maxEpochs) {
       for (let i = 0; i < workflow.length; i++) {
-        const [, epochs] = workflow[i];
+        const [mode, epochs] = workflow[i];
         for (let e = 0; e < epochs; e++) {
-          if (this.epoch >= this.maxEpochs) break;
-          await this.trainEpoch(loaders[i]);
+          if (mode === 'train' && this.epoch >= this.maxEpochs) break;
+          if (mode === 'train') await this.trainEpoch(loaders[i]);
+          else await this.valEpoch(loaders[i]);
         }
       }
     }
@@ -49,13 +50,39 @@ export class EpochBasedRunner extends BaseRunner {
     await this.callHook('after_train_epoch');
     this.epoch += 1;
   }
+
+  /** One validation epoch (mmcv `EpochBasedRunner.val`): the model's losses on `data.val`, no gradients, logged as mode val. */
+  async valEpoch(loader: TrainLoader): Promise<void> {
+    this.model.eval();
+    this.mode = 'val';
+    const valStep = this.model.valStep?.bind(this.model);
+    if (!valStep) throw new ConfigError('this model has no val_step: drop the val entry of workflow');
+    await this.callHook('before_val_epoch');
+    let i = 0;
+    for await (const batch of loader.epoch(this.epoch)) {
+      this.innerIter = i;
+      await this.callHook('before_val_iter');
+      const out = await valStep(batch, { dist: this.dist });
+      this.logBuffer.update(out.logVars, out.numSamples);
+      await this.callHook('after_val_iter');
+      i++;
+    }
+    await this.callHook('after_val_epoch');
+  }
 }
 
-export function checkWorkflow(workflow: WorkflowEntry[], loaders: TrainLoader[]): void {
+/** The config's `workflow` (default `[['train', 1]]`). */
+export function workflowOf(cfg: Record<string, unknown>): WorkflowEntry[] {
+  return ((cfg.workflow as WorkflowEntry[] | undefined) ?? [['train', 1]]).map(([m, n]) => [m, n] as WorkflowEntry);
+}
+
+/** Checks the workflow (`val` entries with EpochBasedRunner only, as mmcv's IterBasedRunner trains only here). */
+export function checkWorkflow(workflow: WorkflowEntry[], loaders: TrainLoader[], byEpoch = true): void {
   if (!Array.isArray(workflow) || workflow.length === 0) throw new ConfigError('workflow must be a non-empty list like [[train, 1]]');
+  if (!workflow.some(([m]) => m === 'train')) throw new ConfigError('workflow needs a train entry, e.g. [[train, 1], [val, 1]]');
   for (const [mode, n] of workflow) {
-    if (mode === 'val') throw new ConfigError('workflow mode "val" (validation losses) is not supported; evaluation = dict(interval=N) evaluates every N epochs (top-1/top-5 of Classification on data.val, kNN for self-supervised models)');
-    if (mode !== 'train') throw new ConfigError(`workflow mode "${mode}" is not supported (MMSelfSup pre-training uses [[train, 1]])`);
+    if (mode === 'val' && !byEpoch) throw new ConfigError('workflow mode "val" is supported with EpochBasedRunner; with IterBasedRunner use evaluation = dict(interval=N)');
+    if (mode !== 'train' && mode !== 'val') throw new ConfigError(`workflow mode "${mode}" is not supported (train or val)`);
     if (!Number.isInteger(n) || n < 1) throw new ConfigError(`workflow: "${mode}" needs a positive integer count, got ${String(n)}`);
   }
   if (loaders.length < workflow.length) throw new ConfigError('workflow has more entries than data loaders');

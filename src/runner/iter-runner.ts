@@ -39,7 +39,7 @@ export class IterBasedRunner extends BaseRunner {
   readonly byEpoch = false;
 
   async run(loaders: TrainLoader[], workflow: WorkflowEntry[]): Promise<void> {
-    checkWorkflow(workflow, loaders);
+    checkWorkflow(workflow, loaders, false);
     this.epochLength = loaders[0].length;
     this.maxEpochs = Math.ceil(this.maxIters / this.epochLength);
     // position in the data: whole epochs done, then batches into the current one

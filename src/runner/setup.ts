@@ -9,7 +9,7 @@ import { buildModel } from '../models/index.js';
 import type { BaseRunner } from './base-runner.js';
 import { buildTrainLoader } from './data.js';
 import type { DistContext } from './dist-context.js';
-import { EpochBasedRunner } from './epoch-runner.js';
+import { EpochBasedRunner, workflowOf } from './epoch-runner.js';
 import { registerTrainingHooks } from './hooks/index.js';
 import { IterBasedRunner } from './iter-runner.js';
 import type { Logger } from './logging/logger.js';
@@ -139,6 +139,18 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
   const loader = await buildTrainLoader(cfg, {
     seed, rank: dist.rank, worldSize: dist.worldSize, deterministic: o.args.deterministic, source: o.sourceOf('data'), log: (m) => logger.info(m),
   });
+  // a ('val', n) workflow entry: MMSelfSup's tools/train.py builds data.val with the train pipeline
+  const workflow = workflowOf(cfg);
+  let valLoader: TrainLoader | undefined;
+  if (workflow.some(([m]) => m === 'val')) {
+    const data = (cfg.data ?? {}) as Record<string, unknown>;
+    if (!data.val) throw new ConfigError(`workflow has a val entry, which needs data.val${o.sourceOf('workflow') ? ` (${o.sourceOf('workflow')})` : ''}`);
+    const train = (data.train ?? {}) as Record<string, unknown>;
+    const val = { ...(data.val as Record<string, unknown>), ...(train.pipeline !== undefined ? { pipeline: train.pipeline } : {}) };
+    valLoader = await buildTrainLoader({ ...cfg, data: { ...data, train: val } }, {
+      seed, rank: dist.rank, worldSize: dist.worldSize, deterministic: o.args.deterministic, source: o.sourceOf('data'), log: (m) => logger.info(m),
+    });
+  }
   if (!cfg.optimizer) throw new ConfigError('the config has no "optimizer"');
   const { optimizer, messages } = buildOptimizer(model.namedParameters(), cfg.optimizer as Record<string, unknown>);
   for (const m of messages) logger.info(m);
@@ -162,5 +174,5 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
     runner.registerHook(new EvalHook({ ...hookArgs, by_epoch: runner.byEpoch }, ev.evaluate), 'LOW');
   }
   if (process.stdout.isTTY && dist.rank === 0 && !o.dryRun) new ProgressLine(runner).attach();
-  return { runner, loaders: [loader], closers };
+  return { runner, loaders: workflow.map(([m]) => (m === 'val' ? valLoader! : loader)), closers };
 }

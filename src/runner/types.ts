@@ -51,4 +51,6 @@ export interface TrainableModel {
   stateDict(): Map<string, Tensor>;
   loadStateDict(state: Map<string, Tensor>, options?: { strict?: boolean }): unknown;
   trainStep(batch: Batch, ctx: StepContext): Promise<StepOutputs>;
+  /** Losses without gradients (a `val` workflow entry). */
+  valStep?(batch: Batch, ctx: StepContext): Promise<{ logVars: Record<string, number>; numSamples: number }>;
 }

@@ -6,8 +6,9 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isSslError, SslError } from '../errors.js';
-import { NanLossError, StoppedError, type BaseRunner, type StopRequest, type WorkflowEntry } from './base-runner.js';
+import { NanLossError, StoppedError, type BaseRunner, type StopRequest } from './base-runner.js';
 import { findLatestCheckpoint, readCheckpointMeta, removeStaleTemps } from './checkpoint.js';
+import { workflowOf } from './epoch-runner.js';
 import { CheckpointHook } from './hooks/checkpoint-hook.js';
 import type { DistContext } from './dist-context.js';
 import { singleProcessContext } from './dist-context.js';
@@ -184,8 +185,7 @@ export async function runWorker(argv: string[]): Promise<number> {
       process.on(s, h);
       handlers.push([s, h]);
     }
-    const workflow = ((cfg.workflow as WorkflowEntry[] | undefined) ?? [['train', 1]]).map(([m, n]) => [m, n] as WorkflowEntry);
-    await runner.run(setup.loaders, workflow);
+    await runner.run(setup.loaders, workflowOf(cfg));
     if (s3 && dist.rank === 0) {
       s3.syncFiles([args.config, join(workDir, `${timestamp}.log`), join(workDir, `${timestamp}.log.json`)].filter((p) => existsSync(p)));
       const summary = await s3.finish();

@@ -146,3 +146,49 @@ test('a self-supervised model: kNN at the interval, equal to ssl eval knn on tha
   expect(Number(m![1])).toBeCloseTo(r.top1, 3);
   expect(Number(m![2])).toBeCloseTo(r.top5, 3);
 }, 120_000);
+
+describe("workflow [['train', 1], ['val', 1]]", () => {
+  test('each val epoch logs the losses of data.val (train pipeline, eval mode, no gradients): equal to that epoch\'s weights computed here', async () => {
+    const dir = tempDir();
+    const cfg = join(dir, 'cls.json');
+    writeFileSync(cfg, JSON.stringify(classificationCfg(undefined, { workflow: [['train', 1], ['val', 1]] })));
+    const w = join(dir, 'w');
+    expect(await quiet(() => runWorker(['--config', cfg, '--work-dir', w, '--seed', '0', '--backend', 'wasm']))).toBe(0);
+    const log = logText(w);
+    const lines = log.split('\n').filter((l) => l.includes('Epoch(val)'));
+    expect(lines).toHaveLength(3);
+    const m = /Epoch\(val\) \[1\]\[2\]\tloss: ([0-9.]+), acc: ([0-9.]+)/.exec(lines[0]);
+    expect(m).not.toBeNull();
+    expect(log).toMatch(/before_val_epoch:\n[^\n]*TextLoggerHook/);
+
+    const c = classificationCfg(undefined) as Record<string, any>;
+    const model = buildModel(c.model) as Classification;
+    const ck = await readCheckpoint(join(w, 'epoch_1.ckpt'), layoutsOf(model));
+    model.loadStateDict(ck.stateDict);
+    ck.dispose();
+    model.eval();
+    const ds = await buildDataset(c.data.val);
+    const loader = buildDataLoader(ds, { samplesPerGpu: 12, shuffle: false, dropLast: false, seed: 0, rank: 0, worldSize: 1, log: () => {} });
+    let loss = 0;
+    for await (const b of loader.epoch(0)) {
+      const l = tf.tidy(() => model.head.loss(model.head.forward(model.extractFeat(tf.tensor(b.views[0].data, [...b.views[0].shape], 'float32'))), tf.tensor1d(b.labels!, 'int32')).loss);
+      loss = l.dataSync()[0];
+      l.dispose();
+    }
+    await loader.close();
+    expect(Number(m![1])).toBeCloseTo(loss, 3);
+  }, 120_000);
+
+  test('a val entry without data.val, or with IterBasedRunner: exit 2, one line', async () => {
+    const dir = tempDir();
+    const noVal = classificationCfg(undefined, { workflow: [['train', 1], ['val', 1]] }) as Record<string, any>;
+    delete noVal.data.val;
+    writeFileSync(join(dir, 'a.json'), JSON.stringify(noVal));
+    expect(await quiet(() => runWorker(['--config', join(dir, 'a.json'), '--work-dir', join(dir, 'a'), '--backend', 'wasm']))).toBe(2);
+    expect(logText(join(dir, 'a'))).toContain('ERROR - workflow has a val entry, which needs data.val');
+    const iter = classificationCfg(undefined, { workflow: [['train', 1], ['val', 1]], runner: { type: 'IterBasedRunner', max_iters: 2 } });
+    writeFileSync(join(dir, 'b.json'), JSON.stringify(iter));
+    expect(await quiet(() => runWorker(['--config', join(dir, 'b.json'), '--work-dir', join(dir, 'b'), '--backend', 'wasm']))).toBe(2);
+    expect(logText(join(dir, 'b'))).toContain('ERROR - workflow mode "val" is supported with EpochBasedRunner; with IterBasedRunner use evaluation = dict(interval=N)');
+  });
+});

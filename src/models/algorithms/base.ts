@@ -85,6 +85,39 @@ export abstract class BaseAlgorithm extends Module implements TrainableModel {
       labels?.dispose();
     }
   }
+
+  /**
+   * MMSelfSup's `val_step`: the training forward (losses, no gradients) on a batch, for a `('val', n)`
+   * workflow entry; the runner has put the model in eval mode.
+   */
+  async valStep(batch: Batch, ctx: StepContext): Promise<{ logVars: Record<string, number>; numSamples: number }> {
+    const views = batch.views.map((v) => tf.tensor(v.data, [...v.shape], 'float32'));
+    const labels = batch.labels ? tf.tensor1d(batch.labels, 'int32') : undefined;
+    try {
+      await this.beforeStep(views, ctx);
+      const logged = tf.tidy(() => {
+        const losses = this.forwardTrain(views, labels, ctx);
+        const out: Record<string, Tensor> = {};
+        let total: Tensor | null = null;
+        for (const [k, t] of Object.entries(losses)) {
+          out[k] = tf.keep(tf.mean(t));
+          if (k.includes('loss')) total = total ? tf.add(total, tf.mean(t)) : tf.mean(t);
+        }
+        if (total) out.loss = tf.keep(total);
+        return out;
+      });
+      const logVars: Record<string, number> = {};
+      for (const [k, t] of Object.entries(logged)) {
+        logVars[k] = (await t.data())[0];
+        t.dispose();
+      }
+      await this.afterStep(ctx);
+      return { logVars, numSamples: batch.views[0].shape[0] };
+    } finally {
+      for (const v of views) v.dispose();
+      labels?.dispose();
+    }
+  }
 }
 
 /** Copies every parameter of `src` into `dst` (same structure), e.g. a momentum encoder at init. */

@@ -64,6 +64,17 @@ export abstract class LoggerHook extends Hook {
     }
   }
 
+  override beforeValEpoch(runner: BaseRunner): void {
+    runner.logBuffer.clear();
+  }
+
+  /** A val workflow epoch: the mean of its batches, logged once (mmcv `after_val_epoch`). */
+  override async afterValEpoch(runner: BaseRunner): Promise<void> {
+    runner.logBuffer.average();
+    await this.log(runner);
+    if (this.resetFlag) runner.logBuffer.clearOutput();
+  }
+
   /** 1-based iteration for display: inner (per epoch) when by epoch. */
   getIter(runner: BaseRunner, inner = false): number {
     return this.byEpoch && inner ? runner.innerIter + 1 : runner.iter + 1;
