@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the benchmarks' PyTorch comparisons need (run as root): Debian's PyTorch, torchvision
-# and PIL for /usr/bin/python3, and oneDNN for the native engine. Then: npm ci && npm run bench:engine
+# and PIL for /usr/bin/python3, oneDNN for the native engine, and Fashion-MNIST for the recipe benchmarks. Then: npm ci && npm run bench:engine
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in python3-torch python3-torchvision python3-pil libdnnl-dev g++ make; do
+for pkg in python3-torch python3-torchvision python3-pil libdnnl-dev g++ make dataset-fashion-mnist; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then

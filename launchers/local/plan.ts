@@ -37,7 +37,8 @@ export interface ProcessSpec {
  * Like torchrun's OMP_NUM_THREADS=1 for several workers per node: when there are at least as many
  * workers as cores, each runs `node --single-threaded` (no V8 helper threads for GC and
  * compilation), since a rank's helpers can only run on a core another rank needs; with 2 workers on
- * 2 cores SimCLR scaled 1.77x instead of 1.60x (benchmarks/README.md, Scaling).
+ * 2 cores SimCLR scaled 1.77x instead of 1.60x (benchmarks/README.md, Scaling). The native
+ * engine's compute threads follow OMP_NUM_THREADS: each worker gets cores / workers (at least 1).
  */
 export function planNode(p: NodePlanInput): ProcessSpec[] {
   const worldSize = p.nnodes * p.nprocPerNode;
@@ -61,10 +62,15 @@ export function planNode(p: NodePlanInput): ProcessSpec[] {
       SSL_RUN_ID: p.runId,
     };
     if (p.gpus.length >= p.nprocPerNode) env.CUDA_VISIBLE_DEVICES = p.gpus[local];
-    if (p.nprocPerNode > 1 && process.env.OMP_NUM_THREADS === undefined && !p.env?.OMP_NUM_THREADS) env.OMP_NUM_THREADS = '1';
+    if (p.nprocPerNode > 1 && process.env.OMP_NUM_THREADS === undefined && !p.env?.OMP_NUM_THREADS) env.OMP_NUM_THREADS = String(threadsPerWorker(p));
     specs.push({ rank, localRank: local, command: p.node ?? process.execPath, args: [...nodeFlags, p.workerScript, ...p.workerArgs], env });
   }
   return specs;
+}
+
+/** torchrun sets OMP_NUM_THREADS=1; ssl splits the node's cores between its workers instead (the native engine's threads). */
+export function threadsPerWorker(p: Pick<NodePlanInput, 'cpus' | 'nprocPerNode'>): number {
+  return p.cpus === undefined ? 1 : Math.max(1, Math.floor(p.cpus / p.nprocPerNode));
 }
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;

@@ -32,6 +32,14 @@ describe('local launcher request', () => {
     expect(args(1, 1)).toEqual(['w.js']);
   });
 
+  it('each worker gets cores / workers native-engine threads (OMP_NUM_THREADS), at least 1', () => {
+    const omp = (gpus: number, cpus: number) => localRequest(job(), { gpus, env: {}, workerScript: 'w.js', cpus }, []).processes.map((p) => p.env.OMP_NUM_THREADS);
+    if (process.env.OMP_NUM_THREADS !== undefined) return; // the user's own setting is passed through untouched
+    expect(omp(2, 8)).toEqual(['4', '4']);
+    expect(omp(3, 8)).toEqual(['2', '2', '2']);
+    expect(omp(4, 2)).toEqual(['1', '1', '1', '1']);
+  });
+
   it('manual multi-machine: flags over the seed\'s env variables (NNODES, NODE_RANK, MASTER_ADDR, PORT, GPUS)', () => {
     const env = { NNODES: '2', NODE_RANK: '1', MASTER_ADDR: '10.0.0.1', PORT: '29600', GPUS: '4' };
     const fromEnv = localRequest(job(), { env }, []);

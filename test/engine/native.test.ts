@@ -1,4 +1,5 @@
 import { initBackend } from '../../src/engine/backend.js';
+import { BatchNorm } from '../../src/engine/layers/batch-norm.js';
 import { loadNativeAddon, type NativeAddon } from '../../src/engine/native/addon.js';
 import { installNativeKernels, type NativeKernelOptions } from '../../src/engine/native/kernels.js';
 import { manualSeed, normalArray } from '../../src/engine/random.js';
@@ -110,6 +111,38 @@ describeNative('native engine (oneDNN kernels on the wasm heap)', () => {
       tf.setBackend('wasm');
       expect(relErr(run(), ref)).toBeLessThan(1e-5);
     }
+  });
+
+  test('elementwise kernels (broadcast add/sub/mul, ReLU and its gradient) and BatchNorm training equal the cpu backend', () => {
+    manualSeed(12);
+    const shapes: [number[], number[]][] = [[[4, 5, 6], [4, 5, 6]], [[4, 5, 6], [6]], [[6], [4, 5, 6]], [[4, 5, 6], [1, 5, 6]], [[4, 5, 6], []], [[3, 1], [3, 4]]];
+    for (const [as, bs] of shapes) {
+      const a = normalArray(Math.max(1, as.reduce((p, q) => p * q, 1)), 0, 1);
+      const b = normalArray(Math.max(1, bs.reduce((p, q) => p * q, 1)), 0, 1);
+      const run = () => tf.tidy(() => [tf.add, tf.sub, tf.mul].map((f) => f(tf.tensor(a, as), tf.tensor(b, bs)).dataSync() as Float32Array));
+      tf.setBackend('cpu');
+      const ref = run();
+      tf.setBackend('wasm');
+      run().forEach((got, i) => expect(relErr(got, ref[i])).toBeLessThan(1e-6));
+    }
+    const x = normalArray(2 * 5 * 5 * 8, 3, 0.5); // |mean| >> std: no cancellation in the variance
+    const bn = (backend: string) => {
+      tf.setBackend(backend);
+      const layer = new BatchNorm(8);
+      const out = tf.tidy(() => {
+        const xt = tf.tensor4d(x, [2, 5, 5, 8]);
+        const g = tf.grads((v: Tensor, w: Tensor) => tf.sum(tf.mul(tf.relu(layer.forward(v)), tf.sin(v))))([xt, layer.weight as unknown as Tensor]);
+        return [layer.forward(xt), ...g].map((t) => t.dataSync() as Float32Array);
+      });
+      const stats = [layer.runningMean!, layer.runningVar!].map((t) => t.dataSync() as Float32Array);
+      layer.dispose();
+      return [...out, ...stats];
+    };
+    const ref = bn('cpu');
+    bn('wasm').forEach((got, i) => {
+      const e = relErr(got, ref[i]);
+      if (!(e < 1e-4)) throw new Error(`BatchNorm output ${i}: relative error ${e}`);
+    });
   });
 
   test('a shape or buffer the addon rejects is a JS error naming the op and the shapes, and the process lives on', () => {
