@@ -89,6 +89,7 @@ Napi::Value Conv2dImpl(const Napi::CallbackInfo &info);
 Napi::Value BatchMatMul(const Napi::CallbackInfo &info);
 Napi::Value CacheSize(const Napi::CallbackInfo &info);
 Napi::Value FmaPeak(const Napi::CallbackInfo &info);
+Napi::Value StridedCopy(const Napi::CallbackInfo &info);
 Napi::Value BatchNormForward(const Napi::CallbackInfo &info);
 Napi::Value BatchNormBackward(const Napi::CallbackInfo &info);
 Napi::Value Relu(const Napi::CallbackInfo &info);
@@ -107,6 +108,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
   exports.Set("cacheSize", Napi::Function::New(env, CacheSize));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
+  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
   exports.Set("batchNormForward", Napi::Function::New(env, BatchNormForward));
   exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
   exports.Set("relu", Napi::Function::New(env, Relu));

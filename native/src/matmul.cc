@@ -10,11 +10,11 @@ namespace {
 
 using dnnl::memory;
 
-enum P { BATCH_A, BATCH_B, M, K, N, TRANS_A, TRANS_B, BF16, NPARAMS };
+enum P { BATCH_A, BATCH_B, M, K, N, TRANS_A, TRANS_B, BF16, BIAS, NPARAMS };
 
 struct MatMulEntry {
   std::vector<int32_t> p;
-  memory::desc a, b, c, aCompute, bCompute;
+  memory::desc a, b, c, aCompute, bCompute, bias;
   std::unique_ptr<dnnl::matmul::primitive_desc> pd;
   dnnl::primitive prim;
   memory aScratch, bScratch;
@@ -47,7 +47,12 @@ MatMulEntry &entryFor(const Napi::Env &env, const std::vector<int32_t> &p) {
   e->aCompute = p[BF16] ? memory::desc({ba, m, k}, dt::bf16, tag::abc) : e->a;
   e->bCompute = p[BF16] ? memory::desc({bb, k, n}, dt::bf16, tag::abc) : e->b;
   try {
-    e->pd.reset(new dnnl::matmul::primitive_desc(dnnl::matmul::desc(e->aCompute, e->bCompute, e->c), cpuEngine()));
+    if (p[BIAS]) {
+      e->bias = memory::desc({1, 1, n}, dt::f32, tag::abc);
+      e->pd.reset(new dnnl::matmul::primitive_desc(dnnl::matmul::desc(e->aCompute, e->bCompute, e->bias, e->c), cpuEngine()));
+    } else {
+      e->pd.reset(new dnnl::matmul::primitive_desc(dnnl::matmul::desc(e->aCompute, e->bCompute, e->c), cpuEngine()));
+    }
     e->prim = dnnl::matmul(*e->pd);
   } catch (const dnnl::error &err) {
     fail(env, "BatchMatMul", std::string(err.what()) + " (" + describe(p) + ")");
@@ -59,7 +64,7 @@ MatMulEntry &entryFor(const Napi::Env &env, const std::vector<int32_t> &p) {
 
 }  // namespace
 
-// batchMatMul(heap, params, aOffset, bOffset, cOffset)
+// batchMatMul(heap, params, aOffset, bOffset, cOffset[, biasOffset]): with params[BIAS], c += bias (a row of N, _FusedMatMul's)
 Napi::Value BatchMatMul(const Napi::CallbackInfo &info) {
   auto env = info.Env();
   auto heap = info[0].As<Napi::ArrayBuffer>();
@@ -73,7 +78,13 @@ Napi::Value BatchMatMul(const Napi::CallbackInfo &info) {
     memory ua(e.a, cpuEngine(), a), ub(e.b, cpuEngine(), b), uc(e.c, cpuEngine(), c);
     memory ia = toLayout(ua, e.aCompute, e.aScratch);
     memory ib = toLayout(ub, e.bCompute, e.bScratch);
-    e.prim.execute(cpuStream(), {{DNNL_ARG_SRC, ia}, {DNNL_ARG_WEIGHTS, ib}, {DNNL_ARG_DST, uc}});
+    if (p[BIAS]) {
+      float *bias = heapFloats(env, heap, info[5].As<Napi::Number>().DoubleValue(), size_t(p[N]), "_FusedMatMul");
+      memory ubias(e.bias, cpuEngine(), bias);
+      e.prim.execute(cpuStream(), {{DNNL_ARG_SRC, ia}, {DNNL_ARG_WEIGHTS, ib}, {DNNL_ARG_BIAS, ubias}, {DNNL_ARG_DST, uc}});
+    } else {
+      e.prim.execute(cpuStream(), {{DNNL_ARG_SRC, ia}, {DNNL_ARG_WEIGHTS, ib}, {DNNL_ARG_DST, uc}});
+    }
     cpuStream().wait();
   } catch (const dnnl::error &err) {
     fail(env, "BatchMatMul", std::string(err.what()) + " (" + describe(p) + ")");

@@ -102,6 +102,15 @@ describeNative('native engine (oneDNN kernels on the wasm heap)', () => {
       [[2, 3, 6, 8], [2, 3, 8, 5], false, false],
       [[9, 16], [16, 10], false, false],
     ];
+    const fused = tf.tidy(() => {
+      const [x, w, bias] = [normalArray(6 * 5, 0, 1), normalArray(5 * 4, 0, 1), normalArray(4, 0, 1)];
+      const run = () => tf.fused.matMul({ a: tf.tensor2d(x, [6, 5]), b: tf.tensor2d(w, [5, 4]), bias: tf.tensor1d(bias) }).dataSync() as Float32Array;
+      tf.setBackend('cpu');
+      const ref = run();
+      tf.setBackend('wasm');
+      return relErr(run(), ref);
+    });
+    expect(fused).toBeLessThan(1e-5);
     for (const [as, bs, ta, tb] of cases) {
       const a = normalArray(as.reduce((p, q) => p * q), 0, 1);
       const b = normalArray(bs.reduce((p, q) => p * q), 0, 1);
@@ -113,7 +122,7 @@ describeNative('native engine (oneDNN kernels on the wasm heap)', () => {
     }
   });
 
-  test('elementwise kernels (broadcast add/sub/mul, ReLU and its gradient) and BatchNorm training equal the cpu backend', () => {
+  test('elementwise kernels (broadcast add/sub/mul, ReLU and its gradient), strided copies (transpose, slice, unstack) and BatchNorm training equal the cpu backend', () => {
     manualSeed(12);
     const shapes: [number[], number[]][] = [[[4, 5, 6], [4, 5, 6]], [[4, 5, 6], [6]], [[6], [4, 5, 6]], [[4, 5, 6], [1, 5, 6]], [[4, 5, 6], []], [[3, 1], [3, 4]]];
     for (const [as, bs] of shapes) {
@@ -125,6 +134,19 @@ describeNative('native engine (oneDNN kernels on the wasm heap)', () => {
       tf.setBackend('wasm');
       run().forEach((got, i) => expect(relErr(got, ref[i])).toBeLessThan(1e-6));
     }
+    const t = normalArray(2 * 3 * 4 * 5, 0, 1);
+    const copies = () =>
+      tf.tidy(() => {
+        const x = tf.tensor(t, [2, 3, 4, 5]);
+        return [
+          tf.transpose(x, [2, 0, 3, 1]), tf.transpose(x, [0, 2, 1, 3]), tf.slice(x, [1, 0, 2, 1], [1, -1, 2, 3]),
+          ...tf.unstack(x, 0), ...tf.unstack(x, 2), tf.slice(tf.tensor1d([1, 2, 3, 4], 'int32'), [1], [2]),
+        ].map((y) => [...y.dataSync()].concat(y.shape));
+      });
+    tf.setBackend('cpu');
+    const refCopies = copies();
+    tf.setBackend('wasm');
+    expect(copies()).toEqual(refCopies);
     const x = normalArray(2 * 5 * 5 * 8, 3, 0.5); // |mean| >> std: no cancellation in the variance
     const bn = (backend: string) => {
       tf.setBackend(backend);
@@ -152,7 +174,7 @@ describeNative('native engine (oneDNN kernels on the wasm heap)', () => {
     const inconsistent = Int32Array.from([1, 4, 4, 2, 3, 3, 2, 9, 9, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]);
     const big = new ArrayBuffer(4096);
     expect(() => addon.conv2dForward(big, inconsistent, 0, 256, 512)).toThrow(/^Conv2D: .*x \[1,4,4,2\], filter \[3,3,2,2\], out \[1,9,9,2\]/);
-    expect(() => addon.batchMatMul(big, Int32Array.from([2, 3, 4, 5, 6, 0, 0, 0]), 0, 0, 0)).toThrow(/^BatchMatMul: batch dimensions do not broadcast \(a \[2,4,5\], b \[3,5,6\]\)/);
+    expect(() => addon.batchMatMul(big, Int32Array.from([2, 3, 4, 5, 6, 0, 0, 0, 0]), 0, 0, 0)).toThrow(/^BatchMatMul: batch dimensions do not broadcast \(a \[2,4,5\], b \[3,5,6\]\)/);
     expect(() => addon.conv2dForward(big, Int32Array.from([1, 2]), 0, 0, 0)).toThrow(/^Conv2D: expected 19 parameters/);
     expect(tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0]).toBe(3);
   });

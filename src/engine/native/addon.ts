@@ -17,8 +17,10 @@ export interface NativeAddon {
   conv2dBackwardData(heap: ArrayBuffer, params: Int32Array, dy: number, filter: number, dx: number): void;
   conv2dBackwardWeights(heap: ArrayBuffer, params: Int32Array, x: number, dy: number, dfilter: number): void;
   conv2dImpl(params: Int32Array, pass: 'forward' | 'backwardData' | 'backwardWeights'): string | null;
-  batchMatMul(heap: ArrayBuffer, params: Int32Array, a: number, b: number, c: number): void;
+  batchMatMul(heap: ArrayBuffer, params: Int32Array, a: number, b: number, c: number, bias?: number): void;
   cacheSize(): number;
+  /** out (contiguous, shape) = in[Σ i_d·stride_d] from byte offset `input` (strides in elements). */
+  stridedCopy(heap: ArrayBuffer, shape: Int32Array, strides: Int32Array, input: number, inputCount: number, out: number): void;
   batchNormForward(heap: ArrayBuffer, m: number, c: number, eps: number, x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rstd: number): void;
   batchNormBackward(heap: ArrayBuffer, m: number, c: number, dy: number, x: number, mean: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number): void;
   relu(heap: ArrayBuffer, n: number, x: number, y: number): void;

@@ -12,7 +12,7 @@ import type { NativeAddon } from './addon.js';
 interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  makeOutput(shape: number[], dtype: 'float32' | 'int32'): TensorInfo;
   incRef(dataId: object): void;
 }
 
@@ -29,7 +29,7 @@ type NativeKernel = (args: KernelArgs, fallback: KernelFunc) => TensorInfo | Ten
 
 const saved = new Map<string, KernelConfig>();
 /** Kernels the native engine provides; the Ssl* ones are its own (BatchNorm training passes, ReLU's gradient). */
-export const NATIVE_KERNEL_NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Add', 'Sub', 'Multiply', 'Relu', 'Identity', 'SslReluBackward', 'SslBatchNormForward', 'SslBatchNormBackward'];
+export const NATIVE_KERNEL_NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'Relu', 'Identity', 'Transpose', 'Slice', 'Unpack', 'SslReluBackward', 'SslBatchNormForward', 'SslBatchNormBackward'];
 
 /** Floating-point operations done by native kernels since the process started (benchmarks read it). */
 export const nativeFlops = { total: 0 };
@@ -48,11 +48,15 @@ export function installNativeKernels(addon: NativeAddon, options: NativeKernelOp
     Conv2DBackpropInput: (a, fb) => conv2dBackpropInput(addon, options, a, fb),
     Conv2DBackpropFilter: (a, fb) => conv2dBackpropFilter(addon, options, a, fb),
     BatchMatMul: (a, fb) => batchMatMul(addon, options, a, fb),
+    _FusedMatMul: (a, fb) => batchMatMul(addon, options, a, fb),
     Add: (a, fb) => binary(addon, 0, a, fb),
     Sub: (a, fb) => binary(addon, 1, a, fb),
     Multiply: (a, fb) => binary(addon, 2, a, fb),
     Relu: (a, fb) => relu(addon, a, fb),
     Identity: (a) => identity(a),
+    Transpose: (a, fb) => transpose(addon, a, fb),
+    Slice: (a, fb) => slice(addon, a, fb),
+    Unpack: (a, fb) => unpack(addon, a, fb),
     SslReluBackward: (a) => reluBackward(addon, a),
     SslBatchNormForward: (a) => batchNormForward(addon, a),
     SslBatchNormBackward: (a) => batchNormBackward(addon, a),
@@ -146,8 +150,11 @@ function conv2dBackpropFilter(addon: NativeAddon, o: NativeKernelOptions, args: 
   return out;
 }
 
+/** BatchMatMul, and _FusedMatMul (Linear's matmul + bias) when it has no activation. */
 function batchMatMul(addon: NativeAddon, o: NativeKernelOptions, args: KernelArgs, fallback: KernelFunc): TensorInfo {
-  const { a, b } = args.inputs;
+  const { a, b, bias, preluActivationWeights } = args.inputs;
+  const activation = args.attrs.activation as string | undefined;
+  if (preluActivationWeights || (activation !== undefined && activation !== 'linear')) return fallback(args as never) as TensorInfo;
   const transposeA = Boolean(args.attrs.transposeA);
   const transposeB = Boolean(args.attrs.transposeB);
   const outerA = a.shape.slice(0, -2);
@@ -164,13 +171,15 @@ function batchMatMul(addon: NativeAddon, o: NativeKernelOptions, args: KernelArg
   const k = transposeA ? ra : ca;
   const n = transposeB ? rb : cb;
   if ((transposeB ? cb : rb) !== k) return fallback(args as never) as TensorInfo; // let tfjs word the error
+  if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== n)) return fallback(args as never) as TensorInfo;
   if (k === 0) return fallback(args as never) as TensorInfo;
   const outer = batchA >= batchB ? outerA : outerB;
   const out = args.backend.makeOutput([...outer, m, n], 'float32');
   if (m * n * batchA * batchB === 0) return out;
-  const params = Int32Array.from([batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, o.bf16 ? 1 : 0]);
+  const params = Int32Array.from([batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, o.bf16 ? 1 : 0, bias ? 1 : 0]);
   nativeFlops.total += 2 * Math.max(batchA, batchB) * m * n * k;
-  addon.batchMatMul(heap(args.backend), params, offset(args.backend, a), offset(args.backend, b), offset(args.backend, out));
+  const biasOffset = bias ? offset(args.backend, bias) : 0;
+  addon.batchMatMul(heap(args.backend), params, offset(args.backend, a), offset(args.backend, b), offset(args.backend, out), biasOffset);
   return out;
 }
 
@@ -241,4 +250,48 @@ function identity(args: KernelArgs): TensorInfo {
   const { x } = args.inputs;
   args.backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
+const copyable = (t: TensorInfo) => (t.dtype === 'float32' || t.dtype === 'int32') && t.shape.length >= 1 && t.shape.length <= 8;
+
+function stridesOf(shape: number[]): number[] {
+  const st = new Array<number>(shape.length);
+  for (let d = shape.length - 1, s = 1; d >= 0; d--) {
+    st[d] = s;
+    s *= shape[d];
+  }
+  return st;
+}
+
+/** A strided copy of x into a new tensor of `shape`, reading x at element `base` with `strides`. */
+function copyOut(addon: NativeAddon, b: WasmBackend, x: TensorInfo, shape: number[], strides: number[], base: number): TensorInfo {
+  const out = b.makeOutput(shape, x.dtype as 'float32');
+  if (size(shape) > 0) addon.stridedCopy(heap(b), Int32Array.from(shape.length ? shape : [1]), Int32Array.from(strides.length ? strides : [1]), offset(b, x) + 4 * base, size(x.shape), offset(b, out));
+  return out;
+}
+
+function transpose(addon: NativeAddon, args: KernelArgs, fallback: KernelFunc): TensorInfo {
+  const { x } = args.inputs;
+  const perm = args.attrs.perm as number[];
+  if (!copyable(x)) return fallback(args as never) as TensorInfo;
+  const st = stridesOf(x.shape);
+  return copyOut(addon, args.backend, x, perm.map((p) => x.shape[p]), perm.map((p) => st[p]), 0);
+}
+
+function slice(addon: NativeAddon, args: KernelArgs, fallback: KernelFunc): TensorInfo {
+  const { x } = args.inputs;
+  if (!copyable(x)) return fallback(args as never) as TensorInfo;
+  const [begin, sz] = tf.slice_util.parseSliceParams(x as never, args.attrs.begin as number[], args.attrs.size as number[]);
+  const st = stridesOf(x.shape);
+  return copyOut(addon, args.backend, x, sz, st, begin.reduce((a, v, d) => a + v * st[d], 0));
+}
+
+function unpack(addon: NativeAddon, args: KernelArgs, fallback: KernelFunc): TensorInfo[] {
+  const { value: x } = args.inputs;
+  const axis = ((args.attrs.axis as number) + x.shape.length) % x.shape.length;
+  if (!copyable(x) || x.shape.length < 2) return fallback(args as never) as unknown as TensorInfo[];
+  const st = stridesOf(x.shape);
+  const shape = x.shape.filter((_, d) => d !== axis);
+  const strides = st.filter((_, d) => d !== axis);
+  return Array.from({ length: x.shape[axis] }, (_, i) => copyOut(addon, args.backend, x, shape, strides, i * st[axis]));
 }
