@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runWorker } from '../../src/runner/worker-main.js';
+import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
 import { quiet, tempDir, TINY_SIMCLR, writeConfig } from '../runner/helpers.js';
 
 const EXAMPLE = 'examples/custom-imports/simclr_epoch-banner_synthetic.yaml';
@@ -76,4 +77,27 @@ test('a module that does not exist: exit 2 naming it', async () => {
   const w = join(dir, 'w');
   expect(await quiet(() => runWorker(['--config', cfg, '--work-dir', w, '--backend', 'wasm']))).toBe(2);
   expect(logText(w)).toContain('custom_imports: cannot find module "./missing-plugin.mjs"');
+});
+
+test('ssl model count-params and ssl eval knn load custom_imports too', () => {
+  const dir = tempDir();
+  writeFileSync(
+    join(dir, 'neck.mjs'),
+    `export function register(registries, { Module, tf }) {
+       class MeanNeck extends Module {
+         forward(x) { const t = Array.isArray(x) ? x[x.length - 1] : x; return [tf.mean(t, [1, 2])]; }
+       }
+       registries.necks.register('MeanNeck', () => new MeanNeck());
+     }\n`,
+  );
+  writeFileSync(
+    join(dir, 'cfg.yaml'),
+    `_base_: ${join(REPO_ROOT, TINY_SIMCLR)}\ncustom_imports: {imports: [./neck.mjs]}\nmodel:\n  neck: {_delete_: true, type: MeanNeck}\ndata: {train: {data_source: {num_samples: 8}}}\n`,
+  );
+  const count = runCli(['model', 'count-params', join(dir, 'cfg.yaml'), '--json'], { cwd: dir });
+  expect(count.stderr).toBe('');
+  expect(count.status).toBe(0);
+  const knn = runCli(['eval', 'knn', join(dir, 'cfg.yaml'), '--k', '3', '--backend', 'wasm', '--json'], { cwd: dir });
+  expect(knn.status).toBe(0);
+  expect(JSON.parse(knn.stdout.trim().split('\n').at(-1)!)).toMatchObject({ k: 3, numVal: 8 });
 });

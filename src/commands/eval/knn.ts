@@ -29,6 +29,10 @@ export default class EvalKnn extends SslCommand {
     const { loadConfig } = await import('../../config/index.js');
     const { evaluateKnn } = await import('../../eval/knn.js');
     const cfg = loadConfig(args.config, { cfgOptions: flags['cfg-options'] ?? [] }) as Record<string, unknown>;
+    // components the config names may come from its custom_imports
+    const { importCustomModules } = await import('../../runner/registries.js');
+    const { dirname, resolve } = await import('node:path');
+    for (const w of (await importCustomModules(cfg.custom_imports, dirname(resolve(args.config)))).warnings) this.logToStderr(`Warning: ${w}`);
     const temperature = flags.temperature === undefined ? undefined : Number(flags.temperature);
     const r = await evaluateKnn(cfg, {
       checkpoint: flags.checkpoint, k: flags.k, temperature, backend: flags.backend, seed: flags.seed,

@@ -24,6 +24,10 @@ export default class ModelCountParams extends SslCommand {
     const cfg = loadConfig(args.config, { cfgOptions: flags['cfg-options'] ?? [] }) as Record<string, unknown>;
     const { initBackend } = await import('../../engine/backend.js');
     await initBackend('cpu', { log: () => {} });
+    // components the config names may come from its custom_imports
+    const { importCustomModules } = await import('../../runner/registries.js');
+    const { dirname, resolve } = await import('node:path');
+    for (const w of (await importCustomModules(cfg.custom_imports, dirname(resolve(args.config)))).warnings) this.logToStderr(`Warning: ${w}`);
     const { countModelParameters, formatModelCount } = await import('../../models/backbones/count.js');
     const models = await import('../../models/index.js');
     const counts = countModelParameters(cfg.model as Record<string, unknown>, {
