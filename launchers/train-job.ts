@@ -16,6 +16,9 @@ export interface TrainRequest {
   seed?: number;
   deterministic?: boolean;
   backend?: string;
+  /** Native engine threads per worker (`--threads`); default: the local launcher's cores per rank. */
+  threads?: number;
+  precision?: string;
   s3?: string;
   s3Endpoint?: string;
   port?: number;
@@ -67,6 +70,8 @@ export function prepareTrainJob(req: TrainRequest): PreparedTrainJob {
   if (req.seed !== undefined) workerArgs.push('--seed', String(req.seed));
   if (req.deterministic) workerArgs.push('--deterministic');
   if (req.backend) workerArgs.push('--backend', req.backend);
+  if (req.threads) workerArgs.push('--threads', String(req.threads));
+  if (req.precision) workerArgs.push('--precision', req.precision);
   if (req.s3) workerArgs.push('--s3', req.s3);
   if (req.s3Endpoint) workerArgs.push('--s3-endpoint', req.s3Endpoint);
   workerArgs.push('--port', String(port));

@@ -31,9 +31,15 @@ export default class Train extends SslCommand {
     deterministic: Flags.boolean({ description: 'Make data order and augmentation reproducible across runs', default: false }),
     'cfg-options': Flags.string({ description: 'Override settings: key=value, dotted keys, numeric parts index lists (repeatable)', multiple: true }),
     backend: Flags.string({
-      description: 'TensorFlow.js backend (env SSL_BACKEND)',
-      options: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'],
+      description: 'Compute backend: auto prefers tfjs-node-gpu on a GPU, then native (oneDNN), then wasm (env SSL_BACKEND)',
+      options: ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'],
       env: 'SSL_BACKEND',
+    }),
+    threads: Flags.integer({ description: 'Native engine compute threads per process (env SSL_THREADS; default: the cores each process may use)', min: 1, env: 'SSL_THREADS' }),
+    precision: Flags.string({
+      description: 'bf16: convolutions and matmuls in bfloat16 with fp32 master weights, on the native backend where the CPU has avx512_bf16/AMX (env SSL_PRECISION; an fp16 config key asks for it too)',
+      options: ['fp32', 'bf16'],
+      env: 'SSL_PRECISION',
     }),
     'auto-scale-lr': Flags.boolean({ description: 'Scale the learning rate by total batch / the batch the config was written for', default: false }),
 
@@ -98,6 +104,8 @@ export default class Train extends SslCommand {
       seed: flags.seed,
       deterministic: flags.deterministic,
       backend: flags.backend,
+      threads: flags.threads,
+      precision: flags.precision,
       s3: flags.s3,
       s3Endpoint: flags['s3-endpoint'],
       port: flags.port,

@@ -25,7 +25,7 @@ export const CONSUMED_KEYS: Record<string, string> = {
   seed: 'the random seed',
   load_from: 'weights loaded before training',
   resume_from: 'the checkpoint to resume',
-  fp16: 'precision (a warning: fp32)',
+  fp16: 'precision (bf16 mixed precision on the native engine; a warning where it cannot run)',
   log_level: 'the logger (INFO only)',
   backend: 'the TensorFlow.js backend',
   work_dir: 'the work dir',

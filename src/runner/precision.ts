@@ -1,10 +1,17 @@
 /**
- * The numeric precision a run computes in, from `fp16 = dict(loss_scale=...)` (mmcv's Fp16OptimizerHook).
- * Mixed precision is not available on TensorFlow.js yet: this is the one place that says so, to be
- * replaced when bf16 training lands.
+ * The arithmetic a run asks for. `fp16 = dict(loss_scale=...)` (mmcv's Fp16OptimizerHook) maps to bf16
+ * mixed precision on the native engine (bf16 keeps fp32's exponent range, so no loss scaling is needed);
+ * `--precision` wins over the key. Where bf16 cannot run, initBackend logs one warning and the run is fp32.
  */
-export function precisionWarning(fp16: unknown): string | undefined {
+export function requestedPrecision(flag: string | undefined, fp16: unknown): string | undefined {
+  if (flag !== undefined) return flag;
+  return fp16 === undefined || fp16 === null ? undefined : 'bf16';
+}
+
+/** One line saying what became of an fp16 key (none without one). */
+export function precisionNote(fp16: unknown, flag: string | undefined): string | undefined {
   if (fp16 === undefined || fp16 === null) return undefined;
   const shown = typeof fp16 === 'object' ? JSON.stringify(fp16) : String(fp16);
-  return `fp16 = ${shown}: this run computes in fp32 (bf16 mixed precision is not available yet); loss_scale has no effect and results match an fp32 run`;
+  if (flag === 'fp32') return `fp16 = ${shown}: --precision fp32 given, this run computes in fp32`;
+  return `fp16 = ${shown}: mixed precision as bf16 (convolutions and matmuls in bfloat16, fp32 master weights); loss_scale is not needed for bf16 and has no effect`;
 }

@@ -17,7 +17,7 @@ import { auditConfigKeys } from './config-keys.js';
 import { buildEvaluator } from './evaluation.js';
 import { EvalHook, type EvalHookArgs } from './hooks/eval-hook.js';
 import { buildOptimizer } from './optim/build.js';
-import { precisionWarning } from './precision.js';
+import { precisionNote, requestedPrecision } from './precision.js';
 import { applyPretrainedInit } from './pretrained-init.js';
 import { importCustomModules } from './registries.js';
 import { ProgressLine } from './logging/progress.js';
@@ -100,7 +100,11 @@ function runnerSpec(cfg: Record<string, unknown>, source: string | undefined): {
 /** Builds backend, seed, model, data, optimizer, runner and hooks from the resolved config. */
 export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
   const { cfg, logger, dist } = o;
-  const backend = await initBackend(o.args.backend ?? (cfg.backend as string | undefined), { log: (l) => logger.info(l) });
+  const backend = await initBackend(o.args.backend ?? (cfg.backend as string | undefined), {
+    log: (l) => (l.startsWith('[engine] warning:') ? logger.warning(l) : logger.info(l)),
+    threads: o.args.threads,
+    precision: requestedPrecision(o.args.precision, cfg.fp16),
+  });
   const seed = await agreeOnSeed(dist, o.seed);
   manualSeed(seed); // same init on every rank, as DDP starts from rank 0's weights
   const exp = basename(o.args.config, extname(o.args.config));
@@ -117,8 +121,8 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
   for (const w of imported.warnings) logger.warning(w);
   if (imported.loaded.length > 0) logger.info(`custom_imports: loaded ${imported.loaded.join(', ')}`);
   for (const w of auditConfigKeys(cfg).warnings) logger.warning(w);
-  const precision = precisionWarning(cfg.fp16);
-  if (precision) logger.warning(precision);
+  const precision = precisionNote(cfg.fp16, o.args.precision);
+  if (precision) logger.info(precision);
 
   const spec = runnerSpec(cfg, o.sourceOf('runner'));
   const model = buildModel(cfg.model, o.sourceOf('model'));

@@ -1,20 +1,21 @@
-/** Issue 24, item 4: an fp16 config says, in one warning line, that the run computes in fp32. */
+/** Issue 24, item 4 / issue 16: an fp16 config asks for bf16 mixed precision; where it cannot run, one warning says fp32. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { precisionWarning } from '../../src/runner/precision.js';
+import { precisionNote, requestedPrecision } from '../../src/runner/precision.js';
 import { runWorker } from '../../src/runner/worker-main.js';
 import { quiet, tempDir, TINY_SIMCLR, writeConfig } from './helpers.js';
 
-test('precisionWarning: one line for any fp16 value, none without', () => {
-  expect(precisionWarning({ loss_scale: 512.0 })).toBe(
-    'fp16 = {"loss_scale":512}: this run computes in fp32 (bf16 mixed precision is not available yet); loss_scale has no effect and results match an fp32 run',
-  );
-  expect(precisionWarning({ loss_scale: 'dynamic' })).toContain('computes in fp32');
-  expect(precisionWarning(undefined)).toBeUndefined();
-  expect(precisionWarning(null)).toBeUndefined();
+test('fp16 asks for bf16; --precision wins over the key', () => {
+  expect(requestedPrecision(undefined, { loss_scale: 512.0 })).toBe('bf16');
+  expect(requestedPrecision('fp32', { loss_scale: 512.0 })).toBe('fp32');
+  expect(requestedPrecision(undefined, undefined)).toBeUndefined();
+  expect(requestedPrecision(undefined, null)).toBeUndefined();
+  expect(precisionNote({ loss_scale: 'dynamic' }, undefined)).toMatch(/^fp16 = \{"loss_scale":"dynamic"\}: mixed precision as bf16 .*loss_scale is not needed/);
+  expect(precisionNote({ loss_scale: 512 }, 'fp32')).toMatch(/--precision fp32 given, this run computes in fp32/);
+  expect(precisionNote(undefined, undefined)).toBeUndefined();
 });
 
-test('a run of a config with fp16 logs the warning once', async () => {
+test('an fp16 run on the wasm backend says once that it computes in fp32', async () => {
   const dir = tempDir();
   const cfg = writeConfig(dir, TINY_SIMCLR, (c) => {
     c.data.samples_per_gpu = 4;
@@ -24,5 +25,8 @@ test('a run of a config with fp16 logs the warning once', async () => {
   const w = join(dir, 'w');
   expect(await quiet(() => runWorker(['--config', cfg, '--work-dir', w, '--backend', 'wasm']))).toBe(0);
   const log = readdirSync(w).filter((f) => f.endsWith('.log')).map((f) => readFileSync(join(w, f), 'utf8')).join('');
-  expect(log.split('\n').filter((l) => l.includes('computes in fp32'))).toEqual([expect.stringContaining('WARNING - fp16 = {"loss_scale":512}: this run computes in fp32')]);
+  expect(log.split('\n').filter((l) => l.includes('computing in fp32'))).toEqual([
+    expect.stringContaining('WARNING - [engine] warning: bf16 requested, computing in fp32: the wasm backend has no bf16 path'),
+  ]);
+  expect(log).toContain('fp16 = {"loss_scale":512}: mixed precision as bf16');
 });
