@@ -5,7 +5,7 @@
  * elementwise, layout copies), plus the wall time the kernels do not account for (JS, tape,
  * host-side work).
  *
- * Usage: npm run build && node lib/benchmarks/engine-profile.js [--backend wasm] [--batch 64] [--steps 2]
+ * Usage: npm run build && node lib/benchmarks/engine-profile.js [--backend wasm|native] [--threads N] [--workload resnet18-cifar|resnet18-narrow|resnet50|vit-tiny] [--batch N] [--steps 2]
  */
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/engine/backend.js';
@@ -15,12 +15,16 @@ import { WORKLOADS, buildBenchModel } from './engine-model.js';
 const { values } = parseArgs({
   options: {
     backend: { type: 'string', default: 'wasm' },
-    batch: { type: 'string', default: '64' },
+    workload: { type: 'string', default: 'resnet18-cifar' },
+    threads: { type: 'string' },
+    batch: { type: 'string' },
     steps: { type: 'string', default: '2' },
     top: { type: 'string', default: '25' },
   },
 });
-const batch = Number(values.batch);
+const workload = WORKLOADS[values.workload!];
+if (!workload) throw new Error(`unknown workload ${values.workload}; choose from ${Object.keys(WORKLOADS).join(', ')}`);
+const batch = values.batch ? Number(values.batch) : workload.batch;
 
 interface KernelRecord {
   name: string;
@@ -49,9 +53,9 @@ function family(k: KernelRecord, phase: string): string {
 }
 
 async function main(): Promise<void> {
-  const choice = await initBackend(values.backend, { log: () => {} });
+  const choice = await initBackend(values.backend, { log: () => {}, threads: values.threads });
   console.log(`backend: ${choice.reason}`);
-  const m = buildBenchModel({ ...WORKLOADS["resnet18-cifar"], batch });
+  const m = buildBenchModel({ ...workload, batch });
   const kernels = () => (tf.engine().state as unknown as { activeProfile: { kernels: KernelRecord[] } }).activeProfile.kernels;
   let marks: number[] = [];
   const step = () => {
