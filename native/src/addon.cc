@@ -85,7 +85,6 @@ Napi::Value Info(const Napi::CallbackInfo &info) {
 Napi::Value Conv2dForward(const Napi::CallbackInfo &info);
 Napi::Value Conv2dBackwardData(const Napi::CallbackInfo &info);
 Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo &info);
-Napi::Value Conv2dImpl(const Napi::CallbackInfo &info);
 Napi::Value BatchMatMul(const Napi::CallbackInfo &info);
 Napi::Value CacheSize(const Napi::CallbackInfo &info);
 Napi::Value FmaPeak(const Napi::CallbackInfo &info);
@@ -104,7 +103,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dForward", Napi::Function::New(env, Conv2dForward));
   exports.Set("conv2dBackwardData", Napi::Function::New(env, Conv2dBackwardData));
   exports.Set("conv2dBackwardWeights", Napi::Function::New(env, Conv2dBackwardWeights));
-  exports.Set("conv2dImpl", Napi::Function::New(env, Conv2dImpl));
   exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
   exports.Set("cacheSize", Napi::Function::New(env, CacheSize));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));

@@ -200,17 +200,6 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-// conv2dImpl(params, pass): the implementation oneDNN chose ("jit:avx512_core", "gemm:jit", ...), for logs and benchmarks.
-Napi::Value Conv2dImpl(const Napi::CallbackInfo &info) {
-  auto env = info.Env();
-  ConvEntry &e = entryFor(env, info[0], "conv2dImpl");
-  std::string pass = info[1].As<Napi::String>();
-  if (pass == "forward" && e.fwdPd) return Napi::String::New(env, e.fwdPd->impl_info_str());
-  if (pass == "backwardData" && e.bwdDataPd) return Napi::String::New(env, e.bwdDataPd->impl_info_str());
-  if (pass == "backwardWeights" && e.bwdWeiPd) return Napi::String::New(env, e.bwdWeiPd->impl_info_str());
-  return env.Null();
-}
-
 Napi::Value CacheSize(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), double(cache.size())); }
 
 }  // namespace sslnative

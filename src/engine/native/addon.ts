@@ -16,7 +16,6 @@ export interface NativeAddon {
   conv2dForward(heap: ArrayBuffer, params: Int32Array, x: number, filter: number, out: number): void;
   conv2dBackwardData(heap: ArrayBuffer, params: Int32Array, dy: number, filter: number, dx: number): void;
   conv2dBackwardWeights(heap: ArrayBuffer, params: Int32Array, x: number, dy: number, dfilter: number): void;
-  conv2dImpl(params: Int32Array, pass: 'forward' | 'backwardData' | 'backwardWeights'): string | null;
   batchMatMul(heap: ArrayBuffer, params: Int32Array, a: number, b: number, c: number, bias?: number): void;
   cacheSize(): number;
   /** out (contiguous, shape) = in[Σ i_d·stride_d] from byte offset `input` (strides in elements). */

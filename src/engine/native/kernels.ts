@@ -44,9 +44,9 @@ export function nativeKernelsActive(): NativeKernelOptions | null {
 export function installNativeKernels(addon: NativeAddon, options: NativeKernelOptions): void {
   removeNativeKernels();
   const kernels: Record<string, NativeKernel> = {
-    Conv2D: (a, fb) => conv2d(addon, options, a, fb),
-    Conv2DBackpropInput: (a, fb) => conv2dBackpropInput(addon, options, a, fb),
-    Conv2DBackpropFilter: (a, fb) => conv2dBackpropFilter(addon, options, a, fb),
+    Conv2D: (a, fb) => convPass(addon, options, 'Conv2D', a, fb),
+    Conv2DBackpropInput: (a, fb) => convPass(addon, options, 'Conv2DBackpropInput', a, fb),
+    Conv2DBackpropFilter: (a, fb) => convPass(addon, options, 'Conv2DBackpropFilter', a, fb),
     BatchMatMul: (a, fb) => batchMatMul(addon, options, a, fb),
     _FusedMatMul: (a, fb) => batchMatMul(addon, options, a, fb),
     Add: (a, fb) => binary(addon, 0, a, fb),
@@ -117,36 +117,24 @@ function isFloat(...ts: TensorInfo[]): boolean {
   return ts.every((t) => t.dtype === 'float32');
 }
 
-function conv2d(addon: NativeAddon, o: NativeKernelOptions, args: KernelArgs, fallback: KernelFunc): TensorInfo {
-  const { x, filter } = args.inputs;
-  const params = isFloat(x, filter) ? convParams(x.shape, filter.shape, args.attrs, o) : null;
-  if (!params) return fallback(args as never) as TensorInfo;
-  const out = args.backend.makeOutput([params[0], params[7], params[8], params[6]], 'float32');
-  if (params[7] * params[8] * params[0] === 0) return out;
-  nativeFlops.total += convFlops(params);
-  addon.conv2dForward(heap(args.backend), params, offset(args.backend, x), offset(args.backend, filter), offset(args.backend, out));
-  return out;
-}
+/** Which convolution pass a kernel is: its two inputs, the conv's input and filter shapes, and its output shape. */
+const CONV_PASSES = {
+  Conv2D: { inputs: ['x', 'filter'], shapes: (i: Record<string, TensorInfo>) => [i.x.shape, i.filter.shape], run: 'conv2dForward' },
+  Conv2DBackpropInput: { inputs: ['dy', 'filter'], shapes: (i: Record<string, TensorInfo>, a: Attrs) => [a.inputShape as number[], i.filter.shape], run: 'conv2dBackwardData' },
+  Conv2DBackpropFilter: { inputs: ['x', 'dy'], shapes: (i: Record<string, TensorInfo>, a: Attrs) => [i.x.shape, a.filterShape as number[]], run: 'conv2dBackwardWeights' },
+} as const;
 
-function conv2dBackpropInput(addon: NativeAddon, o: NativeKernelOptions, args: KernelArgs, fallback: KernelFunc): TensorInfo {
-  const { dy, filter } = args.inputs;
-  const inputShape = args.attrs.inputShape as number[];
-  const params = isFloat(dy, filter) ? convParams(inputShape, filter.shape, args.attrs, o) : null;
+function convPass(addon: NativeAddon, o: NativeKernelOptions, kernel: keyof typeof CONV_PASSES, args: KernelArgs, fallback: KernelFunc): TensorInfo {
+  const pass = CONV_PASSES[kernel];
+  const [first, second] = pass.inputs.map((name) => args.inputs[name]);
+  const [xShape, filterShape] = pass.shapes(args.inputs, args.attrs);
+  const params = isFloat(first, second) ? convParams(xShape, filterShape, args.attrs, o) : null;
   if (!params) return fallback(args as never) as TensorInfo;
-  const out = args.backend.makeOutput([...inputShape], 'float32');
+  const outShape = kernel === 'Conv2D' ? [params[0], params[7], params[8], params[6]] : kernel === 'Conv2DBackpropInput' ? xShape : filterShape;
+  const out = args.backend.makeOutput([...outShape], 'float32');
+  if (size(outShape) === 0 || params[0] * params[7] * params[8] === 0) return out;
   nativeFlops.total += convFlops(params);
-  addon.conv2dBackwardData(heap(args.backend), params, offset(args.backend, dy), offset(args.backend, filter), offset(args.backend, out));
-  return out;
-}
-
-function conv2dBackpropFilter(addon: NativeAddon, o: NativeKernelOptions, args: KernelArgs, fallback: KernelFunc): TensorInfo {
-  const { x, dy } = args.inputs;
-  const filterShape = args.attrs.filterShape as number[];
-  const params = isFloat(x, dy) ? convParams(x.shape, filterShape, args.attrs, o) : null;
-  if (!params) return fallback(args as never) as TensorInfo;
-  const out = args.backend.makeOutput([...filterShape], 'float32');
-  nativeFlops.total += convFlops(params);
-  addon.conv2dBackwardWeights(heap(args.backend), params, offset(args.backend, x), offset(args.backend, dy), offset(args.backend, out));
+  addon[pass.run](heap(args.backend), params, offset(args.backend, first), offset(args.backend, second), offset(args.backend, out));
   return out;
 }
 
