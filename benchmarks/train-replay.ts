@@ -23,7 +23,7 @@ import { tf } from '../src/engine/tf.js';
 import { buildTrainLoader } from '../src/data/train-loader.js';
 import { buildModel } from '../src/models/index.js';
 import { buildOptimizer } from '../src/runner/optim/build.js';
-import type { Batch } from '../src/runner/types.js';
+import type { Batch } from '../src/models/contracts.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({

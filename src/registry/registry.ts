@@ -1,5 +1,6 @@
 import { closest, distance } from 'fastest-levenshtein';
 import { RegistryError } from '../errors.js';
+import { resolveArgs, type ComponentEntry } from './component.js';
 
 /** A component config: a `type` name plus that component's arguments. */
 export interface ComponentConfig {
@@ -12,7 +13,8 @@ export type Builder<T> = (args: Record<string, unknown>, context?: unknown) => T
 
 /**
  * A registry of components keyed by MMSelfSup's type names (`'SimCLR'`, `'ResNet'`, ...).
- * Filled explicitly (each category's index.ts registers its members), never by import side effects.
+ * Filled explicitly: each component file defines its entry (`defineComponent`) and the category's index.ts
+ * lists the entries (`addAll`), never by import side effects.
  */
 export class Registry<T = unknown> {
   private readonly builders = new Map<string, Builder<T>>();
@@ -24,6 +26,17 @@ export class Registry<T = unknown> {
       throw new RegistryError(`${typeName} is already registered in the ${this.name} registry; pass force to replace it`);
     }
     this.builders.set(typeName, builder);
+  }
+
+  /** Registers a component file's entry; arguments are checked and defaulted when the entry declares them. */
+  add(entry: ComponentEntry<T, any>): void {
+    const { type, args } = entry;
+    this.register(type, args ? (given, ctx) => entry.build(resolveArgs(type, args, given) as never, ctx) : (given, ctx) => entry.build(given as never, ctx));
+  }
+
+  addAll(entries: readonly ComponentEntry<T, any>[]): this {
+    for (const e of entries) this.add(e);
+    return this;
   }
 
   has(typeName: string): boolean {

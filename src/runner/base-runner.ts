@@ -4,14 +4,15 @@ import { tf } from '../engine/tf.js';
 import type { CheckpointMeta } from './checkpoint.js';
 import { layoutsOf, readCheckpoint, readCheckpointMeta, writeCheckpoint } from './checkpoint.js';
 import { loadWeights } from './load-weights.js';
-import type { DistContext } from './dist-context.js';
+import type { DistContext } from '../dist/trainer-context.js';
 import type { Hook, Stage } from './hook.js';
 import { STAGE_METHODS, STAGES } from './hook.js';
 import { LogBuffer } from './log-buffer.js';
 import type { Logger } from './logging/logger.js';
 import type { Optimizer } from './optim/optimizer.js';
 import { getPriority, priorityName } from './priority.js';
-import type { Batch, StepOutputs, TrainableModel, TrainLoader } from './types.js';
+import type { Batch, StepOutputs, TrainableModel } from '../models/contracts.js';
+import type { TrainLoader } from './types.js';
 
 /** `workflow` entry: `['train', 1]`. */
 export type WorkflowEntry = [string, number];

@@ -4,7 +4,7 @@ import { SslError } from '../errors.js';
 import { tf, type Tensor } from '../engine/tf.js';
 import type { TorchLayout } from '../engine/module.js';
 import type { Optimizer, OptimizerState } from './optim/optimizer.js';
-import type { TrainableModel } from './types.js';
+import type { TrainableModel } from '../models/contracts.js';
 import { decodeContainer, encodeContainer, readContainerHeader, type RawTensor } from './checkpoint-container.js';
 
 /** The `meta` JSON of a checkpoint. */

@@ -1,6 +1,6 @@
 import { findLatestCheckpoint } from './checkpoint.js';
 import { checkWorkflow, workflowOf } from './epoch-runner.js';
-import { singleProcessContext } from './dist-context.js';
+import { singleProcessContext } from '../dist/trainer-context.js';
 import { Logger, runTimestamp } from './logging/logger.js';
 import type { WorkerArgs } from './worker-args.js';
 

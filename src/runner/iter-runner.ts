@@ -1,6 +1,7 @@
 import { BaseRunner, type WorkflowEntry } from './base-runner.js';
 import { checkWorkflow } from './epoch-runner.js';
-import type { Batch, TrainLoader } from './types.js';
+import type { Batch } from '../models/contracts.js';
+import type { TrainLoader } from './types.js';
 
 /** Cycles through a loader's epochs forever (mmcv `IterLoader`). */
 class IterLoader {

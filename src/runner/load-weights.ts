@@ -4,7 +4,7 @@ import type { Tensor } from '../engine/tf.js';
 import type { TorchLayout } from '../engine/module.js';
 import { readContainerHeader } from './checkpoint-container.js';
 import { layoutsOf, readCheckpoint } from './checkpoint.js';
-import type { TrainableModel } from './types.js';
+import type { TrainableModel } from '../models/contracts.js';
 
 /** Where loaded weights go: the whole algorithm (`load_from`, `model.init_cfg`) or its backbone (`model.backbone.init_cfg`). */
 export type WeightsTarget = 'model' | 'backbone';

@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { loadWeights, type WeightsTarget } from './load-weights.js';
-import type { TrainableModel } from './types.js';
+import type { TrainableModel } from '../models/contracts.js';
 
 type Cfg = Record<string, unknown>;
 

@@ -8,7 +8,7 @@ import { tf } from '../engine/tf.js';
 import { buildModel } from '../models/index.js';
 import type { BaseRunner } from './base-runner.js';
 import { buildTrainLoader } from './data.js';
-import type { DistContext } from './dist-context.js';
+import type { DistContext } from '../dist/trainer-context.js';
 import { EpochBasedRunner, workflowOf } from './epoch-runner.js';
 import { registerTrainingHooks } from './hooks/index.js';
 import { IterBasedRunner } from './iter-runner.js';

@@ -1,17 +1,4 @@
-import type { Tensor, Variable } from '../engine/tf.js';
-import type { DistContext } from './dist-context.js';
-
-/** One view of a batch: NHWC float32 pixels. */
-export interface BatchView {
-  data: Float32Array;
-  shape: readonly number[];
-}
-
-/** A batch as the data loader yields it: one entry per view (2 for two-view SSL), optional labels. */
-export interface Batch {
-  views: BatchView[];
-  labels?: Int32Array;
-}
+import type { Batch } from '../models/contracts.js';
 
 /** A data loader the runner can iterate epoch by epoch. */
 export interface TrainLoader {
@@ -23,34 +10,4 @@ export interface TrainLoader {
   epoch(epoch: number): AsyncIterable<Batch> | Iterable<Batch>;
   /** Ends loader worker threads. */
   close?(): Promise<void>;
-}
-
-/** What an algorithm's train step gives the runner (mmcv `train_step` outputs). */
-export interface StepOutputs {
-  /** Sum of the loss terms (for logging / NaN checks). */
-  loss: number;
-  /** Scalars to log (`loss`, and e.g. `acc`). */
-  logVars: Record<string, number>;
-  /** Images in the batch on this process. */
-  numSamples: number;
-  /** Gradients by parameter name; owned by the runner's optimizer hook (disposed after the step). */
-  grads: Map<string, Tensor>;
-}
-
-/** What a training step may use besides the batch. */
-export interface StepContext {
-  dist: DistContext;
-}
-
-/** The model interface the runner needs (algorithms implement it). */
-export interface TrainableModel {
-  train(mode?: boolean): unknown;
-  eval(): unknown;
-  namedParameters(): [string, Variable][];
-  namedBuffers(): [string, Variable][];
-  stateDict(): Map<string, Tensor>;
-  loadStateDict(state: Map<string, Tensor>, options?: { strict?: boolean }): unknown;
-  trainStep(batch: Batch, ctx: StepContext): Promise<StepOutputs>;
-  /** Losses without gradients (a `val` workflow entry). */
-  valStep?(batch: Batch, ctx: StepContext): Promise<{ logVars: Record<string, number>; numSamples: number }>;
 }

@@ -10,8 +10,8 @@ import { NanLossError, StoppedError, type BaseRunner, type StopRequest } from '.
 import { findLatestCheckpoint, readCheckpointMeta, removeStaleTemps } from './checkpoint.js';
 import { workflowOf } from './epoch-runner.js';
 import { CheckpointHook } from './hooks/checkpoint-hook.js';
-import type { DistContext } from './dist-context.js';
-import { singleProcessContext } from './dist-context.js';
+import type { DistContext } from '../dist/trainer-context.js';
+import { singleProcessContext } from '../dist/trainer-context.js';
 import { Logger, rankLogName, runTimestamp } from './logging/logger.js';
 import type { TrainLoader } from './types.js';
 import { parseWorkerArgs, type WorkerArgs } from './worker-args.js';

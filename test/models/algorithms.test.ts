@@ -2,9 +2,9 @@ import { initBackend } from '../../src/engine/backend.js';
 import { manualSeed } from '../../src/engine/random.js';
 import { tf } from '../../src/engine/tf.js';
 import { buildModel } from '../../src/models/index.js';
-import { singleProcessContext } from '../../src/runner/dist-context.js';
+import { singleProcessContext } from '../../src/dist/trainer-context.js';
 import { buildOptimizer } from '../../src/runner/optim/build.js';
-import type { Batch } from '../../src/runner/types.js';
+import type { Batch } from '../../src/models/contracts.js';
 
 beforeAll(async () => {
   await initBackend('wasm', { log: () => {} });

@@ -7,7 +7,7 @@ import {
   CorruptCheckpointError, findLatestCheckpoint, isValidCheckpoint, readCheckpoint, removeStaleTemps, writeCheckpoint,
 } from '../../src/runner/checkpoint.js';
 import { buildOptimizer } from '../../src/runner/optim/build.js';
-import type { TrainableModel } from '../../src/runner/types.js';
+import type { TrainableModel } from '../../src/models/contracts.js';
 import { tempDir } from './helpers.js';
 
 class Net extends Module {

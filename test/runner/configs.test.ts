@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { tf } from '../../src/engine/tf.js';
 import { manualSeed } from '../../src/engine/random.js';
 import { ALGORITHMS, buildModel } from '../../src/models/index.js';
-import { singleProcessContext } from '../../src/runner/dist-context.js';
+import { singleProcessContext } from '../../src/dist/trainer-context.js';
 import { EpochBasedRunner } from '../../src/runner/epoch-runner.js';
 import { registerTrainingHooks } from '../../src/runner/hooks/index.js';
 import { Logger } from '../../src/runner/logging/logger.js';

@@ -4,7 +4,7 @@ import { getPriority, PRIORITIES } from '../../src/runner/priority.js';
 import { EpochBasedRunner } from '../../src/runner/epoch-runner.js';
 import { registerTrainingHooks } from '../../src/runner/hooks/index.js';
 import { Logger } from '../../src/runner/logging/logger.js';
-import { singleProcessContext } from '../../src/runner/dist-context.js';
+import { singleProcessContext } from '../../src/dist/trainer-context.js';
 import { MomentumUpdateHook } from '../../src/runner/hooks/momentum-update-hook.js';
 
 class Recorder extends Hook {

@@ -8,7 +8,7 @@ import { broadcastModuleState, initRandomSeed } from './state.js';
 import { syncBatchStatsReducer } from './sync-bn.js';
 
 /**
- * The trainer's view of the job (the shape of `src/runner/dist-context.ts`'s DistContext, on
+ * The trainer's view of the job (the shape of `src/dist/trainer-context.ts`'s DistContext, on
  * tensors), plus the blocking helpers that must run inside tapes or on modules.
  * Collectives return new tensors the caller owns; inputs are not disposed.
  */

@@ -2,6 +2,8 @@ import type { Tensor } from '../../engine/tf.js';
 import type { LatentCrossCorrelationHead } from '../heads/heads.js';
 import type { LossDict, ListModule } from './base.js';
 import { BaseAlgorithm } from './base.js';
+import { REQUIRED, defineComponent } from '../../registry/index.js';
+import { buildBackbone, buildHead, buildNeck } from '../registries.js';
 
 /** MMSelfSup `BarlowTwins` (Zbontar et al. 2021, https://arxiv.org/abs/2103.03230): head(neck(bb(v1)), neck(bb(v2))). */
 export class BarlowTwins extends BaseAlgorithm {
@@ -21,3 +23,10 @@ export class BarlowTwins extends BaseAlgorithm {
     return this.head.forward(z1, z2);
   }
 }
+
+export const barlowTwinsEntry = defineComponent({
+  type: 'BarlowTwins',
+  args: { backbone: REQUIRED, neck: REQUIRED, head: REQUIRED, init_cfg: undefined },
+  build: (a) =>
+    new BarlowTwins(buildBackbone('BarlowTwins', a.backbone), buildNeck('BarlowTwins', a.neck), buildHead<LatentCrossCorrelationHead>('BarlowTwins', a.head)),
+});

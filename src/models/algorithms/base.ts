@@ -1,7 +1,7 @@
 import type { Scalar } from '@tensorflow/tfjs-core';
 import { Module } from '../../engine/module.js';
 import { tf, type Tensor, type Variable } from '../../engine/tf.js';
-import type { Batch, StepContext, StepOutputs, TrainableModel } from '../../runner/types.js';
+import type { Batch, StepContext, StepOutputs, TrainableModel } from '../contracts.js';
 
 /** A module taking/returning lists of tensors (backbones, necks). */
 export type ListModule = Module & { forward(x: Tensor | Tensor[]): Tensor[] };

@@ -3,6 +3,8 @@ import { tf, type Tensor } from '../../engine/tf.js';
 import type { LatentPredictHead } from '../heads/heads.js';
 import type { LossDict, ListModule } from './base.js';
 import { BaseAlgorithm, copyParams, emaParams } from './base.js';
+import { REQUIRED, defineComponent } from '../../registry/index.js';
+import { buildBackbone, buildHead, buildNeck } from '../registries.js';
 
 /**
  * MMSelfSup `BYOL` (Grill et al. 2020, https://arxiv.org/abs/2006.07733): online net
@@ -63,3 +65,10 @@ export class BYOL extends BaseAlgorithm {
     return { loss: tf.mul(tf.add(this.head.forward(p1, t2).loss, this.head.forward(p2, t1).loss), 2) };
   }
 }
+
+export const byolEntry = defineComponent({
+  type: 'BYOL',
+  args: { backbone: REQUIRED, neck: REQUIRED, head: REQUIRED, base_momentum: 0.996, init_cfg: undefined },
+  build: (a) =>
+    new BYOL(() => buildBackbone('BYOL', a.backbone), () => buildNeck('BYOL', a.neck), buildHead<LatentPredictHead>('BYOL', a.head), a.base_momentum as number),
+});

@@ -2,6 +2,9 @@ import type { Tensor } from '../../engine/tf.js';
 import type { ClsHead } from '../heads/heads.js';
 import type { LossDict, ListModule } from './base.js';
 import { BaseAlgorithm } from './base.js';
+import { ConfigError } from '../../errors.js';
+import { REQUIRED, defineComponent } from '../../registry/index.js';
+import { buildBackbone, buildHead } from '../registries.js';
 
 /** MMSelfSup `Classification`: backbone + `ClsHead` (linear evaluation, supervised baselines). Logs `acc`. */
 export class Classification extends BaseAlgorithm {
@@ -19,3 +22,12 @@ export class Classification extends BaseAlgorithm {
     return this.head.loss(this.head.forward(this.extractFeat(views[0])), labels);
   }
 }
+
+export const classificationEntry = defineComponent({
+  type: 'Classification',
+  args: { backbone: REQUIRED, head: REQUIRED, with_sobel: false, init_cfg: undefined },
+  build: (a) => {
+    if (a.with_sobel) throw new ConfigError('Classification: with_sobel is not supported');
+    return new Classification(buildBackbone('Classification', a.backbone), buildHead<ClsHead>('Classification', a.head));
+  },
+});

@@ -1,12 +1,14 @@
 import { Sequential } from '../../engine/layers/container.js';
 import { normalArray } from '../../engine/random.js';
 import { tf, type Tensor, type Variable } from '../../engine/tf.js';
-import type { StepContext } from '../../runner/types.js';
+import type { StepContext } from '../contracts.js';
 import type { ContrastiveHead } from '../heads/heads.js';
 import { mocoLogits } from '../losses/contrastive.js';
 import { l2Normalize } from '../ops.js';
 import type { LossDict, ListModule } from './base.js';
 import { BaseAlgorithm, copyParams, emaParams } from './base.js';
+import { REQUIRED, defineComponent } from '../../registry/index.js';
+import { buildBackbone, buildHead, buildNeck } from '../registries.js';
 
 /**
  * MMSelfSup `MoCo` v1/v2 (He et al. 2020, https://arxiv.org/abs/1911.05722): query encoder
@@ -97,3 +99,17 @@ export class MoCo extends BaseAlgorithm {
     keys.dispose();
   }
 }
+
+export const mocoEntry = defineComponent({
+  type: 'MoCo',
+  args: { backbone: REQUIRED, neck: REQUIRED, head: REQUIRED, queue_len: 65536, feat_dim: 128, momentum: 0.999, init_cfg: undefined },
+  build: (a) =>
+    new MoCo(
+      () => buildBackbone('MoCo', a.backbone),
+      () => buildNeck('MoCo', a.neck),
+      buildHead<ContrastiveHead>('MoCo', a.head),
+      a.queue_len as number,
+      a.feat_dim as number,
+      a.momentum as number,
+    ),
+});

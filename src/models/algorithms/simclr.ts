@@ -1,9 +1,11 @@
 import { tf, type Tensor } from '../../engine/tf.js';
 import type { ContrastiveHead } from '../heads/heads.js';
 import { simclrPairs } from '../losses/contrastive.js';
-import type { StepContext } from '../../runner/types.js';
+import type { StepContext } from '../contracts.js';
 import type { LossDict, ListModule } from './base.js';
 import { BaseAlgorithm } from './base.js';
+import { REQUIRED, defineComponent } from '../../registry/index.js';
+import { buildBackbone, buildHead, buildNeck } from '../registries.js';
 
 /**
  * MMSelfSup `SimCLR` (Chen et al. 2020, https://arxiv.org/abs/2002.05709): both views in one batch
@@ -37,3 +39,9 @@ export class SimCLR extends BaseAlgorithm {
     return this.head.forward(pos, neg);
   }
 }
+
+export const simclrEntry = defineComponent({
+  type: 'SimCLR',
+  args: { backbone: REQUIRED, neck: REQUIRED, head: REQUIRED, init_cfg: undefined },
+  build: (a) => new SimCLR(buildBackbone('SimCLR', a.backbone), buildNeck('SimCLR', a.neck), buildHead<ContrastiveHead>('SimCLR', a.head)),
+});

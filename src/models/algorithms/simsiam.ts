@@ -3,6 +3,8 @@ import { tf, type Tensor } from '../../engine/tf.js';
 import type { LatentPredictHead } from '../heads/heads.js';
 import type { LossDict, ListModule } from './base.js';
 import { BaseAlgorithm } from './base.js';
+import { REQUIRED, defineComponent } from '../../registry/index.js';
+import { buildBackbone, buildHead, buildNeck } from '../registries.js';
 
 /**
  * MMSelfSup `SimSiam` (Chen & He 2021, https://arxiv.org/abs/2011.10566): `encoder = [backbone, neck]`,
@@ -32,3 +34,9 @@ export class SimSiam extends BaseAlgorithm {
     return { loss: tf.mul(tf.add(l1, l2), 0.5) };
   }
 }
+
+export const simsiamEntry = defineComponent({
+  type: 'SimSiam',
+  args: { backbone: REQUIRED, neck: REQUIRED, head: REQUIRED, init_cfg: undefined },
+  build: (a) => new SimSiam(buildBackbone('SimSiam', a.backbone), buildNeck('SimSiam', a.neck), buildHead<LatentPredictHead>('SimSiam', a.head)),
+});

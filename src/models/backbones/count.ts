@@ -13,6 +13,7 @@ export interface PartCount {
 
 /** Counts of a whole model: one row per part (backbone, neck, head, ...), the total, and what could not be built. */
 export interface ModelCount {
+  /** Direct children of the algorithm; the algorithm's backbone is also a row, as count_parameters.py prints it. */
   parts: PartCount[];
   total: number;
   trainable: number;
@@ -48,7 +49,12 @@ export function countModelParameters(
       parts = model.namedChildren().map(([name, child]) => countModule(name, child));
       const own = model.numParameters() - parts.reduce((n, p) => n + p.total, 0);
       if (own > 0) parts.push({ part: '(algorithm)', total: own, trainable: own });
+      const totals = { total: model.numParameters(), trainable: parts.reduce((n, p) => n + p.trainable, 0) };
+      // MoCo/BYOL/SimSiam hold the backbone inside an encoder: MMSelfSup still reports `model.backbone`
+      const backbone = (model as Module & { backbone?: Module }).backbone;
+      if (backbone && !parts.some((p) => p.part === 'backbone')) parts.unshift(countModule('backbone', backbone));
       model.dispose();
+      return { parts, ...totals, skipped };
     } catch (e) {
       skipped.push(`whole model: ${(e as Error).message}`);
     }

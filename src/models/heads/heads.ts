@@ -1,5 +1,6 @@
 import { ConfigError } from '../../errors.js';
-import { checkArgs } from '../../registry/index.js';
+import { checkArgs, defineComponent } from '../../registry/index.js';
+import { NECKS } from '../registries.js';
 import { Module } from '../../engine/module.js';
 import { BatchNorm } from '../../engine/layers/batch-norm.js';
 import { Linear } from '../../engine/layers/linear.js';
@@ -91,3 +92,8 @@ export class ClsHead extends Module {
     return { loss: crossEntropy(scores[0], labels), acc: topkAccuracy(scores[0], labels, 1) };
   }
 }
+
+export const contrastiveHeadEntry = defineComponent({ type: 'ContrastiveHead', build: (a) => new ContrastiveHead(a) });
+export const latentPredictHeadEntry = defineComponent({ type: 'LatentPredictHead', build: (a) => new LatentPredictHead(a, (c) => NECKS.build(c)) });
+export const latentCrossCorrelationHeadEntry = defineComponent({ type: 'LatentCrossCorrelationHead', build: (a) => new LatentCrossCorrelationHead(a) });
+export const clsHeadEntry = defineComponent({ type: 'ClsHead', build: (a) => new ClsHead(a) });

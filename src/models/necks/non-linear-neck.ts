@@ -1,4 +1,5 @@
-import { checkArgs } from '../../registry/index.js';
+import { checkArgs, defineComponent } from '../../registry/index.js';
+import type { ListModule } from '../algorithms/base.js';
 import { Module } from '../../engine/module.js';
 import { Linear } from '../../engine/layers/linear.js';
 import type { BatchNorm } from '../../engine/layers/batch-norm.js';
@@ -61,3 +62,5 @@ export class NonLinearNeck extends Module {
     return [x];
   }
 }
+
+export const nonLinearNeckEntry = defineComponent({ type: 'NonLinearNeck', build: (a) => new NonLinearNeck(a) as unknown as ListModule });

@@ -1,4 +1,5 @@
-import { checkArgs } from '../../registry/index.js';
+import { checkArgs, defineComponent } from '../../registry/index.js';
+import type { ListModule } from '../algorithms/base.js';
 import { Module } from '../../engine/module.js';
 import { Linear } from '../../engine/layers/linear.js';
 import { Sequential, Identity } from '../../engine/layers/container.js';
@@ -72,3 +73,7 @@ export class AvgPool2dNeck extends Module {
 }
 
 export { Identity };
+
+export const moCoV2NeckEntry = defineComponent({ type: 'MoCoV2Neck', build: (a) => new MoCoV2Neck(a) as unknown as ListModule });
+export const linearNeckEntry = defineComponent({ type: 'LinearNeck', build: (a) => new LinearNeck(a) as unknown as ListModule });
+export const avgPool2dNeckEntry = defineComponent({ type: 'AvgPool2dNeck', build: (a) => new AvgPool2dNeck(a) as unknown as ListModule });

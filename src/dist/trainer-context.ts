@@ -1,4 +1,4 @@
-import type { DistContext as FloatCollectives } from '../dist/context.js';
+import type { DistContext as FloatCollectives } from './context.js';
 import { tf, type Tensor } from '../engine/tf.js';
 
 /**

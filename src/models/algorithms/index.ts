@@ -1,0 +1,18 @@
+import type { ComponentEntry } from '../../registry/index.js';
+import type { BaseAlgorithm } from './base.js';
+import { barlowTwinsEntry } from './barlowtwins.js';
+import { byolEntry } from './byol.js';
+import { classificationEntry } from './classification.js';
+import { mocoEntry } from './moco.js';
+import { simclrEntry } from './simclr.js';
+import { simsiamEntry } from './simsiam.js';
+
+/** Every algorithm's entry (type name, arguments with defaults, builder — each in its own file). */
+export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = [
+  simclrEntry,
+  mocoEntry,
+  byolEntry,
+  simsiamEntry,
+  barlowTwinsEntry,
+  classificationEntry,
+];

@@ -1,0 +1,6 @@
+import type { Module } from '../../engine/module.js';
+import type { ComponentEntry } from '../../registry/index.js';
+import { clsHeadEntry, contrastiveHeadEntry, latentCrossCorrelationHeadEntry, latentPredictHeadEntry } from './heads.js';
+
+/** Every head's entry (each defined in its component's file). */
+export const HEAD_ENTRIES: readonly ComponentEntry<Module, any>[] = [contrastiveHeadEntry, latentPredictHeadEntry, latentCrossCorrelationHeadEntry, clsHeadEntry];
