@@ -5,15 +5,17 @@ export type Datum = Record<string, string | number | boolean | null>;
 
 export interface ChartOptions {
   title?: string;
-  xTitle?: string;
-  yTitle?: string;
-  /** Legend title of the colour field (default: the field's name). */
-  colorTitle?: string;
+  /** Axis and legend titles (default: the field's name; `null`: none). */
+  xTitle?: string | null;
+  yTitle?: string | null;
+  colorTitle?: string | null;
   /** Plot area size in Vega units (the PNG is `scale` times larger, plus axes and legend). */
   width?: number;
   height?: number;
   /** A log-scale y axis (learning rates). */
   logY?: boolean;
+  /** Line charts: a marker on every point (sparse series such as per-epoch evaluations). */
+  points?: boolean;
 }
 
 export interface Fields {
@@ -37,10 +39,10 @@ type Json = Record<string, unknown>;
 
 function build(mark: Json, values: Datum[], f: Fields, o: ChartOptions, xType: 'quantitative' | 'nominal', tweak: (enc: Record<string, Json>) => void = () => {}): VegaLiteSpec {
   const encoding: Record<string, Json> = {
-    x: { field: f.x, type: xType, title: o.xTitle ?? f.x, ...(xType === 'quantitative' ? { scale: { zero: false, nice: false } } : { sort: null }) },
-    y: { field: f.y, type: 'quantitative', title: o.yTitle ?? f.y, scale: o.logY ? { type: 'log' } : { zero: false } },
+    x: { field: f.x, type: xType, title: o.xTitle === undefined ? f.x : o.xTitle, ...(xType === 'quantitative' ? { scale: { zero: false, nice: false } } : { sort: null }) },
+    y: { field: f.y, type: 'quantitative', title: o.yTitle === undefined ? f.y : o.yTitle, scale: o.logY ? { type: 'log' } : { zero: false } },
   };
-  if (f.color) encoding.color = { field: f.color, type: 'nominal', title: o.colorTitle ?? f.color, sort: null, scale: { scheme: colorScheme(values, f.color) } };
+  if (f.color) encoding.color = { field: f.color, type: 'nominal', title: o.colorTitle === undefined ? f.color : o.colorTitle, sort: null, scale: { scheme: colorScheme(values, f.color) } };
   tweak(encoding);
   const single = { mark, encoding, width: o.width ?? 560, height: o.height ?? 320 };
   const body = f.row
@@ -51,7 +53,7 @@ function build(mark: Json, values: Datum[], f: Fields, o: ChartOptions, xType: '
 
 /** Lines of `y` over `x`, one per `color` value (training curves). */
 export function lineChart(values: Datum[], f: Fields, o: ChartOptions = {}): VegaLiteSpec {
-  return build({ type: 'line', strokeWidth: 1.5 }, values, f, o, 'quantitative');
+  return build({ type: 'line', strokeWidth: 1.5, ...(o.points ? { point: true } : {}) }, values, f, o, 'quantitative');
 }
 
 /** Points at (`x`, `y`) coloured by `color` (t-SNE embeddings). */
