@@ -28,6 +28,12 @@ float *heapFloats(const Napi::Env &env, Napi::ArrayBuffer heap, double offset, s
   return reinterpret_cast<float *>(static_cast<uint8_t *>(heap.Data()) + static_cast<uint64_t>(offset));
 }
 
+std::string dimsText(const std::vector<int32_t> &d) {
+  std::string r = "[";
+  for (size_t i = 0; i < d.size(); i++) r += (i ? "," : "") + std::to_string(d[i]);
+  return r + "]";
+}
+
 std::vector<int32_t> intArgs(const Napi::Value &v, size_t expected, const char *op) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
     fail(v.Env(), op, "expected an Int32Array of parameters");
@@ -94,6 +100,14 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo &info);
 Napi::Value Relu(const Napi::CallbackInfo &info);
 Napi::Value ReluBackward(const Napi::CallbackInfo &info);
 Napi::Value Binary(const Napi::CallbackInfo &info);
+Napi::Value Pool2dForward(const Napi::CallbackInfo &info);
+Napi::Value Pool2dBackward(const Napi::CallbackInfo &info);
+Napi::Value SoftmaxForward(const Napi::CallbackInfo &info);
+Napi::Value SoftmaxBackward(const Napi::CallbackInfo &info);
+Napi::Value LayerNormForward(const Napi::CallbackInfo &info);
+Napi::Value LayerNormBackward(const Napi::CallbackInfo &info);
+Napi::Value Gelu(const Napi::CallbackInfo &info);
+Napi::Value GeluBackward(const Napi::CallbackInfo &info);
 
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -112,6 +126,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("relu", Napi::Function::New(env, Relu));
   exports.Set("reluBackward", Napi::Function::New(env, ReluBackward));
   exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("pool2dForward", Napi::Function::New(env, Pool2dForward));
+  exports.Set("pool2dBackward", Napi::Function::New(env, Pool2dBackward));
+  exports.Set("softmaxForward", Napi::Function::New(env, SoftmaxForward));
+  exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward));
+  exports.Set("layerNormForward", Napi::Function::New(env, LayerNormForward));
+  exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward));
+  exports.Set("gelu", Napi::Function::New(env, Gelu));
+  exports.Set("geluBackward", Napi::Function::New(env, GeluBackward));
   return exports;
 }
 

@@ -4,6 +4,10 @@
 #include <napi.h>
 #include <dnnl.hpp>
 #include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <omp.h>
 #include <string>
 #include <vector>
 
@@ -31,5 +35,35 @@ inline dt computeType(int32_t bf16) { return bf16 ? dt::bf16 : dt::f32; }
 // to `want`) and returns it. Used to enter and leave oneDNN's blocked layouts.
 dnnl::memory toLayout(dnnl::memory &user, const dnnl::memory::desc &want, dnnl::memory &scratch);
 void fromLayout(dnnl::memory &inner, dnnl::memory &user);
+
+// Primitives cached per shape parameters and thread count (oneDNN partitions the work for the thread
+// count when a primitive is created). `build` fills a new entry; it may throw dnnl::error.
+template <class E, class B>
+E &cachedEntry(std::map<std::vector<int32_t>, std::unique_ptr<E>> &cache, const std::vector<int32_t> &params, B build) {
+  auto key = params;
+  key.push_back(omp_get_max_threads());
+  auto it = cache.find(key);
+  if (it != cache.end()) return *it->second;
+  auto e = std::make_unique<E>();
+  build(*e);
+  auto &ref = *e;
+  cache.emplace(key, std::move(e));
+  return ref;
+}
+
+// "[a,b,c]"
+std::string dimsText(const std::vector<int32_t> &d);
+
+// Runs `body`; a oneDNN error becomes a JS error naming the op and `shapes` (never a crash).
+template <class F>
+void guardedRun(const Napi::Env &env, const std::string &op, const std::string &shapes, F body) {
+  try {
+    body();
+  } catch (const dnnl::error &err) {
+    fail(env, op, std::string(err.what()) + " (" + shapes + ")");
+  }
+}
+
+inline double numArg(const Napi::CallbackInfo &info, int i) { return info[i].As<Napi::Number>().DoubleValue(); }
 
 }  // namespace sslnative

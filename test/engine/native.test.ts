@@ -1,5 +1,8 @@
+import { jest } from '@jest/globals';
 import { initBackend } from '../../src/engine/backend.js';
+import { gelu } from '../../src/engine/layers/activation.js';
 import { BatchNorm } from '../../src/engine/layers/batch-norm.js';
+import { LayerNorm } from '../../src/engine/layers/layer-norm.js';
 import { loadNativeAddon, type NativeAddon } from '../../src/engine/native/addon.js';
 import { installNativeKernels, type NativeKernelOptions } from '../../src/engine/native/kernels.js';
 import { manualSeed, normalArray } from '../../src/engine/random.js';
@@ -165,6 +168,102 @@ describeNative('native engine (oneDNN kernels on the wasm heap)', () => {
       const e = relErr(got, ref[i]);
       if (!(e < 1e-4)) throw new Error(`BatchNorm output ${i}: relative error ${e}`);
     });
+  });
+
+  /** Each function's value and its gradient (against a fixed random cotangent) on cpu and on native. */
+  type Fn = (x: Tensor) => Tensor;
+  /** `[f, g]`: native f against g on cpu, where tfjs's own cpu kernel is wrong. */
+  const againstCpu = (xShape: number[], seed: number, fns: Record<string, Fn | [Fn, Fn]>, xOf = (v: Float32Array) => v) => {
+    manualSeed(seed);
+    const x = xOf(normalArray(xShape.reduce((a, b) => a * b), 0, 1));
+    const cotangents: Float32Array[] = [];
+    const run = () =>
+      Object.values(fns).map((fg, i) =>
+        tf.tidy(() => {
+          const f = Array.isArray(fg) ? fg[tf.getBackend() === 'cpu' ? 1 : 0] : fg;
+          const xt = tf.tensor(x, xShape);
+          const y = f(xt);
+          cotangents[i] ??= normalArray(y.size, 0, 1);
+          const dy = tf.tensor(cotangents[i], y.shape);
+          return [y, tf.grad((a: Tensor) => tf.sum(tf.mul(f(a), dy)))(xt)].map((t) => t.dataSync() as Float32Array);
+        }),
+      );
+    tf.setBackend('cpu');
+    const ref = run();
+    tf.setBackend('wasm');
+    const got = run();
+    Object.keys(fns).forEach((name, i) =>
+      ['forward', 'gradient'].forEach((pass, j) => {
+        const e = relErr(got[i][j], ref[i][j]);
+        if (!(e < 1e-4)) throw new Error(`${name} ${pass}: relative error ${e}`);
+      }),
+    );
+  };
+
+  /**
+   * Average pooling that leaves padding out of the count, as window sums (a depthwise convolution
+   * with ones) over window sizes: tfjs's cpu AvgPoolGrad divides by the full window even where its
+   * forward left padding out, so its gradient is not the forward's; oneDNN's is.
+   */
+  const windowMean = (k: number, s: number, pad: 'same' | number): Fn => (x) => {
+    const ones = tf.ones([k, k, x.shape[3]!, 1]) as tf.Tensor4D;
+    const sums = (t: Tensor) => tf.depthwiseConv2d(t as tf.Tensor4D, ones, s, pad);
+    return tf.div(sums(x), sums(tf.onesLike(x)));
+  };
+
+  test('max and average pooling, forward and backward, equal the cpu backend within 1e-4 (ties after ReLU go to the first maximum)', () => {
+    installNativeKernels(addon, { blocked: true, bf16: false });
+    const img = (f: (x: tf.Tensor4D) => Tensor) => (x: Tensor) => f(x as tf.Tensor4D);
+    const pools = {
+      'max 3x3 s2 pad 1 (ResNet stem)': img((x) => tf.maxPool(x, 3, 2, 1)),
+      'max 2x2 s2 valid': img((x) => tf.maxPool(x, 2, 2, 'valid')),
+      'max 2x2 s1 same': img((x) => tf.maxPool(x, 2, 1, 'same')),
+      'max 3x3 s2 same, odd size': img((x) => tf.maxPool(x, 3, 2, 'same')),
+      'avg 2x2 s2 valid': img((x) => tf.avgPool(x, 2, 2, 'valid')),
+      'avg 3x3 s1 same (padding excluded)': [img((x) => tf.avgPool(x, 3, 1, 'same')), windowMean(3, 1, 'same')],
+      'avg 3x3 s2 pad 1': [img((x) => tf.avgPool(x, 3, 2, 1)), windowMean(3, 2, 1)],
+    } as Record<string, Fn | [Fn, Fn]>;
+    const spies = [jest.spyOn(addon, 'pool2dForward'), jest.spyOn(addon, 'pool2dBackward')];
+    againstCpu([2, 9, 7, 5], 21, pools);
+    const reluOut = (v: Float32Array) => v.map((a) => Math.max(0, Math.round(a * 2) / 2)); // many equal values and zeros
+    againstCpu([2, 8, 8, 16], 22, pools, reluOut);
+    for (const spy of spies) {
+      expect(spy).toHaveBeenCalledTimes(2 * 7 * (spy === spies[0] ? 2 : 1)); // every case ran natively (forward twice: value and tape)
+      spy.mockRestore();
+    }
+  });
+
+  test('softmax, LayerNorm and GELU, forward and backward, equal the cpu backend within 1e-4', () => {
+    installNativeKernels(addon, { blocked: true, bf16: false });
+    const ln = new LayerNorm(24, 1e-6);
+    manualSeed(5);
+    tf.tidy(() => {
+      ln.weight!.assign(tf.add(tf.tensor1d(normalArray(24, 0, 0.5)), 1));
+      ln.bias!.assign(tf.tensor1d(normalArray(24, 0, 0.5)));
+    });
+    const spies = (['softmaxForward', 'softmaxBackward', 'layerNormForward', 'layerNormBackward', 'gelu', 'geluBackward'] as const).map((f) => jest.spyOn(addon, f));
+    againstCpu([2, 3, 7, 24], 23, {
+      'softmax (attention rows)': (x) => tf.softmax(tf.mul(x, 3)),
+      'LayerNorm (x)': (x) => ln.forward(tf.add(tf.mul(x, 2), 5)),
+      'LayerNorm (γ)': (x) => tf.mul(ln.forward(tf.ones([2, 3, 7, 24])), x),
+      GELU: (x) => gelu(tf.mul(x, 3)),
+    });
+    const dParams = (backend: string) => {
+      tf.setBackend(backend);
+      manualSeed(24);
+      return tf.tidy(() => {
+        const x = tf.tensor(normalArray(5 * 24, 0, 1), [5, 24]);
+        const g = tf.grads((w: Tensor, b: Tensor) => tf.sum(tf.mul(ln.forward(x), tf.sin(tf.add(x, tf.add(w, b))))))([ln.weight as unknown as Tensor, ln.bias as unknown as Tensor]);
+        return g.map((t) => t.dataSync() as Float32Array);
+      });
+    };
+    const ref = dParams('cpu');
+    dParams('wasm').forEach((got, i) => expect(relErr(got, ref[i])).toBeLessThan(1e-4));
+    for (const spy of spies) {
+      expect(spy).toHaveBeenCalled();
+      spy.mockRestore();
+    }
+    ln.dispose();
   });
 
   test('a shape or buffer the addon rejects is a JS error naming the op and the shapes, and the process lives on', () => {

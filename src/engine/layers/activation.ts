@@ -1,4 +1,6 @@
 import { Module } from '../module.js';
+import { nativeKernelsTake } from '../native/kernels.js';
+import { nativeGelu } from '../ops/gelu.js';
 import { tf, type Tensor } from '../tf.js';
 
 /** torch.nn.ReLU. */
@@ -10,6 +12,7 @@ export class ReLU extends Module {
 
 /** Exact GELU (PyTorch's default, approximate='none'): x·Φ(x) = 0.5·x·(1 + erf(x/√2)). */
 export function gelu(x: Tensor): Tensor {
+  if (nativeKernelsTake(x)) return nativeGelu(x);
   return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
 }
 

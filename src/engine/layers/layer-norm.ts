@@ -1,4 +1,6 @@
 import { Module } from '../module.js';
+import { nativeKernelsTake } from '../native/kernels.js';
+import { nativeLayerNorm } from '../ops/layer-norm-train.js';
 import { tf, type Tensor, type Variable } from '../tf.js';
 
 /** torch.nn.LayerNorm over the last axis (`weight`, `bias` of size `[C]`). */
@@ -18,6 +20,7 @@ export class LayerNorm extends Module {
 
   /** x `[..., C]` -> `[..., C]`. */
   forward(x: Tensor): Tensor {
+    if (this.weight && this.bias && nativeKernelsTake(x)) return nativeLayerNorm(x, this.weight, this.bias, this.eps);
     return tf.tidy(() => {
       const { mean, variance } = tf.moments(x, -1, true);
       let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));

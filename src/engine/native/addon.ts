@@ -26,6 +26,15 @@ export interface NativeAddon {
   reluBackward(heap: ArrayBuffer, n: number, dy: number, x: number, dx: number): void;
   /** op: 0 add, 1 sub, 2 mul; an operand of period p < n repeats every p elements. */
   binary(heap: ArrayBuffer, op: 0 | 1 | 2, n: number, aPeriod: number, bPeriod: number, a: number, b: number, out: number): void;
+  /** params: native/src/pooling.cc's block (NHWC geometry, pads, 1 = average excluding padding). */
+  pool2dForward(heap: ArrayBuffer, params: Int32Array, x: number, y: number): void;
+  pool2dBackward(heap: ArrayBuffer, params: Int32Array, dy: number, x: number, dx: number): void;
+  softmaxForward(heap: ArrayBuffer, rows: number, c: number, x: number, y: number): void;
+  softmaxBackward(heap: ArrayBuffer, rows: number, c: number, dy: number, y: number, dx: number): void;
+  layerNormForward(heap: ArrayBuffer, rows: number, c: number, eps: number, x: number, gamma: number, beta: number, y: number, mean: number, variance: number): void;
+  layerNormBackward(heap: ArrayBuffer, rows: number, c: number, eps: number, dy: number, x: number, mean: number, variance: number, gamma: number, dx: number, dgamma: number, dbeta: number): void;
+  gelu(heap: ArrayBuffer, n: number, tanh: boolean, x: number, y: number): void;
+  geluBackward(heap: ArrayBuffer, n: number, tanh: boolean, dy: number, x: number, dx: number): void;
   /** Measured sustained fp32 FMA rate of `threads` cores (a register-only loop, about `ms` ms). */
   fmaPeak(threads: number, ms: number): { gflops: number; width: 'avx512' | 'avx2' };
 }

@@ -8,23 +8,36 @@ import { nativeKernelsActive } from './kernels.js';
 
 const ours = new Set<unknown>();
 
-/** ReLU's gradient as one native kernel (tfjs's is step(x) · dy: three wasm kernels). */
-export function registerNativeGradients(): void {
-  const current = tf.getGradient('Relu');
+type GradFunc = (dy: Tensor | Tensor[], saved: Tensor[], attrs: Record<string, unknown>) => Record<string, () => Tensor>;
+
+/** Registers `native` as kernelName's gradient when it returns a result, else the gradient registered before. */
+function override(kernelName: string, save: { inputsToSave?: string[]; outputsToSave?: boolean[] }, native: (dy: Tensor, saved: Tensor[], attrs: Record<string, unknown>) => Tensor | null, input: string): void {
+  const current = tf.getGradient(kernelName);
   if (current && ours.has(current.gradFunc)) return;
   const original = current;
-  const config = {
-    kernelName: 'Relu',
-    inputsToSave: ['x'],
-    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: Record<string, unknown>) => {
-      const [x] = saved;
-      if (nativeKernelsActive() && tf.getBackend() === 'wasm' && x.dtype === 'float32') {
-        return { x: () => tf.engine().runKernel('SslReluBackward', { dy: dy as Tensor, x }, {}) as Tensor };
-      }
-      if (!original) throw new Error('no gradient registered for Relu');
-      return original.gradFunc(dy, saved, attrs as never);
-    },
+  const gradFunc: GradFunc = (dy, saved, attrs) => {
+    if (nativeKernelsActive() && tf.getBackend() === 'wasm' && saved[0].dtype === 'float32') {
+      const dx = native(dy as Tensor, saved, attrs);
+      if (dx) return { [input]: () => dx };
+    }
+    if (!original) throw new Error(`no gradient registered for ${kernelName}`);
+    return original.gradFunc(dy, saved, attrs as never) as Record<string, () => Tensor>;
   };
-  ours.add(config.gradFunc);
-  tf.registerGradient(config as never);
+  ours.add(gradFunc);
+  tf.registerGradient({ kernelName, ...save, gradFunc } as never);
+}
+
+/** ReLU's and softmax's gradients as one native kernel each (tfjs's are three and five wasm kernels). */
+export function registerNativeGradients(): void {
+  override('Relu', { inputsToSave: ['x'] }, (dy, [x]) => tf.engine().runKernel('SslReluBackward', { dy, x }, {}) as Tensor, 'x');
+  override(
+    'Softmax',
+    { outputsToSave: [true] },
+    (dy, [y], attrs) => {
+      const dim = attrs.dim as number;
+      if (dim !== -1 && dim !== y.rank - 1) return null;
+      return tf.engine().runKernel('SslSoftmaxBackward', { dy, y }, {}) as Tensor;
+    },
+    'logits',
+  );
 }

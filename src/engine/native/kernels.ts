@@ -7,14 +7,8 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../tfjs.js';
 import type { NativeAddon } from './addon.js';
-
-/** The part of tfjs-backend-wasm's BackendWasm that the kernels use. */
-interface WasmBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: 'float32' | 'int32'): TensorInfo;
-  incRef(dataId: object): void;
-}
+import { LAYER_KERNEL_NAMES, layerKernels } from './layer-kernels.js';
+import { heap, isFloat, offset, size, type Attrs, type KernelArgs, type NativeKernel, type WasmBackend } from './heap.js';
 
 export interface NativeKernelOptions {
   /** Let oneDNN choose blocked layouts inside a convolution (reordering in and out), else NHWC/HWIO throughout. */
@@ -23,13 +17,13 @@ export interface NativeKernelOptions {
   bf16: boolean;
 }
 
-type Attrs = Record<string, unknown>;
-type KernelArgs = { inputs: Record<string, TensorInfo>; backend: WasmBackend; attrs: Attrs };
-type NativeKernel = (args: KernelArgs, fallback: KernelFunc) => TensorInfo | TensorInfo[];
 
 const saved = new Map<string, KernelConfig>();
-/** Kernels the native engine provides; the Ssl* ones are its own (BatchNorm training passes, ReLU's gradient). */
-export const NATIVE_KERNEL_NAMES = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'Relu', 'Identity', 'Transpose', 'Slice', 'Unpack', 'SslReluBackward', 'SslBatchNormForward', 'SslBatchNormBackward'];
+/** Kernels the native engine provides; the Ssl* ones are its own (BatchNorm and LayerNorm training passes, ReLU's, softmax's and GELU's gradients, GELU). */
+export const NATIVE_KERNEL_NAMES = [
+  'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'Relu', 'Identity', 'Transpose', 'Slice', 'Unpack',
+  'SslReluBackward', 'SslBatchNormForward', 'SslBatchNormBackward', ...LAYER_KERNEL_NAMES,
+];
 
 /** Floating-point operations done by native kernels since the process started (benchmarks read it). */
 export const nativeFlops = { total: 0 };
@@ -39,6 +33,11 @@ let active: NativeKernelOptions | null = null;
 /** Whether native kernels are installed now (the conv gradients route through them when so). */
 export function nativeKernelsActive(): NativeKernelOptions | null {
   return active;
+}
+
+/** Whether x can go through the native engine's own (Ssl*) kernels now: installed, on wasm, float32, not empty. */
+export function nativeKernelsTake(x: { dtype: string; size: number }): boolean {
+  return active !== null && tf.getBackend() === 'wasm' && x.dtype === 'float32' && x.size > 0;
 }
 
 export function installNativeKernels(addon: NativeAddon, options: NativeKernelOptions): void {
@@ -60,6 +59,7 @@ export function installNativeKernels(addon: NativeAddon, options: NativeKernelOp
     SslReluBackward: (a) => reluBackward(addon, a),
     SslBatchNormForward: (a) => batchNormForward(addon, a),
     SslBatchNormBackward: (a) => batchNormBackward(addon, a),
+    ...layerKernels(addon),
   };
   for (const [kernelName, kernel] of Object.entries(kernels)) {
     const original = tf.getKernel(kernelName, 'wasm');
@@ -90,8 +90,6 @@ function missing(kernelName: string): KernelFunc {
   };
 }
 
-const offset = (b: WasmBackend, t: TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
-const heap = (b: WasmBackend) => b.wasm.HEAPU8.buffer as ArrayBuffer;
 
 /** oneDNN parameter block of native/src/conv.cc, from TF.js's conv geometry. */
 function convParams(xShape: number[], filterShape: number[], attrs: Attrs, o: NativeKernelOptions): Int32Array | null {
@@ -113,9 +111,6 @@ function convParams(xShape: number[], filterShape: number[], attrs: Attrs, o: Na
   ]);
 }
 
-function isFloat(...ts: TensorInfo[]): boolean {
-  return ts.every((t) => t.dtype === 'float32');
-}
 
 /** Which convolution pass a kernel is: its two inputs, the conv's input and filter shapes, and its output shape. */
 const CONV_PASSES = {
@@ -172,7 +167,6 @@ function batchMatMul(addon: NativeAddon, o: NativeKernelOptions, args: KernelArg
 }
 
 
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Elements after which `small` repeats inside `big` under TF.js broadcasting: size(small) when its shape (less leading 1s) is a suffix of big's, else null. */
 function period(big: number[], small: number[]): number | null {

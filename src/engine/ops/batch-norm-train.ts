@@ -2,11 +2,11 @@
  * BatchNorm's training pass (batch statistics over all but the last axis) as two native kernels,
  * when the native engine is installed: forward gives y and the batch moments, backward dx, dγ, dβ.
  */
-import { nativeKernelsActive } from '../native/kernels.js';
+import { nativeKernelsTake } from '../native/kernels.js';
 import { tf, type Tensor } from '../tf.js';
 
 export function nativeBatchNormAvailable(x: Tensor): boolean {
-  return nativeKernelsActive() !== null && tf.getBackend() === 'wasm' && x.dtype === 'float32' && x.size > 0;
+  return nativeKernelsTake(x);
 }
 
 /**
