@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { ConfigDict } from '../src/config/index.js';
 import { defaultWorkDir, resolveConfig } from '../src/config/index.js';
 import type { JobSpec } from './launcher.js';
@@ -28,8 +28,10 @@ export interface TrainRequest {
   gpusPerNode?: number;
   /** Transforms the resolved config before it is written (e.g. --auto-scale-lr). */
   transform?: (cfg: ConfigDict) => ConfigDict;
-  /** Write the resolved config into the work dir (default true; false for `--dry-run`, which writes nothing). */
+  /** Write the resolved config into the work dir (default true; false for `--dry-run`, which writes nothing, or to call `writeResolvedConfig` later). */
   write?: boolean;
+  /** `--auto-resume=fresh-ok`: start from scratch when every checkpoint found is corrupt. */
+  autoResumeFreshOk?: boolean;
 }
 
 export interface PreparedTrainJob {
@@ -54,18 +56,13 @@ export function prepareTrainJob(req: TrainRequest): PreparedTrainJob {
   cfg = { ...cfg, work_dir: workDir, filename: resolve(req.config) };
   if (req.transform) cfg = req.transform(cfg);
   const configPath = join(workDir, `${basename(req.config, extname(req.config))}.json`);
-  if (req.write !== false) {
-    mkdirSync(workDir, { recursive: true });
-    const tmp = `${configPath}.tmp-${process.pid}`;
-    writeFileSync(tmp, `${JSON.stringify(cfg, null, 2)}\n`);
-    renameSync(tmp, configPath);
-  }
+  if (req.write !== false) writeConfigFile(configPath, cfg);
 
   const distParams = (cfg.dist_params ?? {}) as { port?: number };
   const port = req.port ?? (typeof distParams.port === 'number' ? distParams.port : 29500);
   const workerArgs: string[] = [];
   if (req.resumeFrom) workerArgs.push('--resume-from', req.resumeFrom);
-  if (req.autoResume) workerArgs.push('--auto-resume');
+  if (req.autoResume) workerArgs.push(req.autoResumeFreshOk ? '--auto-resume=fresh-ok' : '--auto-resume');
   if (req.loadFrom) workerArgs.push('--load-from', req.loadFrom);
   if (req.seed !== undefined) workerArgs.push('--seed', String(req.seed));
   if (req.deterministic) workerArgs.push('--deterministic');
@@ -90,4 +87,32 @@ export function prepareTrainJob(req: TrainRequest): PreparedTrainJob {
   };
   const sourceOf = (k: string) => resolved.sourceOf(k) ?? resolve(req.config);
   return { job, cfg, workerArgv: ['--config', configPath, '--work-dir', workDir, ...workerArgs], sourceOf };
+}
+
+function writeConfigFile(configPath: string, cfg: ConfigDict): void {
+  mkdirSync(dirname(configPath), { recursive: true });
+  const tmp = `${configPath}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(cfg, null, 2)}\n`);
+  renameSync(tmp, configPath);
+}
+
+/**
+ * Writes the resolved config of a job prepared with `write: false` and returns an undo: for a run
+ * that failed on its inputs (exit 2) before writing anything else, the work dir goes back to what
+ * it was (the previous config restored, or the file and a work dir created for it removed).
+ */
+export function writeResolvedConfig(prepared: PreparedTrainJob): () => void {
+  const { workDir, configPath } = prepared.job;
+  const dirExisted = existsSync(workDir);
+  const before = dirExisted ? new Set(readdirSync(workDir)) : new Set<string>();
+  const previous = existsSync(configPath) ? readFileSync(configPath) : undefined;
+  writeConfigFile(configPath, prepared.cfg);
+  return () => {
+    if (!existsSync(workDir)) return;
+    const added = readdirSync(workDir).filter((f) => !before.has(f) && f !== basename(configPath));
+    if (added.length > 0) return; // the run wrote logs or checkpoints: keep everything
+    if (previous) writeFileSync(configPath, previous);
+    else rmSync(configPath, { force: true });
+    if (!dirExisted && readdirSync(workDir).length === 0) rmdirSync(workDir);
+  };
 }

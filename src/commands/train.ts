@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import type { ConfigDict } from '../config/index.js';
 import { autoScaleLr } from '../config/auto-scale-lr.js';
 import { SslCommand } from '../cli/ssl-command.js';
+import { SslError } from '../errors.js';
 
 const LAUNCH = 'LAUNCH';
 const SLURM = 'SLURM';
@@ -25,7 +26,11 @@ export default class Train extends SslCommand {
   static override flags = {
     'work-dir': Flags.string({ description: 'Directory for logs, checkpoints and the resolved config (default: from the config, then work_dirs/<config path>)' }),
     'resume-from': Flags.string({ description: 'Resume training (weights, optimizer, epoch/iter) from this checkpoint (local path or s3://)' }),
-    'auto-resume': Flags.boolean({ description: 'Resume from the newest valid checkpoint in the work dir (or the --s3 prefix)', default: false }),
+    'auto-resume': Flags.boolean({
+      description: 'Resume from the newest valid checkpoint in the work dir (or the --s3 prefix); when every checkpoint there is corrupt it fails, --auto-resume=fresh-ok starts from scratch instead',
+      default: false,
+    }),
+    'auto-resume-fresh-ok': Flags.boolean({ hidden: true, default: false }),
     'load-from': Flags.string({ description: 'Initialise weights from this checkpoint; start at epoch 0' }),
     seed: Flags.integer({ description: 'Random seed (default: drawn on rank 0 and broadcast)' }),
     deterministic: Flags.boolean({ description: 'Make data order and augmentation reproducible across runs', default: false }),
@@ -82,8 +87,9 @@ export default class Train extends SslCommand {
   };
 
   async run(): Promise<void> {
+    this.argv = normalizeAutoResume(this.argv);
     const { args, flags } = await this.parse(Train);
-    const { prepareTrainJob } = await import('../../launchers/train-job.js');
+    const { prepareTrainJob, writeResolvedConfig } = await import('../../launchers/train-job.js');
     const worldSize = (flags.nodes ?? flags.nnodes ?? 1) * (flags['tasks-per-node'] ?? flags.gpus ?? (flags['gpus-per-node'] || 1));
     const transform = flags['auto-scale-lr']
       ? (cfg: ConfigDict) => {
@@ -100,6 +106,7 @@ export default class Train extends SslCommand {
       workDir: flags['work-dir'],
       resumeFrom: flags['resume-from'],
       autoResume: flags['auto-resume'],
+      autoResumeFreshOk: flags['auto-resume-fresh-ok'],
       loadFrom: flags['load-from'],
       seed: flags.seed,
       deterministic: flags.deterministic,
@@ -114,8 +121,17 @@ export default class Train extends SslCommand {
       procsPerNode: flags['tasks-per-node'] ?? flags.gpus,
       gpusPerNode: flags['gpus-per-node'],
       transform,
-      write: !buildCheck,
+      write: false,
     });
+    // the checkpoints a run here would read are checked before anything is written
+    if (flags.launcher === 'none' || flags.launcher === 'local') {
+      const { preflightResume } = await import('../runner/resume-preflight.js');
+      await preflightResume({
+        resumeFrom: flags['resume-from'], loadFrom: flags['load-from'], autoResume: flags['auto-resume'], autoResumeFreshOk: flags['auto-resume-fresh-ok'],
+        workDir: prepared.job.workDir, s3: flags.s3, s3Endpoint: flags['s3-endpoint'], cfg: prepared.cfg,
+      });
+    }
+    const undoConfig = buildCheck ? () => {} : writeResolvedConfig(prepared);
     if (buildCheck) {
       const { dryRunTraining } = await import('../runner/dry-run.js');
       const { parseWorkerArgs } = await import('../runner/worker-args.js');
@@ -133,6 +149,18 @@ export default class Train extends SslCommand {
       const { submitTraining } = await import('../../launchers/run-training.js');
       code = await submitTraining(prepared, flags);
     }
+    // a run that failed on its inputs leaves the work dir as it found it
+    if (code === 2) undoConfig();
     if (code !== 0) this.exit(code);
   }
+}
+
+/** `--auto-resume=fresh-ok` -> `--auto-resume --auto-resume-fresh-ok` (oclif booleans take no value). */
+function normalizeAutoResume(argv: string[]): string[] {
+  return argv.flatMap((a) => {
+    if (!a.startsWith('--auto-resume=')) return [a];
+    const v = a.slice('--auto-resume='.length);
+    if (v === 'fresh-ok') return ['--auto-resume', '--auto-resume-fresh-ok'];
+    throw new SslError(`--auto-resume takes no value, or =fresh-ok (start from scratch when every checkpoint found is corrupt); got "${v}"`);
+  });
 }

@@ -158,7 +158,12 @@ export async function readCheckpoint(path: string, layouts?: Map<string, TorchLa
   }
   const metaText = decoded.metadata.meta;
   if (!metaText) throw new CorruptCheckpointError(`${path} has no "meta" (not an ssl checkpoint)`);
-  const meta = JSON.parse(metaText) as CheckpointMeta;
+  let meta: CheckpointMeta;
+  try {
+    meta = JSON.parse(metaText) as CheckpointMeta;
+  } catch {
+    throw new CorruptCheckpointError(`${path} is corrupt: its "meta" is not valid JSON`);
+  }
   const stateDict = new Map<string, Tensor>();
   const optTensors = new Map<string, Tensor>();
   const torchLayout = meta.layout === 'pytorch';

@@ -1,4 +1,5 @@
-import { findLatestCheckpoint } from './checkpoint.js';
+import { SslError } from '../errors.js';
+import { checkCheckpointFile, checkSameArchitecture, onlyCorruptMessage, scanCheckpoints } from './checkpoint-check.js';
 import { checkWorkflow, workflowOf } from './epoch-runner.js';
 import { singleProcessContext } from '../dist/trainer-context.js';
 import { Logger, runTimestamp } from './logging/logger.js';
@@ -30,11 +31,18 @@ export async function dryRunTraining(o: DryRunOptions): Promise<string> {
     const { runner, loaders } = setup;
     const remote = (p: string) => p.startsWith('s3://');
     const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-    const latest = args.autoResume && !args.resumeFrom && !args.s3 ? findLatestCheckpoint(args.workDir) : undefined;
+    const scan = args.autoResume && !args.resumeFrom && !args.s3 ? scanCheckpoints(args.workDir) : undefined;
+    if (scan && !scan.latest && scan.corrupt.length > 0 && !args.autoResumeFreshOk) {
+      throw new SslError(`${onlyCorruptMessage(args.workDir, scan.corrupt)}; delete or replace them, or pass --auto-resume=fresh-ok to start from scratch`, { code: 'CORRUPT_CHECKPOINT' });
+    }
+    const latest = scan?.latest;
     const resume = args.resumeFrom ?? latest ?? str(cfg.resume_from);
+    const what = args.resumeFrom ? '--resume-from' : latest ? '--auto-resume' : 'resume_from';
     const load = args.loadFrom ?? str(cfg.load_from);
-    if (resume && !remote(resume)) await runner.loadCheckpoint(resume, { resume: true });
-    else if (!resume && load && !remote(load)) await runner.loadCheckpoint(load, { resume: false, what: args.loadFrom ? '--load-from' : 'load_from' });
+    if (resume && !remote(resume)) {
+      checkSameArchitecture(resume, what, checkCheckpointFile(resume, what, { needMeta: true }), runner.model);
+      await runner.loadCheckpoint(resume, { resume: true });
+    } else if (!resume && load && !remote(load)) await runner.loadCheckpoint(load, { resume: false, what: args.loadFrom ? '--load-from' : 'load_from' });
     else if (resume ?? load) logger.info(`--dry-run: ${resume ?? load} is on S3 and is not downloaded`);
     // the runner's own check of the workflow, done before its first epoch
     const workflow = workflowOf(cfg);

@@ -1,8 +1,7 @@
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { SslError } from '../errors.js';
 import type { Tensor } from '../engine/tf.js';
 import type { TorchLayout } from '../engine/module.js';
-import { readContainerHeader } from './checkpoint-container.js';
+import { BadCheckpointError, checkCheckpointFile, torchShapes } from './checkpoint-check.js';
 import { layoutsOf, readCheckpoint } from './checkpoint.js';
 import type { TrainableModel } from '../models/contracts.js';
 
@@ -35,30 +34,14 @@ type Model = TrainableModel & { stateDictAliases?: () => Record<string, string> 
  * The model-state tensor names of an ssl weights file (checkpoint, published model, extracted backbone),
  * from its header, and the names it also saves under a second prefix (`backbone` -> `encoder_q.0`).
  */
-export function weightsFileNames(path: string): { names: string[]; aliases: Record<string, string> } {
-  if (!existsSync(path)) throw new SslError(`checkpoint ${path} does not exist`, { code: 'NO_CHECKPOINT' });
-  let names: string[] = [];
+export function weightsFileNames(path: string, what = 'checkpoint'): { names: string[]; aliases: Record<string, string>; shapes: Map<string, number[]> } {
+  const header = checkCheckpointFile(path, what);
   let aliases: Record<string, string> = {};
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      const head = Buffer.alloc(8);
-      readSync(fd, head, 0, 8, 0);
-      const n = Number(head.readBigUInt64LE(0));
-      const hdr = Buffer.alloc(n);
-      if (readSync(fd, hdr, 0, n, 8) !== n) throw new Error('truncated header');
-      const info = readContainerHeader(new Uint8Array(hdr));
-      names = [...info.entries.keys()];
-      const meta = info.metadata.meta ? (JSON.parse(info.metadata.meta) as { state_dict_aliases?: Record<string, string> }) : {};
-      aliases = meta.state_dict_aliases ?? {};
-    } finally {
-      closeSync(fd);
-    }
-  } catch (e) {
-    throw new SslError(`${path} is not a readable checkpoint (${(e as Error).message})`, { code: 'CORRUPT_CHECKPOINT' });
-  }
+  if (header.metadata.meta) aliases = (JSON.parse(header.metadata.meta) as { state_dict_aliases?: Record<string, string> }).state_dict_aliases ?? {};
   const skip = Object.keys(aliases).map((a) => `state_dict.${a}.`);
-  return { names: names.filter((k) => k.startsWith('state_dict.') && !skip.some((a) => k.startsWith(a))).map((k) => k.slice('state_dict.'.length)), aliases };
+  const shapes = new Map<string, number[]>();
+  for (const [k, s] of header.shapes) if (k.startsWith('state_dict.') && !skip.some((a) => k.startsWith(a))) shapes.set(k.slice('state_dict.'.length), s);
+  return { names: [...shapes.keys()], aliases, shapes };
 }
 
 function preview(names: string[]): string {
@@ -83,7 +66,7 @@ export async function loadWeights(model: Model, path: string, o: LoadWeightsOpti
     return n;
   };
 
-  const file = weightsFileNames(path);
+  const file = weightsFileNames(path, o.what);
   let fileNames = file.names;
   let stripped = '';
   if (o.prefix) {
@@ -117,6 +100,19 @@ export async function loadWeights(model: Model, path: string, o: LoadWeightsOpti
     const target = map(n);
     const layout = target === undefined ? undefined : own.get(target);
     if (layout) layouts.set(n, layout);
+  }
+  // shapes from the header, in PyTorch layout, before any tensor is read: the first mismatch, both shapes
+  const ownShapes = torchShapes(model);
+  for (const n of fileNames) {
+    const target = map(n);
+    const mine = target === undefined ? undefined : ownShapes.get(target);
+    const theirs = file.shapes.get(n)!;
+    if (mine && (mine.length !== theirs.length || mine.some((d, i) => d !== theirs[i]))) {
+      throw new BadCheckpointError(
+        `${o.what}: ${path} does not fit this model: ${n} is [${theirs.join(', ')}] there and ${target === n ? '' : `${target} is `}[${mine.join(', ')}] in this model`,
+        'CHECKPOINT_MISMATCH',
+      );
+    }
   }
   const ckpt = await readCheckpoint(path, layouts);
   try {

@@ -6,6 +6,8 @@ export interface WorkerArgs {
   workDir: string;
   resumeFrom?: string;
   autoResume: boolean;
+  /** `--auto-resume=fresh-ok`: when every checkpoint found is corrupt, start from scratch instead of failing. */
+  autoResumeFreshOk: boolean;
   loadFrom?: string;
   seed?: number;
   deterministic: boolean;
@@ -25,7 +27,7 @@ const VALUE_FLAGS = ['--config', '--work-dir', '--resume-from', '--load-from', '
 const BOOL_FLAGS = ['--auto-resume', '--deterministic', '--checkpoint-on-signal'];
 
 export const WORKER_USAGE =
-  'usage: ssl-worker --config CFG --work-dir DIR [--resume-from CKPT] [--auto-resume] [--load-from CKPT] [--seed N] ' +
+  'usage: ssl-worker --config CFG --work-dir DIR [--resume-from CKPT] [--auto-resume[=fresh-ok]] [--load-from CKPT] [--seed N] ' +
   '[--deterministic] [--backend B] [--threads N] [--precision fp32|bf16] [--s3 s3://bucket/prefix] [--s3-endpoint URL] [--port N] [--checkpoint-on-signal]';
 
 /** Parses worker argv (`--flag value` or `--flag=value`). @throws SslError naming the bad flag. */
@@ -40,7 +42,11 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs {
       inline = arg.slice(eq + 1);
       arg = arg.slice(0, eq);
     }
-    if (BOOL_FLAGS.includes(arg)) bools.add(arg);
+    if (arg === '--auto-resume' && inline !== undefined) {
+      if (inline !== 'fresh-ok') throw new SslError(`--auto-resume takes no value or =fresh-ok, got "${inline}"`);
+      bools.add('--auto-resume');
+      bools.add('--auto-resume=fresh-ok');
+    } else if (BOOL_FLAGS.includes(arg)) bools.add(arg);
     else if (VALUE_FLAGS.includes(arg)) {
       const v = inline ?? argv[++i];
       if (v === undefined) throw new SslError(`${arg} needs a value; ${WORKER_USAGE}`);
@@ -62,6 +68,7 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs {
     workDir,
     resumeFrom: values.get('--resume-from'),
     autoResume: bools.has('--auto-resume'),
+    autoResumeFreshOk: bools.has('--auto-resume=fresh-ok'),
     loadFrom: values.get('--load-from'),
     seed: int('--seed'),
     deterministic: bools.has('--deterministic'),

@@ -3,11 +3,12 @@
  * calls in-process: resolves its place in the job, builds model/data/optimizer/hooks from the config,
  * resumes if asked, trains, and returns the exit code.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isSslError, SslError } from '../errors.js';
 import { NanLossError, StoppedError, type BaseRunner, type StopRequest } from './base-runner.js';
-import { findLatestCheckpoint, readCheckpointMeta, removeStaleTemps } from './checkpoint.js';
+import { removeStaleTemps } from './checkpoint.js';
+import { checkCheckpointFile, checkSameArchitecture, onlyCorruptMessage, scanCheckpoints } from './checkpoint-check.js';
 import { workflowOf } from './epoch-runner.js';
 import { CheckpointHook } from './hooks/checkpoint-hook.js';
 import type { DistContext } from '../dist/trainer-context.js';
@@ -97,15 +98,23 @@ export async function runWorker(argv: string[]): Promise<number> {
   let loaders: TrainLoader[] = [];
   let closers: (() => Promise<void>)[] = [];
   const handlers: [NodeJS.Signals, () => void][] = [];
+  /** Set once the inputs are checked and the run writes to its work dir. */
+  let started = false;
+  /** Checkpoints downloaded from S3 before the run started (removed again if it fails to start). */
+  const downloaded: string[] = [];
+  let cleanWorkDir: (() => void) | undefined;
   try {
     const args = parseWorkerArgs(argv);
     const { cfg, sourceOf } = await loadWorkerConfig(args.config);
     dist = await createDist(args, cfg);
     const workDir = resolve(args.workDir);
-    mkdirSync(workDir, { recursive: true });
-    if (dist.rank === 0) removeStaleTemps(workDir);
+    const workDirExisted = existsSync(workDir);
+    cleanWorkDir = () => {
+      if (!workDirExisted && existsSync(workDir) && readdirSync(workDir).length === 0) rmdirSync(workDir);
+    };
     const timestamp = sharedTimestamp(dist);
-    logger = new Logger(join(workDir, rankLogName(timestamp, dist.rank)), dist.rank);
+    // nothing is written to the work dir before the resume/load inputs are checked: log lines wait in memory
+    logger = new Logger(join(workDir, rankLogName(timestamp, dist.rank)), dist.rank, 'mmselfsup', undefined, { deferFile: true });
 
     // S3 (src/storage, loaded only when used): --s3 or checkpoint_config.out_dir: s3://...
     const ckCfg = (cfg.checkpoint_config ?? {}) as { out_dir?: string | null; max_keep_ckpts?: number };
@@ -120,25 +129,64 @@ export async function runWorker(argv: string[]): Promise<number> {
       s3 = await storage.S3RunSync.open({ uri, endpoint: args.s3Endpoint, workDir, maxKeepCkpts: ckCfg.max_keep_ckpts, check: dist.rank === 0, log: (l) => log.info(l) });
     }
     const s3opts = { endpoint: args.s3Endpoint };
+    // s3:// inputs are downloaded into the work dir; a missing object is an error naming the setting
+    const fetch = async (what: string, p: string, get: () => Promise<string | undefined>): Promise<string | undefined> => {
+      try {
+        const local = await get();
+        if (local && local !== p) downloaded.push(local);
+        return local;
+      } catch (e) {
+        if (isSslError(e) && e.code === 'NO_CHECKPOINT' && !e.message.startsWith(what)) throw new SslError(`${what}: ${e.message}`, { code: e.code, cause: e });
+        throw e;
+      }
+    };
 
     // resume target first: an auto-resumed run keeps the checkpoint's seed unless --seed is given
-    const localLatest = args.autoResume && !args.resumeFrom ? findLatestCheckpoint(workDir) : undefined;
+    const autoResume = args.autoResume && !args.resumeFrom;
+    const scan = autoResume ? scanCheckpoints(workDir) : undefined;
+    const localLatest = scan?.latest;
     let resumeFrom: string | undefined;
-    if (s3) resumeFrom = await s3.resolveResume({ resumeFrom: args.resumeFrom, autoResume: args.autoResume, localLatest });
-    else if (args.resumeFrom) resumeFrom = storage ? await storage.fetchIfRemote(args.resumeFrom, workDir, s3opts) : args.resumeFrom;
-    else resumeFrom = localLatest;
-    if (args.autoResume && !args.resumeFrom) {
-      if (resumeFrom) logger.info(`auto-resume: found ${resumeFrom}`);
-      else logger.info(`auto-resume: no valid checkpoint in ${workDir}${s3 ? ` or ${s3.uri}` : ''}, ${cfgResume ? `resume_from ${cfgResume} of the config` : 'starting from scratch'}`);
+    let resumeWhat = args.resumeFrom ? '--resume-from' : '--auto-resume';
+    if (s3) {
+      const sync = s3;
+      resumeFrom = await fetch(resumeWhat, args.resumeFrom ?? '', () => sync.resolveResume({ resumeFrom: args.resumeFrom, autoResume: args.autoResume, localLatest }));
+    } else if (args.resumeFrom) {
+      const st = storage;
+      resumeFrom = st ? await fetch('--resume-from', args.resumeFrom, () => st.fetchIfRemote(args.resumeFrom!, workDir, s3opts)) : args.resumeFrom;
+    } else resumeFrom = localLatest;
+    if (autoResume) {
+      const corrupt = [...(scan?.corrupt ?? [])];
+      if (s3 && !resumeFrom) {
+        const { listRemoteCheckpoints } = await import('../storage/remote-checkpoints.js');
+        for (const c of await listRemoteCheckpoints(s3.client, s3.uri)) corrupt.push({ path: c.uri, problem: 'is incomplete (no verified upload)' });
+      }
+      const where = `${workDir}${s3 ? ` or ${s3.uri}` : ''}`;
+      if (resumeFrom) {
+        logger.info(`auto-resume: found ${resumeFrom}`);
+        if (corrupt.length > 0) logger.warning(`auto-resume: skipped ${corrupt.map((c) => `${c.path} (${c.problem.replace(/^is /, '')})`).join(', ')}`);
+      } else if (corrupt.length > 0) {
+        if (!args.autoResumeFreshOk) {
+          throw new SslError(`${onlyCorruptMessage(where, corrupt)}; delete or replace them, or pass --auto-resume=fresh-ok to start from scratch`, { code: 'CORRUPT_CHECKPOINT' });
+        }
+        logger.warning(`${onlyCorruptMessage(where, corrupt)}; --auto-resume=fresh-ok: ${cfgResume ? `resume_from ${cfgResume} of the config` : 'starting from scratch'}`);
+      } else logger.info(`auto-resume: no valid checkpoint in ${where}, ${cfgResume ? `resume_from ${cfgResume} of the config` : 'starting from scratch'}`);
     }
     // MMSelfSup: a checkpoint auto-resume finds wins over the config's resume_from; --resume-from over both
     if (!resumeFrom && !args.resumeFrom && cfgResume) {
-      resumeFrom = storage ? await storage.fetchIfRemote(cfgResume, workDir, s3opts) : cfgResume;
+      resumeWhat = 'resume_from';
+      const st = storage;
+      resumeFrom = st ? await fetch('resume_from', cfgResume, () => st.fetchIfRemote(cfgResume, workDir, s3opts)) : cfgResume;
       logger.info(`resume_from (config): ${cfgResume}`);
     }
-    if (s3 && dist.rank === 0) await s3.uploadMissing();
-    if (resumeFrom && !existsSync(resumeFrom)) throw new SslError(`${args.resumeFrom ? '--resume-from' : 'resume_from'}: checkpoint ${resumeFrom} does not exist`, { code: 'NO_CHECKPOINT' });
-    const resumeSeed = resumeFrom && args.seed === undefined ? readCheckpointMeta(resumeFrom).seed : undefined;
+    const loadWhat = args.loadFrom ? '--load-from' : 'load_from';
+    const resumeHeader = resumeFrom ? checkCheckpointFile(resumeFrom, resumeWhat, { needMeta: true }) : undefined;
+    let loadPath: string | undefined;
+    if (!resumeFrom && loadFrom) {
+      const st = storage;
+      loadPath = st ? await fetch(loadWhat, loadFrom, () => st.fetchIfRemote(loadFrom, workDir, s3opts)) : loadFrom;
+      checkCheckpointFile(loadPath!, loadWhat);
+    }
+    const resumeSeed = resumeHeader && args.seed === undefined ? (JSON.parse(resumeHeader.metadata.meta!) as { seed?: number }).seed : undefined;
 
     const { setupTraining } = await import('./setup.js');
     const cfgSeed = typeof cfg.seed === 'number' ? cfg.seed : undefined;
@@ -146,11 +194,17 @@ export async function runWorker(argv: string[]): Promise<number> {
     runner = setup.runner;
     loaders = setup.loaders;
     closers = setup.closers;
-    if (resumeFrom) await runner.loadCheckpoint(resumeFrom, { resume: true });
-    else if (loadFrom) {
-      const what = args.loadFrom ? '--load-from' : 'load_from';
-      await runner.loadCheckpoint(storage ? await storage.fetchIfRemote(loadFrom, workDir, s3opts) : loadFrom, { resume: false, what });
-    }
+    if (resumeFrom) {
+      checkSameArchitecture(resumeFrom, resumeWhat, resumeHeader!, runner.model);
+      await runner.loadCheckpoint(resumeFrom, { resume: true });
+    } else if (loadPath) await runner.loadCheckpoint(loadPath, { resume: false, what: loadWhat });
+
+    // the inputs are good: from here on the run writes to its work dir
+    started = true;
+    mkdirSync(workDir, { recursive: true });
+    if (dist.rank === 0) removeStaleTemps(workDir);
+    logger.openFile();
+    if (s3 && dist.rank === 0) await s3.uploadMissing();
     const sync = s3;
     if (sync && dist.rank === 0) {
       const logs = () => [args.config, join(workDir, `${timestamp}.log`), join(workDir, `${timestamp}.log.json`)].filter((p) => existsSync(p));
@@ -205,7 +259,12 @@ export async function runWorker(argv: string[]): Promise<number> {
       return EXIT.NAN_LOSS;
     }
     if (isSslError(e)) {
+      if (process.argv.includes('--debug') || process.env.SSL_DEBUG) process.stderr.write(`${e.stack}\n`);
       log(e.message);
+      if (!started) {
+        for (const p of downloaded) rmSync(p, { force: true });
+        cleanWorkDir?.();
+      }
       return e.exitCode;
     }
     log(`${(e as Error).stack ?? String(e)}`);

@@ -100,11 +100,12 @@ export async function pruneRemote(client: S3Client, prefixUri: string, keep: num
  */
 export async function downloadToDir(client: S3Client, uri: string, localDir: string): Promise<string> {
   const { bucket, key } = parseS3Uri(uri);
-  mkdirSync(localDir, { recursive: true });
   const dest = join(localDir, basename(key));
   const tmp = `${dest}.${randomBytes(4).toString('hex')}.part`;
   try {
+    // the object first: a missing one is an error before anything is created locally
     const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    mkdirSync(localDir, { recursive: true });
     const hash = createHash('sha256');
     const tap = new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -123,6 +124,7 @@ export async function downloadToDir(client: S3Client, uri: string, localDir: str
   } catch (e) {
     rmSync(tmp, { force: true });
     if (e instanceof SslError) throw e;
+    if ((e as { name?: string }).name === 'NoSuchKey') throw new SslError(`${uri} does not exist (no such object)`, { code: 'NO_CHECKPOINT', cause: e });
     throw new SslError(`cannot download ${uri}: ${shortS3Error(e)}`, { code: 'S3_DOWNLOAD_FAILED', cause: e });
   }
 }

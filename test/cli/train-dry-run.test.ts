@@ -34,7 +34,7 @@ describe('ssl train --dry-run', () => {
   test.each([
     ['a model that cannot be built', ['--cfg-options', 'model.backbone.type=ResNetX'], /unknown backbone type "ResNetX"; did you mean ResNet/],
     ['a data source that cannot be built', ['--cfg-options', 'data.train.data_source.type=SyntheticShape'], /unknown data source type "SyntheticShape"/],
-    ['a --load-from file that does not exist', ['--load-from', '/nonexistent/x.ckpt'], /checkpoint \/nonexistent\/x\.ckpt does not exist/],
+    ['a --load-from file that does not exist', ['--load-from', '/nonexistent/x.ckpt'], /--load-from: \/nonexistent\/x\.ckpt does not exist/],
   ])('%s: exit 2 with the error a real run gives, nothing written', (_what, extra, message) => {
     const dir = writeTree({ 'keep.txt': '' });
     const dry = runCli(['train', TINY, '--work-dir', join(dir, 'dry'), '--dry-run', '--backend', 'wasm', ...extra], { cwd: dir });

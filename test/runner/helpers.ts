@@ -20,6 +20,21 @@ export function writeConfig(dir: string, base: string, mutate: (cfg: Record<stri
 }
 
 /** Silences stdout writes while `f` runs (the worker logs a lot). */
+/** Runs `f` with stdout captured: its result and what it printed (errors before a run starts are only printed). */
+export async function captured<T>(f: () => Promise<T>): Promise<{ result: T; out: string }> {
+  const write = process.stdout.write.bind(process.stdout);
+  let out = '';
+  (process.stdout as { write: unknown }).write = (chunk: string | Uint8Array) => {
+    out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  };
+  try {
+    return { result: await f(), out };
+  } finally {
+    (process.stdout as { write: unknown }).write = write;
+  }
+}
+
 export async function quiet<T>(f: () => Promise<T>): Promise<T> {
   const write = process.stdout.write.bind(process.stdout);
   (process.stdout as { write: unknown }).write = () => true;

@@ -2,7 +2,7 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runWorker } from '../../src/runner/worker-main.js';
-import { quiet, tempDir, TINY_SIMCLR, writeConfig } from './helpers.js';
+import { captured, quiet, tempDir, TINY_SIMCLR, writeConfig } from './helpers.js';
 
 /** 8×8 images, 4 per batch, one batch per epoch, a 4-channel ResNet-18. */
 function micro(c: Record<string, any>): void {
@@ -41,8 +41,8 @@ async function run(name: string, keys: Record<string, unknown>, flags: string[] 
   const w = join(dir, name);
   mkdirSync(w, { recursive: true });
   prepare?.(w);
-  const code = await quiet(() => runWorker(['--config', cfg, '--work-dir', w, '--backend', 'wasm', ...flags]));
-  return { code, log: logText(w) };
+  const { result: code, out } = await captured(() => runWorker(['--config', cfg, '--work-dir', w, '--backend', 'wasm', ...flags]));
+  return { code, log: code === 2 ? out : logText(w) };
 }
 
 test('resume_from in the config resumes (counters, then the remaining epoch)', async () => {
@@ -84,5 +84,7 @@ test('a resume_from that does not exist: exit 2, one line naming the key', async
   const missing = join(dir, 'nope.ckpt');
   const r = await run('missing', { resume_from: missing });
   expect(r.code).toBe(2);
-  expect(r.log).toContain(`ERROR - resume_from: checkpoint ${missing} does not exist`);
+  expect(r.log.split('\n').filter((l) => l.includes(' - ERROR - '))).toEqual([expect.stringMatching(new RegExp(`ERROR - resume_from: ${missing} does not exist$`))]);
+  // nothing was written (the work dir existed before, empty)
+  expect(readdirSync(join(dir, 'missing'))).toEqual([]);
 });

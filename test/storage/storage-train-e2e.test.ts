@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../src/config/index.js';
 import { listObjects, listRemoteCheckpoints } from '../../src/storage/remote-checkpoints.js';
-import { quiet } from '../runner/helpers.js';
+import { captured, quiet } from '../runner/helpers.js';
 import { LocalS3, S3RVER_CREDENTIALS } from './s3-server.js';
 
 const TINY = 'configs/selfsup/simclr/simclr_resnet18-cifar_1xb8-2it_synthetic.yaml';
@@ -109,11 +109,11 @@ const logOf = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.log')
     const dir = mkdtempSync(join(tmpdir(), 'ssl-s3-e2e-'));
     const w = join(dir, 'w');
     const t0 = Date.now();
-    const code = await quiet(() => runWorker(['--config', config(dir, 1), '--work-dir', w, '--backend', 'wasm', '--s3', 's3://no-such-bucket/x', '--s3-endpoint', s3.endpoint]));
+    const { result: code, out } = await captured(() => runWorker(['--config', config(dir, 1), '--work-dir', w, '--backend', 'wasm', '--s3', 's3://no-such-bucket/x', '--s3-endpoint', s3.endpoint]));
     expect(code).toBe(2);
     expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(logOf(w)).toMatch(/bucket 'no-such-bucket' does not exist/);
-    expect(logOf(w)).not.toMatch(/Epoch \[1\]/);
-    expect(readdirSync(w).filter((f) => f.endsWith('.ckpt'))).toEqual([]);
+    expect(out).toMatch(/bucket 'no-such-bucket' does not exist/);
+    expect(out).not.toMatch(/Epoch \[1\]/);
+    expect(existsSync(w)).toBe(false); // failed before it started: nothing written
   });
 });

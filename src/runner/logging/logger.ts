@@ -33,14 +33,28 @@ export interface StatusLine {
  */
 export class Logger {
   status: StatusLine | undefined;
+  /** Lines waiting for the file (`deferFile`: nothing is written until the run's inputs are checked). */
+  private pending: string[] | undefined;
 
   constructor(
     readonly file: string | undefined,
     readonly rank = 0,
     readonly name = 'mmselfsup',
     readonly write: (line: string) => void = (line) => process.stdout.write(line),
+    opts: { deferFile?: boolean } = {},
   ) {
-    if (file) mkdirSync(dirname(file), { recursive: true });
+    if (opts.deferFile) this.pending = [];
+    else if (file) mkdirSync(dirname(file), { recursive: true });
+  }
+
+  /** With `deferFile`: creates the file (and its directory) with the lines logged so far; later lines are appended. */
+  openFile(): void {
+    if (!this.pending) return;
+    const lines = this.pending;
+    this.pending = undefined;
+    if (!this.file) return;
+    mkdirSync(dirname(this.file), { recursive: true });
+    appendFileSync(this.file, lines.join(''));
   }
 
   info(message: string): void {
@@ -62,6 +76,7 @@ export class Logger {
       this.write(line);
       this.status?.redraw();
     }
-    if (this.file) appendFileSync(this.file, line);
+    if (this.pending) this.pending.push(line);
+    else if (this.file) appendFileSync(this.file, line);
   }
 }
