@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { SslError } from '../errors.js';
 import type { TorchLayout } from '../engine/module.js';
 import { readContainerHeader } from './checkpoint-container.js';
-import type { TrainableModel } from './types.js';
+import type { TrainableModel } from '../models/contracts.js';
 
 /** Names of the checkpoints the runner writes (`epoch_N.ckpt`, `iter_N.ckpt`). */
 export const CHECKPOINT_FILE = /^(epoch|iter)_(\d+)\.ckpt$/;
