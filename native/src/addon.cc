@@ -100,6 +100,10 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo &info);
 Napi::Value Relu(const Napi::CallbackInfo &info);
 Napi::Value ReluBackward(const Napi::CallbackInfo &info);
 Napi::Value Binary(const Napi::CallbackInfo &info);
+Napi::Value BatchNormStats(const Napi::CallbackInfo &info);
+Napi::Value BatchNormStatsBackward(const Napi::CallbackInfo &info);
+Napi::Value BatchNormApply(const Napi::CallbackInfo &info);
+Napi::Value BatchNormApplyBackward(const Napi::CallbackInfo &info);
 Napi::Value Pool2dForward(const Napi::CallbackInfo &info);
 Napi::Value Pool2dBackward(const Napi::CallbackInfo &info);
 Napi::Value SoftmaxForward(const Napi::CallbackInfo &info);
@@ -134,6 +138,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward));
   exports.Set("gelu", Napi::Function::New(env, Gelu));
   exports.Set("geluBackward", Napi::Function::New(env, GeluBackward));
+  exports.Set("batchNormStats", Napi::Function::New(env, BatchNormStats));
+  exports.Set("batchNormStatsBackward", Napi::Function::New(env, BatchNormStatsBackward));
+  exports.Set("batchNormApply", Napi::Function::New(env, BatchNormApply));
+  exports.Set("batchNormApplyBackward", Napi::Function::New(env, BatchNormApplyBackward));
   return exports;
 }
 

@@ -185,3 +185,122 @@ Napi::Value Binary(const Napi::CallbackInfo &info) {
 }
 
 }  // namespace sslnative
+
+namespace sslnative {
+
+// SyncBN's passes, where the statistics come from all ranks: per-channel Σx and Σx² of this rank's
+// batch (what the all-reduce sums), their gradient, and the normalisation with given (global) mean
+// and biased variance and its gradient with respect to x, mean, variance, γ and β (autodiff carries
+// dmean and dvariance back through the all-reduce to every rank's Σx, Σx², as PyTorch's SyncBN does).
+
+// batchNormStats(heap, M, C, x, sum, sumSq)
+Napi::Value BatchNormStats(const Napi::CallbackInfo &info) {
+  auto env = info.Env();
+  const char *op = "SslBatchNormStats";
+  auto heap = info[0].As<Napi::ArrayBuffer>();
+  const long M = long(num(info, 1)), C = long(num(info, 2));
+  if (M < 1 || C < 1) fail(env, op, "empty input [" + std::to_string(M) + "," + std::to_string(C) + "]");
+  const float *x = heapFloats(env, heap, num(info, 3), size_t(M) * C, op);
+  float *sum = heapFloats(env, heap, num(info, 4), C, op);
+  float *sumSq = heapFloats(env, heap, num(info, 5), C, op);
+  std::vector<double> s, ss;
+  channelSums(M, C, s, [&](long r, long c) { return double(x[r * C + c]); });
+  channelSums(M, C, ss, [&](long r, long c) { return double(x[r * C + c]) * double(x[r * C + c]); });
+  for (long c = 0; c < C; c++) {
+    sum[c] = float(s[c]);
+    sumSq[c] = float(ss[c]);
+  }
+  return env.Undefined();
+}
+
+// batchNormStatsBackward(heap, M, C, dSum, dSumSq, x, dx): dx = dSum + 2·x·dSumSq
+Napi::Value BatchNormStatsBackward(const Napi::CallbackInfo &info) {
+  auto env = info.Env();
+  const char *op = "SslBatchNormStatsBackward";
+  auto heap = info[0].As<Napi::ArrayBuffer>();
+  const long M = long(num(info, 1)), C = long(num(info, 2));
+  const float *__restrict ds = heapFloats(env, heap, num(info, 3), C, op);
+  const float *__restrict dss = heapFloats(env, heap, num(info, 4), C, op);
+  const float *x = heapFloats(env, heap, num(info, 5), size_t(M) * C, op);
+  float *dx = heapFloats(env, heap, num(info, 6), size_t(M) * C, op);
+#pragma omp parallel for schedule(static) if (M * C >= PARALLEL_MIN)
+  for (long r = 0; r < M; r++) {
+    const float *__restrict xr = x + r * C;
+    float *__restrict dxr = dx + r * C;
+#pragma omp simd
+    for (long c = 0; c < C; c++) dxr[c] = ds[c] + 2.f * xr[c] * dss[c];
+  }
+  return env.Undefined();
+}
+
+// batchNormApply(heap, M, C, eps, x, mean, variance, gamma, beta, y): y = γ·(x − mean)/√(variance + eps) + β
+Napi::Value BatchNormApply(const Napi::CallbackInfo &info) {
+  auto env = info.Env();
+  const char *op = "SslBatchNormApply";
+  auto heap = info[0].As<Napi::ArrayBuffer>();
+  const long M = long(num(info, 1)), C = long(num(info, 2));
+  const double eps = num(info, 3);
+  const float *x = heapFloats(env, heap, num(info, 4), size_t(M) * C, op);
+  const float *mean = heapFloats(env, heap, num(info, 5), C, op);
+  const float *var = heapFloats(env, heap, num(info, 6), C, op);
+  const float *gamma = heapFloats(env, heap, num(info, 7), C, op);
+  const float *beta = heapFloats(env, heap, num(info, 8), C, op);
+  float *y = heapFloats(env, heap, num(info, 9), size_t(M) * C, op);
+  std::vector<float> scale(C), shift(C);
+  for (long c = 0; c < C; c++) {
+    const double k = double(gamma[c]) / std::sqrt(double(var[c]) + eps);
+    scale[c] = float(k);
+    shift[c] = float(beta[c] - mean[c] * k);
+  }
+  const float *__restrict sc = scale.data(), *__restrict sh = shift.data();
+#pragma omp parallel for schedule(static) if (M * C >= PARALLEL_MIN)
+  for (long r = 0; r < M; r++) {
+    const float *__restrict xr = x + r * C;
+    float *__restrict yr = y + r * C;
+#pragma omp simd
+    for (long c = 0; c < C; c++) yr[c] = xr[c] * sc[c] + sh[c];
+  }
+  return env.Undefined();
+}
+
+// batchNormApplyBackward(heap, M, C, eps, dy, x, mean, variance, gamma, dx, dmean, dvariance, dgamma, dbeta)
+Napi::Value BatchNormApplyBackward(const Napi::CallbackInfo &info) {
+  auto env = info.Env();
+  const char *op = "SslBatchNormApplyBackward";
+  auto heap = info[0].As<Napi::ArrayBuffer>();
+  const long M = long(num(info, 1)), C = long(num(info, 2));
+  const double eps = num(info, 3);
+  const float *dy = heapFloats(env, heap, num(info, 4), size_t(M) * C, op);
+  const float *x = heapFloats(env, heap, num(info, 5), size_t(M) * C, op);
+  const float *mean = heapFloats(env, heap, num(info, 6), C, op);
+  const float *var = heapFloats(env, heap, num(info, 7), C, op);
+  const float *gamma = heapFloats(env, heap, num(info, 8), C, op);
+  float *dx = heapFloats(env, heap, num(info, 9), size_t(M) * C, op);
+  float *dmean = heapFloats(env, heap, num(info, 10), C, op);
+  float *dvar = heapFloats(env, heap, num(info, 11), C, op);
+  float *dgamma = heapFloats(env, heap, num(info, 12), C, op);
+  float *dbeta = heapFloats(env, heap, num(info, 13), C, op);
+  std::vector<double> sdy, sdyx;
+  channelSums(M, C, sdy, [&](long r, long c) { return double(dy[r * C + c]); });
+  channelSums(M, C, sdyx, [&](long r, long c) { return double(dy[r * C + c]) * (double(x[r * C + c]) - double(mean[c])); });
+  std::vector<float> k(C);
+  for (long c = 0; c < C; c++) {
+    const double rs = 1.0 / std::sqrt(double(var[c]) + eps);
+    k[c] = float(gamma[c] * rs);
+    dbeta[c] = float(sdy[c]);
+    dgamma[c] = float(sdyx[c] * rs);
+    dmean[c] = float(-gamma[c] * rs * sdy[c]);
+    dvar[c] = float(-0.5 * gamma[c] * rs * rs * rs * sdyx[c]);
+  }
+  const float *__restrict kk = k.data();
+#pragma omp parallel for schedule(static) if (M * C >= PARALLEL_MIN)
+  for (long r = 0; r < M; r++) {
+    const float *__restrict dyr = dy + r * C;
+    float *__restrict dxr = dx + r * C;
+#pragma omp simd
+    for (long c = 0; c < C; c++) dxr[c] = dyr[c] * kk[c];
+  }
+  return env.Undefined();
+}
+
+}  // namespace sslnative

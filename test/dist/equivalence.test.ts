@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { nativeUnavailable } from '../engine/backends-under-test.js';
 import { compileForChildren, freePort, REPO, runNode, type Finished } from './helpers.js';
 
 const SCRIPT = join(REPO, 'test', 'dist', 'fixtures', 'equiv-rank.mjs');
@@ -23,14 +24,19 @@ function maxRelDiff(a: Record<string, number[]>, b: Record<string, number[]>): n
   return worst;
 }
 
+const nativeWhy = nativeUnavailable();
+const BACKENDS = ['cpu', ...(nativeWhy && !process.env.CI ? [] : ['native'])];
+
 describe('data-parallel equivalence (tiny SimCLR on engine layers, 20 SGD steps)', () => {
-  it('2 processes x batch B == 1 process x batch 2B with SyncBN and gathered negatives; batch shuffle is transparent', async () => {
+  it.each(BACKENDS)('2 processes x batch B == 1 process x batch 2B with SyncBN and gathered negatives; batch shuffle is transparent (%s)', async (backend) => {
+    if (backend === 'native' && nativeWhy) throw new Error(`the native engine must be built in CI: ${nativeWhy}`);
     const lib = compileForChildren(['src/dist', 'src/errors.ts', 'src/engine']);
     const port = await freePort();
+    const engine = backend === 'native' ? { EQUIV_BACKEND: 'native', SSL_NATIVE_ADDON: join(REPO, 'native', 'build', 'Release', 'ssl_native.node') } : {};
     const dist = [0, 1].map((r) =>
-      runNode(SCRIPT, [lib], { RANK: String(r), WORLD_SIZE: '2', LOCAL_RANK: String(r), LOCAL_WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) }).done,
+      runNode(SCRIPT, [lib], { ...engine, RANK: String(r), WORLD_SIZE: '2', LOCAL_RANK: String(r), LOCAL_WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) }).done,
     );
-    const single = runNode(SCRIPT, [lib], { RANK: '', WORLD_SIZE: '', LOCAL_RANK: '' }).done;
+    const single = runNode(SCRIPT, [lib], { ...engine, RANK: '', WORLD_SIZE: '', LOCAL_RANK: '' }).done;
     const [d0, d1, one] = (await Promise.all([...dist, single])).map(parse);
     expect(one.worldSize).toBe(1);
     expect(d0.worldSize).toBe(2);

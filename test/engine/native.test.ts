@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { initBackend } from '../../src/engine/backend.js';
 import { gelu } from '../../src/engine/layers/activation.js';
-import { BatchNorm } from '../../src/engine/layers/batch-norm.js';
+import { BatchNorm, setBatchStatsReducer } from '../../src/engine/layers/batch-norm.js';
 import { LayerNorm } from '../../src/engine/layers/layer-norm.js';
 import { loadNativeAddon, type NativeAddon } from '../../src/engine/native/addon.js';
 import { installNativeKernels, type NativeKernelOptions } from '../../src/engine/native/kernels.js';
@@ -168,6 +168,39 @@ describeNative('native engine (oneDNN kernels on the wasm heap)', () => {
       const e = relErr(got, ref[i]);
       if (!(e < 1e-4)) throw new Error(`BatchNorm output ${i}: relative error ${e}`);
     });
+  });
+
+  test('SyncBN on native (Σx, Σx² kernels, normalisation with the reduced statistics) equals the portable SyncBN on cpu: output, gradients, running statistics', () => {
+    // A stand-in for the all-reduce over two ranks holding the same batch, differentiable as the real one.
+    setBatchStatsReducer((l) => ({ sum: tf.mul(l.sum, 2) as tf.Tensor1D, sumSq: tf.mul(l.sumSq, 2) as tf.Tensor1D, count: 2 * l.count }));
+    const spy = jest.spyOn(addon, 'batchNormApplyBackward');
+    try {
+      manualSeed(31);
+      const x = normalArray(3 * 4 * 4 * 6, 2, 0.7);
+      const w = normalArray(6, 1, 0.3);
+      const run = (backend: string) => {
+        tf.setBackend(backend);
+        const layer = new BatchNorm(6, { sync: true });
+        layer.weight!.assign(tf.tensor1d(w));
+        const out = tf.tidy(() => {
+          const xt = tf.tensor4d(x, [3, 4, 4, 6]);
+          const g = tf.grads((v: Tensor, gm: Tensor, bt: Tensor) => tf.sum(tf.mul(layer.forward(v), tf.sin(v))))([xt, layer.weight as unknown as Tensor, layer.bias as unknown as Tensor]);
+          return [layer.forward(xt), ...g].map((t) => t.dataSync() as Float32Array);
+        });
+        const stats = [layer.runningMean!, layer.runningVar!].map((t) => t.dataSync() as Float32Array);
+        layer.dispose();
+        return [...out, ...stats];
+      };
+      const ref = run('cpu');
+      run('wasm').forEach((got, i) => {
+        const e = relErr(got, ref[i]);
+        if (!(e < 1e-4)) throw new Error(`SyncBN output ${i}: relative error ${e}`);
+      });
+      expect(spy).toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+      setBatchStatsReducer(null);
+    }
   });
 
   /** Each function's value and its gradient (against a fixed random cotangent) on cpu and on native. */

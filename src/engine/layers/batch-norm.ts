@@ -1,7 +1,7 @@
 import { Module } from '../module.js';
 import { tf, type Tensor, type Tensor1D, type Variable } from '../tf.js';
 import { stableMoments, stableSum } from '../ops/stable-sum.js';
-import { nativeBatchNormAvailable, nativeBatchNormTrain } from '../ops/batch-norm-train.js';
+import { nativeBatchNormApply, nativeBatchNormAvailable, nativeBatchNormTrain, nativeBatchStats } from '../ops/batch-norm-train.js';
 
 /** Per-channel sums of one process's batch: Σx, Σx², and how many values were summed. */
 export interface BatchStats {
@@ -74,10 +74,13 @@ export class BatchNorm extends Module {
     const axes = x.shape.slice(0, -1).map((_, i) => i);
     const n = x.size / this.numFeatures;
     if (!(this.sync && reducer)) return this.trainForward(x, axes, n);
-    const global = reducer({ sum: stableSum(x, axes) as Tensor1D, sumSq: stableSum(tf.square(x), axes) as Tensor1D, count: n });
+    const native = nativeBatchNormAvailable(x);
+    const local = native ? nativeBatchStats(x) : { sum: stableSum(x, axes), sumSq: stableSum(tf.square(x), axes) };
+    const global = reducer({ sum: local.sum as Tensor1D, sumSq: local.sumSq as Tensor1D, count: n });
     const mean = tf.div(global.sum, global.count);
     const variance = tf.relu(tf.sub(tf.div(global.sumSq, global.count), tf.square(mean)));
     if (this.training && this.runningMean) this.updateRunningStats(mean, variance, global.count);
+    if (native) return nativeBatchNormApply(x, mean, variance, this.weight ?? tf.ones([this.numFeatures]), this.bias ?? tf.zeros([this.numFeatures]), this.eps);
     return this.normalise(x, mean, variance);
   }
 

@@ -22,6 +22,10 @@ export interface NativeAddon {
   stridedCopy(heap: ArrayBuffer, shape: Int32Array, strides: Int32Array, input: number, inputCount: number, out: number): void;
   batchNormForward(heap: ArrayBuffer, m: number, c: number, eps: number, x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rstd: number): void;
   batchNormBackward(heap: ArrayBuffer, m: number, c: number, dy: number, x: number, mean: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number): void;
+  batchNormStats(heap: ArrayBuffer, m: number, c: number, x: number, sum: number, sumSq: number): void;
+  batchNormStatsBackward(heap: ArrayBuffer, m: number, c: number, dSum: number, dSumSq: number, x: number, dx: number): void;
+  batchNormApply(heap: ArrayBuffer, m: number, c: number, eps: number, x: number, mean: number, variance: number, gamma: number, beta: number, y: number): void;
+  batchNormApplyBackward(heap: ArrayBuffer, m: number, c: number, eps: number, dy: number, x: number, mean: number, variance: number, gamma: number, dx: number, dmean: number, dvariance: number, dgamma: number, dbeta: number): void;
   relu(heap: ArrayBuffer, n: number, x: number, y: number): void;
   reluBackward(heap: ArrayBuffer, n: number, dy: number, x: number, dx: number): void;
   /** op: 0 add, 1 sub, 2 mul; an operand of period p < n repeats every p elements. */

@@ -22,7 +22,7 @@ const saved = new Map<string, KernelConfig>();
 /** Kernels the native engine provides; the Ssl* ones are its own (BatchNorm and LayerNorm training passes, ReLU's, softmax's and GELU's gradients, GELU). */
 export const NATIVE_KERNEL_NAMES = [
   'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'Relu', 'Identity', 'Transpose', 'Slice', 'Unpack',
-  'SslReluBackward', 'SslBatchNormForward', 'SslBatchNormBackward', ...LAYER_KERNEL_NAMES,
+  'SslReluBackward', 'SslBatchNormForward', 'SslBatchNormBackward', 'SslBatchNormStats', 'SslBatchNormStatsBackward', 'SslBatchNormApply', 'SslBatchNormApplyBackward', ...LAYER_KERNEL_NAMES,
 ];
 
 /** Floating-point operations done by native kernels since the process started (benchmarks read it). */
@@ -59,6 +59,10 @@ export function installNativeKernels(addon: NativeAddon, options: NativeKernelOp
     SslReluBackward: (a) => reluBackward(addon, a),
     SslBatchNormForward: (a) => batchNormForward(addon, a),
     SslBatchNormBackward: (a) => batchNormBackward(addon, a),
+    SslBatchNormStats: (a) => batchNormStats(addon, a),
+    SslBatchNormStatsBackward: (a) => batchNormStatsBackward(addon, a),
+    SslBatchNormApply: (a) => batchNormApply(addon, a),
+    SslBatchNormApplyBackward: (a) => batchNormApplyBackward(addon, a),
     ...layerKernels(addon),
   };
   for (const [kernelName, kernel] of Object.entries(kernels)) {
@@ -225,6 +229,47 @@ function batchNormBackward(addon: NativeAddon, args: KernelArgs): TensorInfo[] {
   const [dgamma, dbeta] = [0, 1].map(() => b.makeOutput([c], 'float32'));
   addon.batchNormBackward(heap(b), size(x.shape) / c, c, offset(b, dy), offset(b, x), offset(b, mean), offset(b, rstd), offset(b, gamma), offset(b, dx), offset(b, dgamma), offset(b, dbeta));
   return [dx, dgamma, dbeta];
+}
+
+/** SyncBN: x `[..., C]` -> [Σx, Σx²] per channel (sums in double). */
+function batchNormStats(addon: NativeAddon, args: KernelArgs): TensorInfo[] {
+  const { x } = args.inputs;
+  const c = x.shape[x.shape.length - 1];
+  const b = args.backend;
+  const [sum, sumSq] = [0, 1].map(() => b.makeOutput([c], 'float32'));
+  addon.batchNormStats(heap(b), size(x.shape) / c, c, offset(b, x), offset(b, sum), offset(b, sumSq));
+  return [sum, sumSq];
+}
+
+/** {dSum, dSumSq, x} -> dx = dSum + 2·x·dSumSq. */
+function batchNormStatsBackward(addon: NativeAddon, args: KernelArgs): TensorInfo {
+  const { dSum, dSumSq, x } = args.inputs;
+  const c = x.shape[x.shape.length - 1];
+  const b = args.backend;
+  const dx = b.makeOutput([...x.shape], 'float32');
+  addon.batchNormStatsBackward(heap(b), size(x.shape) / c, c, offset(b, dSum), offset(b, dSumSq), offset(b, x), offset(b, dx));
+  return dx;
+}
+
+/** {x, mean, variance, gamma, beta}, eps -> y with the given (SyncBN: global) statistics. */
+function batchNormApply(addon: NativeAddon, args: KernelArgs): TensorInfo {
+  const { x, mean, variance, gamma, beta } = args.inputs;
+  const c = x.shape[x.shape.length - 1];
+  const b = args.backend;
+  const y = b.makeOutput([...x.shape], 'float32');
+  addon.batchNormApply(heap(b), size(x.shape) / c, c, args.attrs.eps as number, offset(b, x), offset(b, mean), offset(b, variance), offset(b, gamma), offset(b, beta), offset(b, y));
+  return y;
+}
+
+/** {dy, x, mean, variance, gamma}, eps -> [dx, dmean, dvariance, dgamma, dbeta]. */
+function batchNormApplyBackward(addon: NativeAddon, args: KernelArgs): TensorInfo[] {
+  const { dy, x, mean, variance, gamma } = args.inputs;
+  const c = x.shape[x.shape.length - 1];
+  const b = args.backend;
+  const dx = b.makeOutput([...x.shape], 'float32');
+  const [dmean, dvariance, dgamma, dbeta] = [0, 1, 2, 3].map(() => b.makeOutput([c], 'float32'));
+  addon.batchNormApplyBackward(heap(b), size(x.shape) / c, c, args.attrs.eps as number, offset(b, dy), offset(b, x), offset(b, mean), offset(b, variance), offset(b, gamma), offset(b, dx), offset(b, dmean), offset(b, dvariance), offset(b, dgamma), offset(b, dbeta));
+  return [dx, dmean, dvariance, dgamma, dbeta];
 }
 
 /** Identity shares the input's memory (as tfjs's cpu backend does) instead of copying it (wasm's): tensors are immutable. */
