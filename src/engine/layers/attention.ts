@@ -1,5 +1,6 @@
 import { Module } from '../module.js';
 import { tf, type Tensor, type Tensor3D } from '../tf.js';
+import { scaledDotProductAttention } from './attention-core.js';
 import { Dropout } from './dropout.js';
 import { Linear } from './linear.js';
 
@@ -40,9 +41,12 @@ export class MultiheadAttention extends Module {
     const q3 = tf.reshape(q, [n * h, l, hd]) as Tensor3D;
     const k3 = tf.reshape(k, [n * h, l, hd]) as Tensor3D;
     const v3 = tf.reshape(v, [n * h, l, hd]) as Tensor3D;
-    let attn = tf.softmax(tf.mul(tf.matMul(q3, k3, false, true), this.scale), -1);
-    attn = this.attnDrop.forward(attn);
-    const out = tf.reshape(tf.transpose(tf.reshape(tf.matMul(attn, v3), [n, h, l, hd]), [0, 2, 1, 3]), [n, l, d]);
+    const qs = tf.mul(q3, this.scale) as Tensor3D;
+    // one [N·H, L, L] tensor per layer (attention dropout needs the probabilities as a tensor of their own)
+    const attended = this.attnDrop.training && this.attnDrop.p > 0
+      ? tf.matMul(this.attnDrop.forward(tf.softmax(tf.matMul(qs, k3, false, true), -1)) as Tensor3D, v3)
+      : scaledDotProductAttention(qs, k3, v3);
+    const out = tf.reshape(tf.transpose(tf.reshape(attended, [n, h, l, hd]), [0, 2, 1, 3]), [n, l, d]);
     return this.projDrop.forward(this.proj.forward(out)) as Tensor3D;
   }
 }

@@ -3,6 +3,7 @@ import type { BaseAlgorithm } from './base.js';
 import { barlowTwinsEntry } from './barlowtwins.js';
 import { byolEntry } from './byol.js';
 import { classificationEntry } from './classification.js';
+import { maeEntry } from './mae.js';
 import { mocoEntry } from './moco.js';
 import { simclrEntry } from './simclr.js';
 import { simsiamEntry } from './simsiam.js';
@@ -15,4 +16,5 @@ export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = 
   simsiamEntry,
   barlowTwinsEntry,
   classificationEntry,
+  maeEntry,
 ];

@@ -1,9 +1,11 @@
+import { ConfigError } from '../../errors.js';
 import { checkArgs } from '../../registry/registry.js';
 import { assignInit, constant, normal, xavierUniform } from '../../engine/init.js';
 import { LayerNorm } from '../../engine/layers/layer-norm.js';
 import { Linear } from '../../engine/layers/linear.js';
 import { nextSeed } from '../../engine/random.js';
-import { tf, type Tensor2D, type Tensor3D, type Tensor4D } from '../../engine/tf.js';
+import { tf, type Tensor, type Tensor2D, type Tensor3D, type Tensor4D } from '../../engine/tf.js';
+import { gatherTokens } from '../tokens.js';
 import { VIT_ARG_NAMES, VisionTransformer, type ViTArgs } from './vit.js';
 
 /** What MAE's encoder returns for a batch: visible tokens, which patches were masked, how to unshuffle. */
@@ -14,6 +16,14 @@ export interface MaskedEncoding {
   mask: Tensor2D;
   /** `[N, L]` int32: position of each original patch in the shuffled order. */
   idsRestore: Tensor2D;
+}
+
+/** Checks MAE's `mask_ratio` (one line naming the key and value). */
+export function checkMaskRatio(type: string, ratio: unknown): number {
+  if (typeof ratio !== 'number' || !(ratio >= 0 && ratio < 1)) {
+    throw new ConfigError(`${type}: mask_ratio must be in [0, 1), got ${JSON.stringify(ratio)}`);
+  }
+  return ratio;
 }
 
 /**
@@ -27,7 +37,7 @@ export class MAEViT extends VisionTransformer {
   constructor(args: ViTArgs & { mask_ratio?: number }) {
     const { mask_ratio: maskRatio, ...vitArgs } = args;
     super(vitArgs, { typeName: 'MAEViT' });
-    this.maskRatio = maskRatio ?? 0.75;
+    this.maskRatio = checkMaskRatio('MAEViT', maskRatio ?? 0.75);
     for (const [, m] of this.namedModules()) {
       if (m instanceof Linear) {
         assignInit(m.weight, xavierUniform(m.weight.shape, 'linear'));
@@ -40,23 +50,31 @@ export class MAEViT extends VisionTransformer {
     assignInit(this.clsToken, normal(this.clsToken.shape, 0, 0.02));
   }
 
-  /** x `[N, H, W, C]` -> the encoding of a random (1 - mask_ratio) share of its patches (MAE's `forward`). */
-  forwardMasked(x: Tensor4D): MaskedEncoding {
+  get numPatches(): number {
+    return this.patchResolution[0] * this.patchResolution[1];
+  }
+
+  /**
+   * x `[N, H, W, C]` -> the encoding of a random (1 - mask_ratio) share of its patches (MAE's `forward`).
+   * `noise` `[N, L]` (uniform in [0, 1)) decides which patches are kept, as torch.rand does in
+   * MMSelfSup's random_masking; drawn here when not given.
+   */
+  forwardMasked(x: Tensor4D, noise?: Tensor): MaskedEncoding {
     const [n] = x.shape;
-    const [h, w] = this.patchResolution;
-    const l = h * w;
+    const l = this.numPatches;
     const d = this.embedDims;
     const keep = Math.floor(l * (1 - this.maskRatio));
     const pos = this.posEmbed as unknown as Tensor3D;
-    const patches = tf.add(tf.reshape(this.patchEmbed.projection.forward(x), [n, l, d]), tf.slice(pos, [0, 1, 0], [1, l, d]));
-    // argsort(noise) and argsort(ids_shuffle) via top-k of the negated values.
-    const noise = tf.randomUniform([n, l], 0, 1, 'float32', nextSeed());
-    const idsShuffle = tf.topk(tf.neg(noise), l).indices;
-    const idsRestore = tf.topk(tf.neg(tf.cast(idsShuffle, 'float32')), l).indices as Tensor2D;
-    const idsKeep = tf.slice(idsShuffle, [0, 0], [n, keep]);
-    const kept = tf.gather(patches, idsKeep, 1, 1) as Tensor3D;
-    const ordered = tf.concat([tf.zeros([n, keep]), tf.ones([n, l - keep])], 1);
-    const mask = tf.gather(ordered, idsRestore, 1, 1) as Tensor2D;
+    const patches = tf.add(tf.reshape(this.patchEmbed.projection.forward(x), [n, l, d]), tf.slice(pos, [0, 1, 0], [1, l, d])) as Tensor3D;
+    const { idsKeep, idsRestore, mask } = tf.tidy(() => {
+      const u = noise ?? tf.randomUniform([n, l], 0, 1, 'float32', nextSeed());
+      // argsort(noise) and argsort(ids_shuffle): top-k of the negated values (ascending order)
+      const idsShuffle = tf.topk(tf.neg(u), l).indices;
+      const restore = tf.topk(tf.neg(tf.cast(idsShuffle, 'float32')), l).indices as Tensor2D;
+      const ordered = tf.concat([tf.zeros([n, keep]), tf.ones([n, l - keep])], 1);
+      return { idsKeep: tf.slice(idsShuffle, [0, 0], [n, keep]) as Tensor2D, idsRestore: restore, mask: tf.squeeze(gatherTokens(tf.expandDims(ordered, 2) as Tensor3D, restore), [2]) as Tensor2D };
+    });
+    const kept = gatherTokens(patches, idsKeep);
     const cls = tf.tile(tf.add(this.clsToken, tf.slice(pos, [0, 0, 0], [1, 1, d])), [n, 1, 1]);
     let y = this.dropAfterPos.forward(tf.concat([cls, kept], 1)) as Tensor3D;
     for (let i = 0; i < this.numLayers; i++) y = this.layers.at(i).forward(y);
@@ -69,4 +87,3 @@ export function buildMAEViT(args: Record<string, unknown>): MAEViT {
   checkArgs('MAEViT', args, [...VIT_ARG_NAMES, 'mask_ratio']);
   return new MAEViT(args as ViTArgs & { mask_ratio?: number });
 }
-

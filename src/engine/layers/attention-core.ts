@@ -1,0 +1,23 @@
+import { tf, type Tensor, type Tensor3D } from '../tf.js';
+
+/**
+ * softmax(q·kᵀ)·v for `[B, N, d]` q (already scaled), k, v with one `[B, N, M]` tensor kept per call:
+ * the probabilities. The raw scores are freed as soon as the softmax is taken and the backward pass
+ * recomputes nothing but reads the probabilities (dS = P ⊙ (dP − Σ dP ⊙ P)), where autodiff of
+ * matMul → softmax would keep both `[B, N, M]` tensors alive until the step ends.
+ */
+export const scaledDotProductAttention = tf.customGrad(((q: Tensor3D, k: Tensor3D, v: Tensor3D, save: (ts: Tensor[]) => void) => {
+  const scores = tf.matMul(q, k, false, true);
+  const probs = tf.softmax(scores, -1);
+  scores.dispose();
+  save([q, k, v, probs]);
+  return {
+    value: tf.matMul(probs, v),
+    gradFunc: (dy: Tensor, saved: Tensor[]) => {
+      const [sq, sk, sv, p] = saved as Tensor3D[];
+      const dProbs = tf.matMul(dy as Tensor3D, sv, false, true);
+      const dScores = tf.mul(p, tf.sub(dProbs, tf.sum(tf.mul(dProbs, p), -1, true)));
+      return [tf.matMul(dScores, sk), tf.matMul(dScores, sq, true, false), tf.matMul(p, dy as Tensor3D, true, false)];
+    },
+  };
+}) as never) as unknown as (q: Tensor3D, k: Tensor3D, v: Tensor3D) => Tensor3D;
