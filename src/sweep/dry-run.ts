@@ -1,0 +1,151 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { sanitizeName } from '../../launchers/k8s/names.js';
+import { shellQuote } from '../../launchers/slurm/shell.js';
+import { LauncherError } from '../errors.js';
+import { runSsl } from './run-command.js';
+import { findStage, stageSlug } from './stages.js';
+import { launcherFlags, stageContext } from './trial-local.js';
+import { slurmTrainArgv, stageScript } from './trial-slurm.js';
+import type { SweepSpec, Trial } from './types.js';
+
+type Obj = Record<string, any>;
+
+/** Labels on every Kubernetes object of a sweep's trial stage. */
+export const SWEEP_LABEL = 'ssl/sweep';
+export const TRIAL_LABEL = 'ssl/trial';
+export const STAGE_LABEL = 'ssl/stage';
+const LABEL_MAX = 63;
+
+const labelValue = (s: string): string => sanitizeName(s).slice(0, LABEL_MAX).replace(/-+$/, '');
+export const k8sTrialJobName = (spec: SweepSpec, trial: Trial): string => `${labelValue(spec.name).slice(0, 40).replace(/-+$/, '')}-${trial.id}`;
+
+/**
+ * What `ssl sweep --dry-run` prints: every trial and, per stage, the exact request: the command lines
+ * (local), the sbatch scripts (Slurm; train's from `ssl train --launcher slurm --dry-run`), or every
+ * Kubernetes manifest (train's from `ssl train --launcher k8s --dry-run`, one Job per later stage), labelled
+ * with the sweep name and trial digest. Nothing is written under `out` and nothing is submitted.
+ */
+export async function renderDryRun(spec: SweepSpec, trials: Trial[], out: string): Promise<string> {
+  const parts = [`# ssl sweep ${spec.name}: ${trials.length} trials x ${spec.stages.map((s) => s.name).join(' -> ')} on ${spec.launcher}; nothing was run or submitted`];
+  // the train commands' own dry runs write their resolved config (and sbatch script) into the work dir: give them a scratch one
+  const scratch = mkdtempSync(join(tmpdir(), 'ssl-sweep-dry-'));
+  try {
+    for (const t of trials) {
+      parts.push(`\n# trial ${t.id}: ${t.label}`);
+      if (spec.launcher === 'slurm') parts.push(await slurmDry(spec, t, scratch, out));
+      else if (spec.launcher === 'k8s') parts.push(await k8sDry(spec, t, scratch, out));
+      else parts.push(localDry(spec, t, out));
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return `${parts.join('\n')}\n`;
+}
+
+function localDry(spec: SweepSpec, t: Trial, out: string): string {
+  return spec.stages
+    .map((_, i) => {
+      const ctx = stageContext(spec, t, out, i);
+      const argv = findStage(ctx.stage.name)!.argv(ctx);
+      if (ctx.stage.name === 'train') argv.push(...launcherFlags(spec));
+      return `ssl ${argv.map(shellQuote).join(' ')}   # timeout ${ctx.stage.timeout} s`;
+    })
+    .join('\n');
+}
+
+async function dryTrain(argv: string[], scratch: string, t: Trial, what: string): Promise<string> {
+  const log = join(scratch, `${t.id}.dry.log`);
+  const r = await runSsl([...argv, '--dry-run'], { logPath: log, timeoutS: 120 });
+  if (r.exitCode !== 0) {
+    const { tailLines } = await import('./files.js');
+    throw new LauncherError(`trial ${t.id}: ssl train --dry-run (${what}) failed: ${tailLines(log, 1)}`);
+  }
+  return r.stdout;
+}
+
+async function slurmDry(spec: SweepSpec, t: Trial, scratch: string, out: string): Promise<string> {
+  const text = [`## stage train: ssl train --launcher slurm submits (sbatch --parsable)`, await dryTrain(slurmTrainArgv(spec, t, scratch), scratch, t, 'slurm')];
+  for (let i = 1; i < spec.stages.length; i++) {
+    text.push(`## stage ${spec.stages[i]!.name}: sbatch --parsable --dependency=afterok:<job of the stage before> --kill-on-invalid-dep=yes`, stageScript(spec, t, scratch, i).text);
+  }
+  return text.join('\n').replaceAll(scratch, out);
+}
+
+async function k8sDry(spec: SweepSpec, t: Trial, scratch: string, out: string): Promise<string> {
+  const name = k8sTrialJobName(spec, t);
+  const ctx0 = stageContext(spec, t, scratch, 0);
+  const argv = [...findStage('train')!.argv(ctx0), ...launcherFlags(spec, { 'job-name': name })];
+  const docs = parseAllDocuments(await dryTrain(argv, scratch, t, 'k8s')).map((d) => d.toJSON() as Obj).filter((d) => d && typeof d === 'object');
+  const objects = k8sStageObjects(spec, t, docs);
+  return objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join('').replaceAll(scratch, out);
+}
+
+function addLabels(meta: Obj, labels: Record<string, string>): void {
+  meta.labels = { ...(meta.labels ?? {}), ...labels };
+}
+
+/**
+ * The train stage's objects (as `ssl train --launcher k8s` builds them) labelled with the sweep, trial and
+ * stage, with the stage timeout as activeDeadlineSeconds; then one batch/v1 Job per later stage running
+ * that `ssl` command in the train pod's image, with the same config and work-dir volumes.
+ */
+export function k8sStageObjects(spec: SweepSpec, t: Trial, trainDocs: Obj[]): Obj[] {
+  const sweep = labelValue(spec.name);
+  const base = { [SWEEP_LABEL]: sweep, [TRIAL_LABEL]: t.id };
+  const objects: Obj[] = [];
+  let template: Obj | undefined;
+  for (const d of trainDocs) {
+    const o = structuredClone(d);
+    addLabels((o.metadata ??= {}), { ...base, [STAGE_LABEL]: 'train' });
+    if (o.kind === 'PyTorchJob') {
+      o.spec.runPolicy = { ...(o.spec.runPolicy ?? {}), activeDeadlineSeconds: spec.stages[0]!.timeout };
+      for (const r of Object.values(o.spec.pytorchReplicaSpecs ?? {}) as Obj[]) addLabels((r.template.metadata ??= {}), { ...base, [STAGE_LABEL]: 'train' });
+      template = (o.spec.pytorchReplicaSpecs.Master as Obj).template;
+    } else if (o.kind === 'Job') {
+      o.spec.activeDeadlineSeconds = spec.stages[0]!.timeout;
+      addLabels((o.spec.template.metadata ??= {}), { ...base, [STAGE_LABEL]: 'train' });
+      template = o.spec.template;
+    }
+    objects.push(o);
+  }
+  if (!template) throw new LauncherError(`trial ${t.id}: ssl train --launcher k8s --dry-run printed no job`);
+  const train = objects.find((o) => o.kind === 'PyTorchJob' || o.kind === 'Job')!;
+  const configMount = (template.spec.containers[0].volumeMounts as Obj[]).find((m) => m.name === 'config')?.mountPath ?? '/etc/ssl-train';
+  const workMount = (template.spec.containers[0].volumeMounts as Obj[]).find((m) => m.name === 'workdir')?.mountPath ?? '/workspace';
+  const cmap = objects.find((o) => o.kind === 'ConfigMap');
+  const cfgFile = Object.keys(cmap?.data ?? {})[0] ?? 'config.yaml';
+  const appDir = String(template.spec.containers[0].command?.[1] ?? '/opt/ssl/bin/ssl-agent.js').replace(/\/bin\/ssl-agent\.js$/, '');
+  const podWorkDir = `${workMount}/work`;
+  for (let i = 1; i < spec.stages.length; i++) {
+    const stage = spec.stages[i]!;
+    const slug = stageSlug(stage.name);
+    // the stage's own argv, with the paths as the pod sees them
+    const ctx = { ...stageContext(spec, t, '/', i), workDir: podWorkDir };
+    const argv = findStage(stage.name)!.argv(ctx).map((a) => (a.endsWith('.json') && a.startsWith(podWorkDir) ? `${configMount}/${cfgFile}` : a));
+    const tpl = structuredClone(template);
+    const c = tpl.spec.containers[0];
+    c.command = ['node', `${appDir}/bin/run.js`];
+    c.args = argv;
+    delete c.ports;
+    c.env = (c.env ?? []).filter((e: Obj) => !/^(MASTER_|PET_)/.test(e.name));
+    delete tpl.spec.subdomain;
+    tpl.spec.restartPolicy = 'Never';
+    const labels = { ...base, [STAGE_LABEL]: slug, 'app.kubernetes.io/managed-by': 'ssl', 'app.kubernetes.io/component': 'evaluation' };
+    tpl.metadata = { labels };
+    objects.push({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: {
+        name: `${train.metadata.name}-${slug}`.slice(0, 63).replace(/-+$/, ''),
+        namespace: train.metadata.namespace,
+        labels,
+        annotations: { 'ssl/after': `${train.kind}/${train.metadata.name}` },
+      },
+      spec: { backoffLimit: 0, activeDeadlineSeconds: stage.timeout, ttlSecondsAfterFinished: 86400, template: tpl },
+    });
+  }
+  return objects;
+}

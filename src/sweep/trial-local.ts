@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import { appendLine, sweepFiles, trialDir, writeTrialState } from './files.js';
+import { runFacts } from './facts.js';
+import { runSsl } from './run-command.js';
+import { findStage, stageSlug, type StageContext } from './stages.js';
+import type { StageState, SweepSpec, Trial, TrialState } from './types.js';
+
+export interface TrialEvents {
+  onStage?(trial: Trial, stage: string): void;
+}
+
+/** Launcher flags of `ssl train` from the sweep's launcher and launcher_options. */
+export function launcherFlags(spec: SweepSpec, extra: Record<string, unknown> = {}): string[] {
+  const out = spec.launcher === 'none' ? [] : ['--launcher', spec.launcher];
+  for (const [k, v] of Object.entries({ ...spec.launcherOptions, ...extra })) {
+    if (v === false || v === undefined || v === null) continue;
+    if (v === true) out.push(`--${k}`);
+    else if (Array.isArray(v)) for (const x of v) out.push(`--${k}`, String(x));
+    else out.push(`--${k}`, String(v));
+  }
+  return out;
+}
+
+export function newTrialState(trial: Trial): TrialState {
+  return {
+    id: trial.id, label: trial.label, config: trial.config, overrides: trial.overrides, seed: trial.seed, replicaOf: trial.replicaOf,
+    status: 'running', stages: [], metrics: {}, facts: {}, startedAt: new Date().toISOString(),
+  };
+}
+
+export const stageContext = (spec: SweepSpec, trial: Trial, out: string, stageIndex: number): StageContext => {
+  const dir = trialDir(out, trial.id);
+  return { spec, trial, stage: spec.stages[stageIndex]!, trialDir: dir, workDir: join(dir, 'work') };
+};
+
+/**
+ * Runs a trial's stages one after the other in processes of this machine (`ssl train` with the sweep's
+ * launcher: none or local), each under its timeout. The state file is rewritten (atomically) at every
+ * change and each finished stage appended to results.jsonl, so a killed driver loses nothing finished.
+ */
+export async function runTrialLocal(spec: SweepSpec, trial: Trial, out: string, facts: Record<string, unknown>, events: TrialEvents = {}, bin?: string): Promise<TrialState> {
+  const state = newTrialState(trial);
+  writeTrialState(out, state);
+  for (let i = 0; i < spec.stages.length; i++) {
+    const ctx = stageContext(spec, trial, out, i);
+    const kind = findStage(ctx.stage.name)!;
+    const argv = kind.argv(ctx);
+    if (kind.name === 'train') argv.push(...launcherFlags(spec));
+    const st: StageState = { name: ctx.stage.name, status: 'running', startedAt: new Date().toISOString() };
+    state.stages.push(st);
+    writeTrialState(out, state);
+    events.onStage?.(trial, ctx.stage.name);
+    const r = await runSsl(argv, {
+      logPath: join(ctx.trialDir, `${stageSlug(ctx.stage.name)}.log`),
+      timeoutS: ctx.stage.timeout,
+      bin,
+      onSpawn: (pid) => {
+        st.pid = pid;
+        writeTrialState(out, state);
+      },
+    });
+    const { pid: _pid, ...rest } = st;
+    const ended: StageState = { ...rest, endedAt: new Date().toISOString(), seconds: r.seconds, exitCode: r.exitCode };
+    let result = ended;
+    if (r.timedOut) {
+      result = { ...ended, status: 'timeout' };
+      state.error = `${ctx.stage.name} timed out after ${ctx.stage.timeout} s`;
+    } else if (r.exitCode !== 0) {
+      result = { ...ended, status: 'failed' };
+      state.error = `${ctx.stage.name} exited with code ${r.exitCode}`;
+    } else {
+      try {
+        result = { ...ended, status: 'done', metrics: kind.collect(ctx, r.stdout) };
+      } catch (e) {
+        result = { ...ended, status: 'failed' };
+        state.error = `${ctx.stage.name}: ${(e as Error).message}`;
+      }
+    }
+    state.stages[state.stages.length - 1] = result;
+    if (kind.name === 'train') state.facts = { ...facts, ...runFacts(ctx.workDir) };
+    Object.assign(state.metrics, result.metrics ?? {});
+    if (result.status !== 'done') {
+      state.status = result.status;
+      break;
+    }
+    appendLine(join(out, sweepFiles.results), { trial: trial.id, label: trial.label, stage: ctx.stage.name, seconds: r.seconds, metrics: result.metrics, ...state.facts });
+  }
+  if (state.status === 'running') {
+    state.status = 'done';
+    state.metrics.wall_time = state.stages.reduce((a, s) => a + (s.seconds ?? 0), 0);
+    appendLine(join(out, sweepFiles.results), { trial: trial.id, label: trial.label, stage: 'trial', metrics: state.metrics, ...state.facts });
+  }
+  state.endedAt = new Date().toISOString();
+  writeTrialState(out, state);
+  return state;
+}
