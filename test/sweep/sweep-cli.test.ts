@@ -56,6 +56,10 @@ describe('ssl sweep: 2 configs x 2 lr, train -> kNN, local launcher', () => {
     const md = readFileSync(join(out, 'summary.md'), 'utf8');
     for (const id of ids) expect(md).toMatch(new RegExp(`\\| \`${id}\` \\|.*\\| ✓ \\|`));
     expect(readFileSync(stepSummary, 'utf8')).toBe(`# earlier step\n${md}\n`);
+    // summary.png, drawn by src/viz: a PNG wide enough for 4 bars per metric panel
+    const png = readFileSync(join(out, 'summary.png'));
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(png.readUInt32BE(16)).toBeGreaterThan(400);
     const junit = readFileSync(join(out, 'junit.xml'), 'utf8');
     expect(junit.match(/<testcase /g)).toHaveLength(4);
     expect(junit).toContain('failures="0" errors="0"');
@@ -104,7 +108,8 @@ describe('ssl sweep: 2 configs x 2 lr, train -> kNN, local launcher', () => {
   }, SWEEP_TIMEOUT);
 
   test('SIGKILL of the driver mid-sweep loses no finished trial; the rerun runs only the rest and equals the clean run', async () => {
-    const { file: f2, dir: d2 } = sweepDir({ ...SMOKE, configs: [SIMCLR], max_parallel: 1 });
+    // launcher none (one process less per trial): the digests do not depend on the launcher, so the clean run's ids match
+    const { file: f2, dir: d2 } = sweepDir({ ...SMOKE, configs: [SIMCLR], max_parallel: 1, launcher: 'none', launcher_options: {} });
     const out2 = join(d2, 'out');
     const driver = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'sweep', f2, '--out', out2], { stdio: 'ignore' });
     const ids = lines(join(out, 'results.jsonl')).filter((r) => r.stage === 'trial' && r.label.startsWith('simclr')).map((r) => r.trial as string);
@@ -132,7 +137,7 @@ describe('ssl sweep: 2 configs x 2 lr, train -> kNN, local launcher', () => {
 
 describe('ssl sweep: failures', () => {
   test('a stage that exits non-zero: exit 3, the other trial complete, the log tail in summary.md and junit', () => {
-    const { file, dir } = sweepDir({ ...SMOKE, configs: [SIMCLR], matrix: { 'model.backbone.depth': [18, 19] } });
+    const { file, dir } = sweepDir({ ...SMOKE, configs: [SIMCLR], matrix: { 'model.backbone.depth': [18, 19] }, launcher: 'none', launcher_options: {} });
     const out = join(dir, 'out');
     const r = runCli(['sweep', file, '--out', out], { timeoutMs: SWEEP_TIMEOUT });
     expect(r.status).toBe(3);
@@ -152,7 +157,7 @@ describe('ssl sweep: failures', () => {
   }, SWEEP_TIMEOUT);
 
   test('a stage past its timeout is stopped: exit 3, status timeout', () => {
-    const { file, dir } = sweepDir({ ...SMOKE, configs: [SIMCLR], matrix: { 'optimizer.lr': [0.1] }, stages: [{ name: 'train', timeout: 0.5 }, 'eval knn'] });
+    const { file, dir } = sweepDir({ ...SMOKE, configs: [SIMCLR], matrix: { 'optimizer.lr': [0.1] }, stages: [{ name: 'train', timeout: 0.5 }, 'eval knn'], launcher: 'none', launcher_options: {} });
     const r = runCli(['sweep', file, '--out', join(dir, 'out')], { timeoutMs: 60_000 });
     expect(r.status).toBe(3);
     expect(json(join(dir, 'out', 'summary.json')).trials[0]).toMatchObject({ status: 'timeout', error: 'train timed out after 0.5 s' });
