@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runWorker } from '../../src/runner/worker-main.js';
 import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
-import { quiet, tempDir, TINY_SIMCLR, writeConfig } from '../runner/helpers.js';
+import { captured, quiet, tempDir, TINY_SIMCLR, writeConfig } from '../runner/helpers.js';
 
 const EXAMPLE = 'examples/custom-imports/simclr_epoch-banner_synthetic.yaml';
 
@@ -55,8 +55,9 @@ test('a module that fails to import: exit 2, one line naming it; allow_failed_im
     c.custom_imports = { imports: ['./broken.mjs'] };
   });
   const w = join(dir, 'w');
-  expect(await quiet(() => runWorker(['--config', cfg, '--work-dir', w, '--backend', 'wasm']))).toBe(2);
-  const errors = logText(w).split('\n').filter((l) => l.includes(' - ERROR - '));
+  const r = await captured(() => runWorker(['--config', cfg, '--work-dir', w, '--backend', 'wasm']));
+  expect(r.result).toBe(2);
+  const errors = r.out.split('\n').filter((l) => l.includes(' - ERROR - '));
   expect(errors).toEqual([expect.stringMatching(/ERROR - custom_imports: cannot import "\.\/broken\.mjs" \(cannot load the plugin\)$/)]);
 
   const allowed = writeConfig(dir, TINY_SIMCLR, (c) => {
@@ -75,8 +76,9 @@ test('a module that does not exist: exit 2 naming it', async () => {
     c.custom_imports = { imports: ['./missing-plugin.mjs'] };
   });
   const w = join(dir, 'w');
-  expect(await quiet(() => runWorker(['--config', cfg, '--work-dir', w, '--backend', 'wasm']))).toBe(2);
-  expect(logText(w)).toContain('custom_imports: cannot find module "./missing-plugin.mjs"');
+  const r = await captured(() => runWorker(['--config', cfg, '--work-dir', w, '--backend', 'wasm']));
+  expect(r.result).toBe(2);
+  expect(r.out).toContain('custom_imports: cannot find module "./missing-plugin.mjs"');
 });
 
 test('ssl model count-params and ssl eval knn load custom_imports too', () => {

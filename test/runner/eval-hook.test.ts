@@ -10,7 +10,7 @@ import { layoutsOf, readCheckpoint } from '../../src/runner/checkpoint.js';
 import { topkCorrect } from '../../src/runner/evaluation.js';
 import { EvalHook } from '../../src/runner/hooks/eval-hook.js';
 import { runWorker } from '../../src/runner/worker-main.js';
-import { quiet, tempDir, TINY_SIMCLR, writeConfig } from './helpers.js';
+import { captured, quiet, tempDir, TINY_SIMCLR, writeConfig } from './helpers.js';
 
 function logText(d: string): string {
   return readdirSync(d).filter((f) => f.endsWith('.log')).map((f) => readFileSync(join(d, f), 'utf8')).join('\n');
@@ -116,8 +116,9 @@ test('Classification without data.val: exit 2, one line saying so', async () => 
   const cfg = join(dir, 'cls.json');
   writeFileSync(cfg, JSON.stringify(c));
   const w = join(dir, 'w');
-  expect(await quiet(() => runWorker(['--config', cfg, '--work-dir', w, '--backend', 'wasm']))).toBe(2);
-  expect(logText(w)).toContain('ERROR - evaluation of a Classification model needs data.val');
+  const r = await captured(() => runWorker(['--config', cfg, '--work-dir', w, '--backend', 'wasm']));
+  expect(r.result).toBe(2);
+  expect(r.out).toContain('ERROR - evaluation of a Classification model needs data.val');
   expect(existsSync(join(w, 'epoch_1.ckpt'))).toBe(false);
 });
 
@@ -184,11 +185,13 @@ describe("workflow [['train', 1], ['val', 1]]", () => {
     const noVal = classificationCfg(undefined, { workflow: [['train', 1], ['val', 1]] }) as Record<string, any>;
     delete noVal.data.val;
     writeFileSync(join(dir, 'a.json'), JSON.stringify(noVal));
-    expect(await quiet(() => runWorker(['--config', join(dir, 'a.json'), '--work-dir', join(dir, 'a'), '--backend', 'wasm']))).toBe(2);
-    expect(logText(join(dir, 'a'))).toContain('ERROR - workflow has a val entry, which needs data.val');
+    const a = await captured(() => runWorker(['--config', join(dir, 'a.json'), '--work-dir', join(dir, 'a'), '--backend', 'wasm']));
+    expect(a.result).toBe(2);
+    expect(a.out).toContain('ERROR - workflow has a val entry, which needs data.val');
     const iter = classificationCfg(undefined, { workflow: [['train', 1], ['val', 1]], runner: { type: 'IterBasedRunner', max_iters: 2 } });
     writeFileSync(join(dir, 'b.json'), JSON.stringify(iter));
-    expect(await quiet(() => runWorker(['--config', join(dir, 'b.json'), '--work-dir', join(dir, 'b'), '--backend', 'wasm']))).toBe(2);
-    expect(logText(join(dir, 'b'))).toContain('ERROR - workflow mode "val" is supported with EpochBasedRunner; with IterBasedRunner use evaluation = dict(interval=N)');
+    const b = await captured(() => runWorker(['--config', join(dir, 'b.json'), '--work-dir', join(dir, 'b'), '--backend', 'wasm']));
+    expect(b.result).toBe(2);
+    expect(b.out).toContain('ERROR - workflow mode "val" is supported with EpochBasedRunner; with IterBasedRunner use evaluation = dict(interval=N)');
   });
 });

@@ -11,7 +11,7 @@ import { loadWeights } from '../../src/runner/load-weights.js';
 import { applyPretrainedInit } from '../../src/runner/pretrained-init.js';
 import { runWorker } from '../../src/runner/worker-main.js';
 import { extractBackbone, publishModel } from '../../src/storage/model-files.js';
-import { quiet, tempDir, TINY_SIMCLR, writeConfig } from './helpers.js';
+import { captured, quiet, tempDir, TINY_SIMCLR, writeConfig } from './helpers.js';
 
 type Model = ReturnType<typeof buildModel>;
 
@@ -142,7 +142,8 @@ describe('ssl-worker --load-from', () => {
     expect(log).toMatch(/WARNING - --load-from: loaded 120 tensors of .*backbone\.ckpt \(a backbone: into backbone\.\); missing keys in source state_dict: neck\.fc0\.weight/);
     const other = join(dir, 'other.ckpt');
     const w2 = join(d, 'w2');
-    expect(await quiet(() => runWorker(['--config', c, '--work-dir', w2, '--backend', 'wasm', '--load-from', other]))).toBe(2);
-    expect(logText(w2)).toMatch(/ERROR - --load-from: .*other\.ckpt has no tensor this model takes/);
+    const r = await captured(() => runWorker(['--config', c, '--work-dir', w2, '--backend', 'wasm', '--load-from', other]));
+    expect(r.result).toBe(2);
+    expect(r.out).toMatch(/ERROR - --load-from: .*other\.ckpt has no tensor this model takes/);
   });
 });
