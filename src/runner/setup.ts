@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { checkArgs, closestNames } from '../registry/index.js';
 import { initBackend } from '../engine/backend.js';
 import { manualSeed } from '../engine/random.js';
 import { tf } from '../engine/tf.js';
@@ -15,7 +16,7 @@ import { IterBasedRunner } from './iter-runner.js';
 import type { Logger } from './logging/logger.js';
 import { auditConfigKeys } from './config-keys.js';
 import { buildEvaluator } from './evaluation.js';
-import { EvalHook, type EvalHookArgs } from './hooks/eval-hook.js';
+import { EVAL_HOOK_ARGS, EvalHook, type EvalHookArgs } from './hooks/eval-hook.js';
 import { buildOptimizer } from './optim/build.js';
 import { precisionNote, requestedPrecision } from './precision.js';
 import { applyPretrainedInit } from './pretrained-init.js';
@@ -81,20 +82,40 @@ async function agreeOnSeed(dist: DistContext, seed: number | undefined): Promise
   return value;
 }
 
-function runnerSpec(cfg: Record<string, unknown>, source: string | undefined): { type: string; maxEpochs?: number; maxIters?: number } {
+/** The runner `type` and length from `runner` (or the old `total_epochs`), checked as mmcv builds it. */
+export function runnerSpec(cfg: Record<string, unknown>, source: string | undefined): { type: string; maxEpochs?: number; maxIters?: number } {
   const r = (cfg.runner as Record<string, unknown> | undefined) ?? (cfg.total_epochs !== undefined ? { type: 'EpochBasedRunner', max_epochs: cfg.total_epochs } : undefined);
-  if (!r) throw new ConfigError(`the config has no "runner" (e.g. runner: {type: EpochBasedRunner, max_epochs: 200})${source ? ` in ${source}` : ''}`);
+  const where = source ? ` (in ${source})` : '';
+  if (!r) throw new ConfigError(`the config has no "runner" (e.g. runner: {type: EpochBasedRunner, max_epochs: 200})${where}`);
   const { type, max_epochs, max_iters, ...rest } = r;
-  if (Object.keys(rest).length > 0) throw new ConfigError(`runner does not accept "${Object.keys(rest)[0]}" (type, max_epochs, max_iters)${source ? ` in ${source}` : ''}`);
+  try {
+    checkArgs('runner', rest, ['type', 'max_epochs', 'max_iters']);
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}${where}`, { code: 'UNKNOWN_ARGUMENT' });
+  }
+  // mmcv's BaseRunner: "Only one of `max_epochs` or `max_iters` can be set."; each runner type counts one of them
   if (type === 'EpochBasedRunner') {
-    if (!Number.isInteger(max_epochs) || (max_epochs as number) < 1) throw new ConfigError('EpochBasedRunner needs a positive integer max_epochs');
+    if (max_iters !== undefined && max_iters !== null) {
+      throw new ConfigError(
+        `runner.max_iters is set on an EpochBasedRunner, which counts epochs: use runner.max_epochs, or runner.type=IterBasedRunner to train for max_iters iterations${where}`,
+        { code: 'RUNNER_LENGTH' },
+      );
+    }
+    if (!Number.isInteger(max_epochs) || (max_epochs as number) < 1) throw new ConfigError(`EpochBasedRunner needs a positive integer max_epochs, got ${JSON.stringify(max_epochs)}${where}`);
     return { type, maxEpochs: max_epochs as number };
   }
   if (type === 'IterBasedRunner') {
-    if (!Number.isInteger(max_iters) || (max_iters as number) < 1) throw new ConfigError('IterBasedRunner needs a positive integer max_iters');
+    if (max_epochs !== undefined && max_epochs !== null) {
+      throw new ConfigError(
+        `runner.max_epochs is set on an IterBasedRunner, which counts iterations: use runner.max_iters, or runner.type=EpochBasedRunner to train for max_epochs epochs${where}`,
+        { code: 'RUNNER_LENGTH' },
+      );
+    }
+    if (!Number.isInteger(max_iters) || (max_iters as number) < 1) throw new ConfigError(`IterBasedRunner needs a positive integer max_iters, got ${JSON.stringify(max_iters)}${where}`);
     return { type, maxIters: max_iters as number };
   }
-  throw new ConfigError(`runner type "${String(type)}" is not supported; use EpochBasedRunner or IterBasedRunner`);
+  const near = closestNames(String(type), ['EpochBasedRunner', 'IterBasedRunner'], 1);
+  throw new ConfigError(`runner type "${String(type)}" is not supported; ${near.length > 0 ? `did you mean ${near[0]}? ` : ''}use EpochBasedRunner or IterBasedRunner${where}`);
 }
 
 /** Builds backend, seed, model, data, optimizer, runner and hooks from the resolved config. */
@@ -174,6 +195,12 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
   const closers: (() => Promise<void>)[] = [];
   if (cfg.evaluation) {
     // MMSelfSup's train_model: EvalHook(val data, **evaluation, by_epoch from the runner type), priority LOW
+    // its keys first: a typo fails before the evaluation data is built
+    try {
+      checkArgs('evaluation', cfg.evaluation as Record<string, unknown>, EVAL_HOOK_ARGS);
+    } catch (e) {
+      throw new ConfigError(`${(e as Error).message}${o.sourceOf('evaluation') ? ` (in ${o.sourceOf('evaluation')})` : ''}`, { code: 'UNKNOWN_ARGUMENT' });
+    }
     const { topk, ...hookArgs } = cfg.evaluation as EvalHookArgs;
     const ev = await buildEvaluator(model, cfg, { topk: topk ?? [1, 5], log: (m) => logger.info(m), source: o.sourceOf('evaluation') });
     closers.push(ev.close);

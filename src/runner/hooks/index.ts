@@ -1,5 +1,5 @@
 import { ConfigError, RegistryError } from '../../errors.js';
-import { Registry } from '../../registry/index.js';
+import { checkArgs, Registry } from '../../registry/index.js';
 import type { BaseRunner } from '../base-runner.js';
 import type { Hook } from '../hook.js';
 import { CheckpointHook } from './checkpoint-hook.js';
@@ -64,7 +64,7 @@ export function registerTrainingHooks(runner: BaseRunner, cfg: TrainingHookConfi
   }
   if (cfg.log_config) {
     const { interval, hooks, ...extra } = cfg.log_config as { interval?: number; hooks?: Cfg[] } & Cfg;
-    if (Object.keys(extra).length > 0) throw new ConfigError(`log_config: unknown key "${Object.keys(extra)[0]}" (use interval and hooks)${source ? ` in ${source}` : ''}`);
+    withSource('log_config', source, () => checkArgs('log_config', extra, ['interval', 'hooks']));
     for (const [i, h] of (hooks ?? []).entries()) {
       const hook = withSource(`log_config.hooks[${i}]`, source, () => HOOKS.build(byEpochDefault({ interval: interval ?? 10, ...h })));
       runner.registerHook(hook, 'VERY_LOW');

@@ -129,7 +129,10 @@ export function policyTypeName(policy: string): string {
 /** Builds the lr hook from `lr_config` (`{policy, ...}`), as mmcv `register_lr_hook`. */
 export function buildLrUpdaterHook(lrConfig: Record<string, unknown>): LrUpdaterHook {
   const { policy, ...rest } = lrConfig;
-  if (typeof policy !== 'string') throw new ConfigError('lr_config needs a string "policy" (CosineAnnealing, Step, Poly, Cyclic, StepFixCosineAnnealing, Exp, Fixed)');
+  if (typeof policy !== 'string') {
+    checkArgs('lr_config', rest, ['policy', ...WARMUP_KEYS]);
+    throw new ConfigError('lr_config needs a string "policy" (CosineAnnealing, Step, Poly, Cyclic, StepFixCosineAnnealing, Exp, Fixed)');
+  }
   const type = policyTypeName(policy);
   const hookType = `${type}LrUpdaterHook`;
   const warm = Object.fromEntries(Object.entries(rest).filter(([k]) => WARMUP_KEYS.includes(k))) as WarmupOptions;
@@ -138,25 +141,25 @@ export function buildLrUpdaterHook(lrConfig: Record<string, unknown>): LrUpdater
   let p: Policy;
   switch (type) {
     case 'Fixed':
-      checkArgs(hookType, own, []);
+      checkArgs(hookType, own, WARMUP_KEYS);
       p = { value: (_p, base) => base };
       break;
     case 'Step': {
-      checkArgs(hookType, own, ['step', 'gamma', 'min_lr']);
+      checkArgs(hookType, own, [...['step', 'gamma', 'min_lr'], ...WARMUP_KEYS]);
       p = new StepPolicy(own.step as number | number[], optNum(own.gamma, 'gamma', where) ?? 0.1, optNum(own.min_lr, 'min_lr', where));
       break;
     }
     case 'Exp':
-      checkArgs(hookType, own, ['gamma']);
+      checkArgs(hookType, own, [...['gamma'], ...WARMUP_KEYS]);
       p = new ExpPolicy(num(own.gamma, 'gamma', where));
       break;
     case 'Poly':
-      checkArgs(hookType, own, ['power', 'min_lr']);
+      checkArgs(hookType, own, [...['power', 'min_lr'], ...WARMUP_KEYS]);
       p = new PolyPolicy(optNum(own.power, 'power', where) ?? 1, optNum(own.min_lr, 'min_lr', where) ?? 0);
       break;
     case 'CosineAnnealing':
     case 'StepFixCosineAnnealing': {
-      checkArgs(hookType, own, ['min_lr', 'min_lr_ratio']);
+      checkArgs(hookType, own, [...['min_lr', 'min_lr_ratio'], ...WARMUP_KEYS]);
       const Cls = type === 'CosineAnnealing' ? CosineAnnealingPolicy : StepFixCosineAnnealingPolicy;
       try {
         p = new Cls(optNum(own.min_lr, 'min_lr', where), optNum(own.min_lr_ratio, 'min_lr_ratio', where));
@@ -166,7 +169,7 @@ export function buildLrUpdaterHook(lrConfig: Record<string, unknown>): LrUpdater
       break;
     }
     case 'Cyclic': {
-      checkArgs(hookType, own, ['target_ratio', 'cyclic_times', 'step_ratio_up', 'anneal_strategy', 'gamma']);
+      checkArgs(hookType, own, [...['target_ratio', 'cyclic_times', 'step_ratio_up', 'anneal_strategy', 'gamma'], ...WARMUP_KEYS]);
       if (warm.by_epoch) throw new ConfigError(`${where}: only by_epoch: false is supported`);
       warm.by_epoch = false;
       p = new CyclicPolicy(

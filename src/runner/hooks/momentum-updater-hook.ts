@@ -75,17 +75,23 @@ export class MomentumUpdaterHook extends Hook {
   }
 }
 
+/** Keys every momentum policy takes (they are taken out before the policy's own are checked; listed for did-you-mean). */
+const COMMON = ['policy', 'by_epoch', 'warmup', 'warmup_iters', 'warmup_ratio'];
+
 /** Builds the momentum hook from `momentum_config` (`{policy: 'cyclic', ...}`). */
 export function buildMomentumUpdaterHook(cfg: Record<string, unknown>): MomentumUpdaterHook {
   const { policy, by_epoch, warmup, warmup_iters, warmup_ratio, ...own } = cfg;
-  if (typeof policy !== 'string') throw new ConfigError('momentum_config needs a string "policy" (cyclic, CosineAnnealing, Step)');
+  if (typeof policy !== 'string') {
+    checkArgs('momentum_config', own, COMMON);
+    throw new ConfigError('momentum_config needs a string "policy" (cyclic, CosineAnnealing, Step)');
+  }
   const type = policyTypeName(policy);
   const hookType = `${type}MomentumUpdaterHook`;
   let p: Policy;
   let byEpoch = (by_epoch as boolean | undefined) ?? true;
   switch (type) {
     case 'Cyclic':
-      checkArgs(hookType, own, ['target_ratio', 'cyclic_times', 'step_ratio_up', 'anneal_strategy', 'gamma']);
+      checkArgs(hookType, own, [...['target_ratio', 'cyclic_times', 'step_ratio_up', 'anneal_strategy', 'gamma'], ...COMMON]);
       if (by_epoch) throw new ConfigError('momentum_config (CyclicMomentumUpdaterHook): only by_epoch: false is supported');
       byEpoch = false;
       p = new CyclicPolicy(
@@ -97,11 +103,11 @@ export function buildMomentumUpdaterHook(cfg: Record<string, unknown>): Momentum
       );
       break;
     case 'CosineAnnealing':
-      checkArgs(hookType, own, ['min_momentum', 'min_momentum_ratio']);
+      checkArgs(hookType, own, [...['min_momentum', 'min_momentum_ratio'], ...COMMON]);
       p = new CosineAnnealingPolicy((own.min_momentum as number) ?? null, (own.min_momentum_ratio as number) ?? null);
       break;
     case 'Step':
-      checkArgs(hookType, own, ['step', 'gamma', 'min_momentum']);
+      checkArgs(hookType, own, [...['step', 'gamma', 'min_momentum'], ...COMMON]);
       p = new StepPolicy(own.step as number | number[], (own.gamma as number) ?? 0.5, (own.min_momentum as number) ?? null);
       break;
     default:
