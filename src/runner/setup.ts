@@ -19,6 +19,7 @@ import { buildEvaluator } from './evaluation.js';
 import { EVAL_HOOK_ARGS, EvalHook, type EvalHookArgs } from './hooks/eval-hook.js';
 import { buildOptimizer } from './optim/build.js';
 import { precisionNote, requestedPrecision } from './precision.js';
+import { formatContract, reproductionContract, topologyWarning } from './reproduction.js';
 import { applyPretrainedInit } from './pretrained-init.js';
 import { importCustomModules } from './registries.js';
 import { ProgressLine } from './logging/progress.js';
@@ -179,6 +180,10 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
   if (!cfg.optimizer) throw new ConfigError('the config has no "optimizer"');
   const { optimizer, messages } = buildOptimizer(model.namedParameters(), cfg.optimizer as Record<string, unknown>);
   for (const m of messages) logger.info(m);
+  const contract = reproductionContract({ cfg, worldSize: dist.worldSize, groupLrs: optimizer.paramGroups.map((g) => g.lr), backend });
+  logger.info(formatContract(contract));
+  const topology = topologyWarning(typeof cfg.filename === 'string' ? cfg.filename : o.args.config, contract);
+  if (topology) logger.warning(topology);
   const meta: Record<string, unknown> = {
     exp_name: `${exp}${extname(o.args.config) === '.json' ? '' : extname(o.args.config)}`,
     seed,
@@ -187,6 +192,7 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
     world_size: dist.worldSize,
     versions: packageVersions(),
     config: cfg,
+    reproduction: contract,
   };
   const common = { model, optimizer, workDir: o.workDir, logger, dist, meta, timestamp: o.timestamp };
   const runner: BaseRunner =
