@@ -94,7 +94,10 @@ describe('the runner length counts what the runner type counts', () => {
   });
 });
 
-const own = files(join(REPO_ROOT, 'configs'), /\.ya?ml$/).map((p) => relative(REPO_ROOT, p));
+// training configs (configs/sweeps/ holds sweep definitions, not configs)
+const own = files(join(REPO_ROOT, 'configs'), /\.ya?ml$/)
+  .map((p) => relative(REPO_ROOT, p))
+  .filter((p) => !p.startsWith('configs/sweeps/'));
 const MM = join(SHARED_DIR, 'data/mmselfsup-configs');
 // the selfsup configs (MMSelfSup's pre-training; the benchmarks' mmdet/mmseg/mmcls configs are not trained by ssl)
 const mm = existsSync(MM) ? files(join(MM, 'selfsup'), /\.py$/).map((p) => relative(REPO_ROOT, p)) : [];
