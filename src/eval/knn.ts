@@ -1,13 +1,10 @@
 import { ConfigError } from '../errors.js';
-import { buildDataLoader, buildDataset } from '../data/index.js';
-import { initBackend } from '../engine/backend.js';
-import { manualSeed } from '../engine/random.js';
-import { tf } from '../engine/tf.js';
-import { buildModel } from '../models/index.js';
+import { buildDataset } from '../data/index.js';
+import { tf, type Tensor } from '../engine/tf.js';
 import { globalAvgPool, l2Normalize } from '../models/ops.js';
 import type { BaseAlgorithm } from '../models/algorithms/base.js';
-import { readCheckpointMeta } from '../runner/checkpoint.js';
-import { loadWeights } from '../runner/load-weights.js';
+import { loadEvalModel } from './eval-model.js';
+import { extractFeatureSets } from './extract-features.js';
 
 type Cfg = Record<string, unknown>;
 
@@ -68,38 +65,12 @@ export function knnClassify(bank: FeatureBank, queries: FeatureBank, k: number, 
 /** Global-average-pooled, L2-normalised last backbone output of every image of `datasetCfg` (eval mode, in order). */
 export async function extractFeatures(model: BaseAlgorithm, datasetCfg: Cfg, batchSize: number, log: (m: string) => void = () => {}): Promise<FeatureBank> {
   const dataset = await buildDataset(datasetCfg);
-  const loader = buildDataLoader(dataset, { samplesPerGpu: batchSize, shuffle: false, dropLast: false, seed: 0, rank: 0, worldSize: 1, log });
-  const chunks: Float32Array[] = [];
-  const labels: number[] = [];
-  let dim = 0;
-  try {
-    for await (const batch of loader.epoch(0)) {
-      const v = batch.views[0];
-      if (!batch.labels) throw new ConfigError('kNN needs a labelled data source (the dataset yields no labels)');
-      const f = tf.tidy(() => {
-        const x = tf.tensor(v.data, [...v.shape], 'float32');
-        const outs = model.extractFeat(x);
-        const g = globalAvgPool(outs[outs.length - 1]);
-        return l2Normalize(tf.reshape(g, [g.shape[0], -1]));
-      });
-      dim = f.shape[1] as number;
-      chunks.push(f.dataSync() as Float32Array);
-      f.dispose();
-      labels.push(...batch.labels);
-    }
-  } finally {
-    await loader.close();
-  }
-  // the distributed sampler may pad; keep each image once
-  const n = Math.min(labels.length, dataset.length);
-  const feats = new Float32Array(n * dim);
-  let off = 0;
-  for (const c of chunks) {
-    const take = Math.min(c.length, feats.length - off);
-    feats.set(c.subarray(0, take), off);
-    off += take;
-  }
-  return { feats, labels: Int32Array.from(labels.slice(0, n)), n, dim };
+  const head = (outs: Tensor[]) => {
+    const g = globalAvgPool(outs[outs.length - 1]);
+    return [l2Normalize(tf.reshape(g, [g.shape[0], -1]))];
+  };
+  const { sets, labels, n } = await extractFeatureSets(model, dataset, head, { batchSize, log });
+  return { feats: sets[0].feats, labels, n, dim: sets[0].dim };
 }
 
 /** kNN datasets: `cfg.knn.{train,val}`, else un-augmented copies of `data.train`'s source (val: `test_mode`). */
@@ -135,16 +106,7 @@ export interface KnnOptions {
 export async function evaluateKnn(cfg: Cfg, o: KnnOptions): Promise<KnnResult> {
   const log = o.log ?? (() => {});
   const t0 = performance.now();
-  await initBackend(o.backend ?? (cfg.backend as string | undefined), { log });
-  manualSeed(o.seed ?? (typeof cfg.seed === 'number' ? cfg.seed : 0));
-  const model = buildModel(cfg.model);
-  if (o.checkpoint) {
-    // any weights file ssl writes (an extracted backbone too); the neck/head a backbone file lacks are not used here
-    const r = await loadWeights(model, o.checkpoint, { what: '--checkpoint', warn: (m) => log(`Warning: ${m}`), into: 'model' });
-    const meta = readCheckpointMeta(o.checkpoint);
-    log(`loaded ${r.loaded} tensors of ${o.checkpoint}${meta.epoch !== undefined ? ` (epoch ${meta.epoch}, iter ${meta.iter})` : ''}`);
-  } else log('no --checkpoint: evaluating the randomly initialised network');
-  model.eval();
+  const model = await loadEvalModel(cfg, { checkpoint: o.checkpoint, backend: o.backend, seed: o.seed, log });
   const knn = (cfg.knn ?? {}) as Cfg;
   const k = o.k ?? (knn.k as number | undefined) ?? 20;
   const temperature = o.temperature ?? (knn.temperature as number | undefined) ?? 0.07;

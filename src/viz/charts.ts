@@ -16,6 +16,8 @@ export interface ChartOptions {
   logY?: boolean;
   /** Line charts: a marker on every point (sparse series such as per-epoch evaluations). */
   points?: boolean;
+  /** The colour field's values in legend order (default: order of appearance). */
+  colorDomain?: string[];
 }
 
 export interface Fields {
@@ -42,7 +44,7 @@ function build(mark: Json, values: Datum[], f: Fields, o: ChartOptions, xType: '
     x: { field: f.x, type: xType, title: o.xTitle === undefined ? f.x : o.xTitle, ...(xType === 'quantitative' ? { scale: { zero: false, nice: false } } : { sort: null }) },
     y: { field: f.y, type: 'quantitative', title: o.yTitle === undefined ? f.y : o.yTitle, scale: o.logY ? { type: 'log' } : { zero: false } },
   };
-  if (f.color) encoding.color = { field: f.color, type: 'nominal', title: o.colorTitle === undefined ? f.color : o.colorTitle, sort: null, scale: { scheme: colorScheme(values, f.color) } };
+  if (f.color) encoding.color = { field: f.color, type: 'nominal', title: o.colorTitle === undefined ? f.color : o.colorTitle, sort: null, scale: { scheme: colorScheme(values, f.color), ...(o.colorDomain ? { domain: o.colorDomain } : {}) } };
   tweak(encoding);
   const single = { mark, encoding, width: o.width ?? 560, height: o.height ?? 320 };
   const body = f.row
