@@ -100,6 +100,8 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo &info);
 Napi::Value Relu(const Napi::CallbackInfo &info);
 Napi::Value ReluBackward(const Napi::CallbackInfo &info);
 Napi::Value Binary(const Napi::CallbackInfo &info);
+Napi::Value SgdUpdate(const Napi::CallbackInfo &info);
+Napi::Value AdamUpdate(const Napi::CallbackInfo &info);
 Napi::Value BatchNormStats(const Napi::CallbackInfo &info);
 Napi::Value BatchNormStatsBackward(const Napi::CallbackInfo &info);
 Napi::Value BatchNormApply(const Napi::CallbackInfo &info);
@@ -142,6 +144,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormStatsBackward", Napi::Function::New(env, BatchNormStatsBackward));
   exports.Set("batchNormApply", Napi::Function::New(env, BatchNormApply));
   exports.Set("batchNormApplyBackward", Napi::Function::New(env, BatchNormApplyBackward));
+  exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
+  exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   return exports;
 }
 

@@ -1,4 +1,10 @@
+import { jest } from '@jest/globals';
+import { initBackend } from '../../src/engine/backend.js';
+import { loadNativeAddon, type NativeAddon } from '../../src/engine/native/addon.js';
+import { manualSeed, normalArray } from '../../src/engine/random.js';
 import { tf } from '../../src/engine/tf.js';
+import { nativeUnavailable } from '../engine/backends-under-test.js';
+import { relErr } from '../engine/rel-err.js';
 import { buildOptimizer, pythonRegex } from '../../src/runner/optim/build.js';
 import { clipGradNorm } from '../../src/runner/hooks/optimizer-hook.js';
 
@@ -81,4 +87,64 @@ test('clip_grad_norm_: total 2-norm, scaled by max_norm/(total + 1e-6) when abov
   expect(total).toBeCloseTo(5, 6);
   close(Array.from(grads.get('a')!.dataSync()), [3 / 5.000001, 0], 6);
   for (const g of grads.values()) g.dispose();
+});
+
+describe('fused native updates (one kernel per parameter) equal the optimizers on TF.js ops', () => {
+  const why = nativeUnavailable();
+  const run = why && !process.env.CI ? test.skip : test;
+  const CONFIGS: Record<string, unknown>[] = [
+    { type: 'SGD', lr: 0.1, momentum: 0.9, weight_decay: 1e-4 },
+    { type: 'SGD', lr: 0.05, momentum: 0.9, weight_decay: 0.1, nesterov: true },
+    { type: 'SGD', lr: 0.5, momentum: 0.5, dampening: 0.3 },
+    { type: 'SGD', lr: 0.1 },
+    { type: 'LARS', lr: 0.3, momentum: 0.9, weight_decay: 1e-6, eta: 0.001 },
+    { type: 'LARS', lr: 0.3, momentum: 0.9, weight_decay: 1e-6, paramwise_options: { b: { lars_exclude: true } } },
+    { type: 'AdamW', lr: 1e-3, weight_decay: 0.05, betas: [0.9, 0.95] },
+    { type: 'Adam', lr: 1e-2, weight_decay: 1e-3 },
+    { type: 'Adam', lr: 1e-2, amsgrad: true },
+  ];
+
+  /** 5 steps of two parameters (one of 40 000 floats: the threaded path) with fresh gradients each step. */
+  function train(cfg: Record<string, unknown>): { values: Float32Array[]; state: Float32Array[]; initial: Float32Array } {
+    manualSeed(11);
+    const init = [normalArray(40_000, 0, 1), normalArray(7, 0, 1)];
+    const source = tf.tensor1d(init[0]);
+    const vars = [tf.variable(source), tf.variable(tf.tensor1d(init[1]))];
+    const { optimizer } = buildOptimizer([['w', vars[0]], ['b', vars[1]]], cfg);
+    for (let i = 0; i < 5; i++) {
+      const grads = new Map([['w', tf.tensor1d(normalArray(40_000, 0, 0.1))], ['b', tf.tensor1d(normalArray(7, 0, i === 2 ? 0 : 1))]]);
+      optimizer.step(grads);
+      for (const g of grads.values()) g.dispose();
+    }
+    const values = vars.map((v) => v.dataSync() as Float32Array);
+    const state = [...optimizer.stateDict().tensors.values()].map((t) => t.dataSync() as Float32Array);
+    const initial = source.dataSync() as Float32Array;
+    optimizer.dispose();
+    [...vars, source].forEach((t) => t.dispose());
+    return { values, state, initial };
+  }
+
+  run.each(CONFIGS.map((c) => [JSON.stringify(c), c]))('%s', async (_, cfg) => {
+    if (why) throw new Error(`the native engine must be built in CI: ${why}`);
+    const addon = (loadNativeAddon() as { addon: NativeAddon }).addon;
+    await initBackend('wasm', { log: () => {} });
+    const ref = train(cfg as Record<string, unknown>);
+    await initBackend('native', { log: () => {}, threads: 2 });
+    const spy = jest.spyOn(addon, (cfg as { type: string }).type.startsWith('Adam') ? 'adamUpdate' : 'sgdUpdate');
+    try {
+      const got = train(cfg as Record<string, unknown>);
+      expect(spy).toHaveBeenCalledTimes(10);
+      // LARS: the native norms sum in double, wasm's Sum adds 40 000 squares in float32 (~1e-6 apart).
+      const tolerance = (cfg as { type: string }).type === 'LARS' ? 1e-5 : 1e-6;
+      [...ref.values, ...ref.state].forEach((r, i) => expect(relErr([...got.values, ...got.state][i], r)).toBeLessThan(tolerance));
+      expect(got.state).toHaveLength(ref.state.length);
+      // The tensor a variable was made from shares its memory: an update must not write into it.
+      manualSeed(11);
+      expect(got.initial).toEqual(normalArray(40_000, 0, 1));
+    } finally {
+      spy.mockRestore();
+      await initBackend('wasm', { log: () => {} });
+      await tf.setBackend('cpu');
+    }
+  });
 });

@@ -39,6 +39,9 @@ export interface NativeAddon {
   layerNormBackward(heap: ArrayBuffer, rows: number, c: number, eps: number, dy: number, x: number, mean: number, variance: number, gamma: number, dx: number, dgamma: number, dbeta: number): void;
   gelu(heap: ArrayBuffer, n: number, tanh: boolean, x: number, y: number): void;
   geluBackward(heap: ArrayBuffer, n: number, tanh: boolean, dy: number, x: number, dx: number): void;
+  /** larsEta ≠ 0: LARS (< 0: trust ratio 1, a lars_exclude group); momentum 0: no buffer in or out. */
+  sgdUpdate(heap: ArrayBuffer, n: number, lr: number, wd: number, momentum: number, dampening: number, nesterov: boolean, hasBuf: boolean, larsEta: number, larsEps: number, p: number, g: number, buf: number, pOut: number, bufOut: number): void;
+  adamUpdate(heap: ArrayBuffer, n: number, lr: number, wd: number, b1: number, b2: number, eps: number, t: number, decoupled: boolean, amsgrad: boolean, hasState: boolean, p: number, g: number, m: number, v: number, vmax: number, pOut: number, mOut: number, vOut: number, vmaxOut: number): void;
   /** Measured sustained fp32 FMA rate of `threads` cores (a register-only loop, about `ms` ms). */
   fmaPeak(threads: number, ms: number): { gflops: number; width: 'avx512' | 'avx2' };
 }

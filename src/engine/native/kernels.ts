@@ -8,6 +8,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import { tf } from '../tfjs.js';
 import type { NativeAddon } from './addon.js';
 import { LAYER_KERNEL_NAMES, layerKernels } from './layer-kernels.js';
+import { OPTIMIZER_KERNEL_NAMES, optimizerKernels } from './optimizer-kernels.js';
 import { heap, isFloat, offset, size, type Attrs, type KernelArgs, type NativeKernel, type WasmBackend } from './heap.js';
 
 export interface NativeKernelOptions {
@@ -22,7 +23,7 @@ const saved = new Map<string, KernelConfig>();
 /** Kernels the native engine provides; the Ssl* ones are its own (BatchNorm and LayerNorm training passes, ReLU's, softmax's and GELU's gradients, GELU). */
 export const NATIVE_KERNEL_NAMES = [
   'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'Relu', 'Identity', 'Transpose', 'Slice', 'Unpack',
-  'SslReluBackward', 'SslBatchNormForward', 'SslBatchNormBackward', 'SslBatchNormStats', 'SslBatchNormStatsBackward', 'SslBatchNormApply', 'SslBatchNormApplyBackward', ...LAYER_KERNEL_NAMES,
+  'SslReluBackward', 'SslBatchNormForward', 'SslBatchNormBackward', 'SslBatchNormStats', 'SslBatchNormStatsBackward', 'SslBatchNormApply', 'SslBatchNormApplyBackward', ...LAYER_KERNEL_NAMES, ...OPTIMIZER_KERNEL_NAMES,
 ];
 
 /** Floating-point operations done by native kernels since the process started (benchmarks read it). */
@@ -64,6 +65,7 @@ export function installNativeKernels(addon: NativeAddon, options: NativeKernelOp
     SslBatchNormApply: (a) => batchNormApply(addon, a),
     SslBatchNormApplyBackward: (a) => batchNormApplyBackward(addon, a),
     ...layerKernels(addon),
+    ...optimizerKernels(addon),
   };
   for (const [kernelName, kernel] of Object.entries(kernels)) {
     const original = tf.getKernel(kernelName, 'wasm');

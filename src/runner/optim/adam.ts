@@ -1,3 +1,4 @@
+import { fusedAdamUpdate } from '../../engine/ops/fused-updates.js';
 import { tf, type Tensor } from '../../engine/tf.js';
 import type { Param, ParamGroup } from './optimizer.js';
 import { hyper, Optimizer } from './optimizer.js';
@@ -18,6 +19,15 @@ export class Adam extends Optimizer {
     const eps = hyper(g, 'eps', 1e-8);
     const t = (this.steps.get(p.name) ?? 0) + 1;
     this.steps.set(p.name, t);
+    const state = { m: this.getSlot(p.name, 'exp_avg'), v: this.getSlot(p.name, 'exp_avg_sq'), vmax: this.getSlot(p.name, 'max_exp_avg_sq') };
+    const amsgrad = Boolean(g.amsgrad);
+    const fused = fusedAdamUpdate(p.variable, grad, state, { lr, weightDecay: wd, beta1: b1, beta2: b2, eps, step: t, decoupled: this.decoupled, amsgrad });
+    if (fused) {
+      this.setSlot(p.name, 'exp_avg', fused[1]);
+      this.setSlot(p.name, 'exp_avg_sq', fused[2]);
+      if (amsgrad) this.setSlot(p.name, 'max_exp_avg_sq', fused[3]);
+      return fused[0];
+    }
     let param: Tensor = p.variable;
     let gr = grad;
     if (wd !== 0) {

@@ -1,3 +1,4 @@
+import { fusedSgdUpdate } from '../../engine/ops/fused-updates.js';
 import { tf, type Tensor } from '../../engine/tf.js';
 import type { Param, ParamGroup } from './optimizer.js';
 import { hyper, Optimizer } from './optimizer.js';
@@ -22,6 +23,12 @@ export class LARS extends Optimizer {
     const momentum = hyper(g, 'momentum', 0);
     const dampening = hyper(g, 'dampening', 0);
     const eta = hyper(g, 'eta', 0.001);
+    const lars = { eta, eps: this.eps, exclude: Boolean(g.lars_exclude) };
+    const fused = fusedSgdUpdate(p.variable, grad, this.getSlot(p.name, 'momentum_buffer'), { lr: hyper(g, 'lr'), weightDecay: wd, momentum, dampening, nesterov: Boolean(g.nesterov), lars });
+    if (fused) {
+      if (fused[1]) this.setSlot(p.name, 'momentum_buffer', fused[1]);
+      return fused[0];
+    }
     let localLr: Tensor | number = 1;
     if (!g.lars_exclude) {
       const wn = tf.norm(p.variable);

@@ -1,4 +1,5 @@
 import { SslError } from '../../errors.js';
+import { fusedSgdUpdate } from '../../engine/ops/fused-updates.js';
 import { tf, type Tensor } from '../../engine/tf.js';
 import type { Param, ParamGroup } from './optimizer.js';
 import { hyper, Optimizer } from './optimizer.js';
@@ -23,9 +24,15 @@ export class SGD extends Optimizer {
     const wd = hyper(g, 'weight_decay', 0);
     const momentum = hyper(g, 'momentum', 0);
     const dampening = hyper(g, 'dampening', 0);
+    const prevBuf = this.getSlot(p.name, 'momentum_buffer');
+    const fused = fusedSgdUpdate(p.variable, grad, prevBuf, { lr: hyper(g, 'lr'), weightDecay: wd, momentum, dampening, nesterov: Boolean(g.nesterov) });
+    if (fused) {
+      if (fused[1]) this.setSlot(p.name, 'momentum_buffer', fused[1]);
+      return fused[0];
+    }
     let d = wd !== 0 ? tf.add(grad, tf.mul(p.variable, wd)) : grad;
     if (momentum !== 0) {
-      const prev = this.getSlot(p.name, 'momentum_buffer');
+      const prev = prevBuf;
       const buf = prev ? tf.add(tf.mul(prev, momentum), tf.mul(d, 1 - dampening)) : tf.clone(d);
       this.setSlot(p.name, 'momentum_buffer', buf);
       d = g.nesterov ? tf.add(d, tf.mul(buf, momentum)) : buf;
