@@ -49,7 +49,9 @@ export const defaultOutDir = (name: string): string => resolve('work_dirs', 'swe
 /** Loads and expands a sweep (bad input: a ConfigError, exit 2). */
 export function planSweep(o: Pick<SweepOptions, 'file' | 'cfgOptions' | 'baseline' | 'updateBaseline' | 'trainFlags'>): { spec: SweepSpec; trials: Trial[]; baseline?: BaselineFile } {
   const spec = loadSweep(o.file, { cfgOptions: o.cfgOptions, trainFlags: o.trainFlags, baselineOverride: o.baseline });
-  if (Object.keys(spec.tolerance).length > 0 && !spec.baseline && !o.updateBaseline) {
+  // a relative gate's metrics are judged against the reference run, not a baseline file
+  const gated = Object.keys(spec.tolerance).filter((m) => !spec.gate?.metrics.includes(m));
+  if (gated.length > 0 && !spec.baseline && !o.updateBaseline) {
     throw new ConfigError(`${o.file}: "tolerance" is set but there is no baseline to compare with; set baseline: FILE, pass --baseline FILE, or record one with --update-baseline`, {
       code: 'SWEEP_SPEC',
     });
@@ -83,6 +85,11 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     o.stdout.write(await renderDryRun(spec, trials, out));
     return 0;
   }
+  if (spec.launcher === 'k8s') {
+    throw new ConfigError('launcher k8s: ssl sweep runs Kubernetes sweeps with --dry-run only so far (every manifest of every trial stage, labelled); apply them with kubectl, or use launcher slurm, local or none', {
+      code: 'SWEEP_K8S',
+    });
+  }
   const plan: SweepPlan = { file: spec.file, cfgOptions: o.cfgOptions ?? [], baseline: spec.baseline, updateBaseline: Boolean(o.updateBaseline), name: spec.name, launcher: spec.launcher, trials };
   if (!o.collectOnly) writeJson(join(out, sweepFiles.plan), plan);
   const facts = machineFacts();
@@ -113,9 +120,8 @@ export async function runSweep(o: SweepOptions): Promise<number> {
       const { runTrialsSlurm } = await import('./trial-slurm.js');
       const ended = await runTrialsSlurm({ spec, todo, attach, out, facts, progress, noWait: Boolean(o.noWait) });
       for (const s of ended) states.set(s.id, s);
-    } else if (spec.launcher === 'k8s') {
-      throw new ConfigError('launcher k8s: ssl sweep runs Kubernetes sweeps with --dry-run only so far (it prints every manifest); submit them with kubectl apply, or use launcher slurm/local', { code: 'SWEEP_K8S' });
     } else {
+      if (o.noWait) progress.note(`--no-wait has no effect with launcher ${spec.launcher}: its trials run in this process's children`);
       if (attach.length > 0) progress.note(`${attach.length} trial(s) record cluster jobs but the launcher is now ${spec.launcher}; they run again`);
       await pool([...attach, ...todo], spec.maxParallel, async (t) => {
         const s = await runTrialLocal(spec, t, out, facts, { onStage: (tr, st) => progress.stage(tr, st, join(trialDir(out, tr.id), `${stageSlug(st)}.log`)) });

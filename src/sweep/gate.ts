@@ -1,7 +1,7 @@
 import { parseCfgOptions } from '../config/index.js';
 import type { Check } from './baseline.js';
 import { readTrialState } from './files.js';
-import { median } from './metrics.js';
+import { METRICS, median } from './metrics.js';
 import type { SweepProgress } from './progress.js';
 import { runTrialLocal } from './trial-local.js';
 import type { SweepSpec, Trial, TrialState } from './types.js';
@@ -19,6 +19,8 @@ export async function runRelativeGate(spec: SweepSpec, states: TrialState[], out
   const gate = spec.gate!;
   const gateOut = `${out}/gate`;
   const refOverrides = parseCfgOptions(gate.referenceCfgOptions);
+  // only the stages up to the last one that yields a gated metric (images/s needs no kNN)
+  const stages = Math.max(...gate.metrics.map((m) => spec.stages.findIndex((st) => st.name === (METRICS[m]?.stage ?? 'train')))) + 1;
   const checks: Check[] = [];
   for (const s of states.filter((t) => t.status === 'done')) {
     const trial: Trial = { id: s.id, config: s.config, overrides: s.overrides, label: s.label, seed: s.seed };
@@ -30,7 +32,7 @@ export async function runRelativeGate(spec: SweepSpec, states: TrialState[], out
         let st = prev?.status === 'done' ? prev : undefined;
         if (!st) {
           progress.note(`${run.id} gate run ${side === 'ref' ? 'reference' : 'candidate'} ${i + 1}/${gate.repeats} (${trial.label})`);
-          st = await runTrialLocal(spec, run, gateOut, facts, {}, side === 'ref' ? gate.referenceBin : undefined);
+          st = await runTrialLocal(spec, run, gateOut, facts, {}, { bin: side === 'ref' ? gate.referenceBin : undefined, stages });
         }
         sides[side].push(st);
       }

@@ -38,10 +38,17 @@ export const stageContext = (spec: SweepSpec, trial: Trial, out: string, stageIn
  * launcher: none or local), each under its timeout. The state file is rewritten (atomically) at every
  * change and each finished stage appended to results.jsonl, so a killed driver loses nothing finished.
  */
-export async function runTrialLocal(spec: SweepSpec, trial: Trial, out: string, facts: Record<string, unknown>, events: TrialEvents = {}, bin?: string): Promise<TrialState> {
+export async function runTrialLocal(
+  spec: SweepSpec,
+  trial: Trial,
+  out: string,
+  facts: Record<string, unknown>,
+  events: TrialEvents = {},
+  o: { bin?: string; stages?: number } = {},
+): Promise<TrialState> {
   const state = newTrialState(trial);
   writeTrialState(out, state);
-  for (let i = 0; i < spec.stages.length; i++) {
+  for (let i = 0; i < (o.stages ?? spec.stages.length); i++) {
     const ctx = stageContext(spec, trial, out, i);
     const kind = findStage(ctx.stage.name)!;
     const argv = kind.argv(ctx);
@@ -53,7 +60,7 @@ export async function runTrialLocal(spec: SweepSpec, trial: Trial, out: string, 
     const r = await runSsl(argv, {
       logPath: join(ctx.trialDir, `${stageSlug(ctx.stage.name)}.log`),
       timeoutS: ctx.stage.timeout,
-      bin,
+      bin: o.bin,
       onSpawn: (pid) => {
         st.pid = pid;
         writeTrialState(out, state);

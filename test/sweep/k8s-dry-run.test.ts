@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { runCli } from '../helpers/run-cli.js';
 import { validateManifest } from '../k8s/helpers/schemas.js';
-import { SMOKE, sweepDir } from './helpers.js';
+import { SIMCLR, SMOKE, sweepDir } from './helpers.js';
 
 type Obj = Record<string, any>;
 
@@ -15,6 +15,7 @@ describe('ssl sweep --dry-run, launcher k8s', () => {
   test.each(['indexed-job', 'pytorchjob'])('%s: one job per trial stage, labelled, schema-valid; nothing written', (kind) => {
     const { file, dir } = sweepDir({
       ...SMOKE,
+      configs: [SIMCLR],
       launcher: 'k8s',
       launcher_options: { image: 'registry.example/ssl:1', 'k8s-kind': kind, namespace: 'ml', pvc: 'sweeps' },
       stages: [{ name: 'train', args: ['--seed', '0'], timeout: 900 }, { name: 'eval knn', timeout: 300 }],
@@ -26,7 +27,7 @@ describe('ssl sweep --dry-run, launcher k8s', () => {
     const docs = parseAllDocuments(r.stdout).map((d) => d.toJSON() as Obj).filter(Boolean);
     for (const d of docs) expect(() => validateManifest(d)).not.toThrow();
     const trials = [...r.stdout.matchAll(/^# trial ([0-9a-f]{10}): /gm)].map((m) => m[1]!);
-    expect(trials).toHaveLength(4);
+    expect(trials).toHaveLength(2);
     const trainKind = kind === 'pytorchjob' ? 'PyTorchJob' : 'Job';
     for (const id of trials) {
       const mine = docs.filter((d) => d.metadata.labels['ssl/trial'] === id);
