@@ -28,6 +28,8 @@ export interface TrainRequest {
   gpusPerNode?: number;
   /** Transforms the resolved config before it is written (e.g. --auto-scale-lr). */
   transform?: (cfg: ConfigDict) => ConfigDict;
+  /** More worker arguments (`ssl eval linear`: `--eval-result`, `--feature-cache`). */
+  extraWorkerArgs?: string[];
   /** Write the resolved config into the work dir (default true; false for `--dry-run`, which writes nothing, or to call `writeResolvedConfig` later). */
   write?: boolean;
   /** `--auto-resume=fresh-ok`: start from scratch when every checkpoint found is corrupt. */
@@ -72,6 +74,7 @@ export function prepareTrainJob(req: TrainRequest): PreparedTrainJob {
   if (req.s3) workerArgs.push('--s3', req.s3);
   if (req.s3Endpoint) workerArgs.push('--s3-endpoint', req.s3Endpoint);
   workerArgs.push('--port', String(port));
+  workerArgs.push(...(req.extraWorkerArgs ?? []));
 
   const job: JobSpec = {
     name: req.jobName ?? basename(req.config, extname(req.config)),

@@ -15,7 +15,8 @@ import { registerTrainingHooks } from './hooks/index.js';
 import { IterBasedRunner } from './iter-runner.js';
 import type { Logger } from './logging/logger.js';
 import { auditConfigKeys } from './config-keys.js';
-import { buildEvaluator } from './evaluation.js';
+import { buildEvaluator, type Evaluator, type ValBatches } from './evaluation.js';
+import { prepareFeatureCache } from '../eval/linear-cache.js';
 import { EVAL_HOOK_ARGS, EvalHook, type EvalHookArgs } from './hooks/eval-hook.js';
 import { buildOptimizer } from './optim/build.js';
 import { precisionNote, requestedPrecision } from './precision.js';
@@ -45,6 +46,10 @@ export interface TrainingSetup {
   loaders: TrainLoader[];
   /** What else to close when the run ends (the evaluation's data loader). */
   closers: (() => Promise<void>)[];
+  /** The `evaluation` hook's evaluator (also built without the key when the worker must write an eval result). */
+  evaluate?: Evaluator;
+  /** What the feature cache did (`--feature-cache`): hit, written, or why the run went end to end. */
+  featureCache?: string;
 }
 
 /** A dry run does not download s3:// Pretrained weights. */
@@ -162,7 +167,11 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
     logger.info(`--dry-run: ${e.uri} (Pretrained) is not downloaded`);
   });
   if (dist.worldSize > 1) dist.broadcastModule?.(model);
-  const loader = await buildTrainLoader(cfg, {
+  // linear evaluation's fast path: a frozen backbone's pooled features, extracted once, replace the images
+  const fast = o.args.featureCache && !o.dryRun
+    ? await prepareFeatureCache(model, cfg, { dir: o.args.featureCache, seed, dist, loadFrom: o.args.loadFrom ?? (cfg.load_from as string | null | undefined), log: (m) => logger.info(m) })
+    : undefined;
+  const loader = fast?.train ?? await buildTrainLoader(cfg, {
     seed, rank: dist.rank, worldSize: dist.worldSize, deterministic: o.args.deterministic, source: o.sourceOf('data'), log: (m) => logger.info(m),
   });
   // a ('val', n) workflow entry: MMSelfSup's tools/train.py builds data.val with the train pipeline
@@ -199,19 +208,22 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
     spec.type === 'EpochBasedRunner' ? new EpochBasedRunner({ ...common, maxEpochs: spec.maxEpochs }) : new IterBasedRunner({ ...common, maxIters: spec.maxIters });
   registerTrainingHooks(runner, cfg, o.sourceOf('custom_hooks') ?? o.sourceOf('model'));
   const closers: (() => Promise<void>)[] = [];
-  if (cfg.evaluation) {
+  let evaluate: Evaluator | undefined;
+  if (cfg.evaluation || o.args.evalResult) {
     // MMSelfSup's train_model: EvalHook(val data, **evaluation, by_epoch from the runner type), priority LOW
     // its keys first: a typo fails before the evaluation data is built
     try {
-      checkArgs('evaluation', cfg.evaluation as Record<string, unknown>, EVAL_HOOK_ARGS);
+      checkArgs('evaluation', (cfg.evaluation ?? {}) as Record<string, unknown>, EVAL_HOOK_ARGS);
     } catch (e) {
       throw new ConfigError(`${(e as Error).message}${o.sourceOf('evaluation') ? ` (in ${o.sourceOf('evaluation')})` : ''}`, { code: 'UNKNOWN_ARGUMENT' });
     }
-    const { topk, ...hookArgs } = cfg.evaluation as EvalHookArgs;
-    const ev = await buildEvaluator(model, cfg, { topk: topk ?? [1, 5], log: (m) => logger.info(m), source: o.sourceOf('evaluation') });
+    const { topk, ...hookArgs } = (cfg.evaluation ?? {}) as EvalHookArgs;
+    const val: ValBatches | undefined = fast?.val;
+    const ev = await buildEvaluator(model, cfg, { topk: topk ?? [1, 5], log: (m) => logger.info(m), source: o.sourceOf('evaluation'), val });
     closers.push(ev.close);
-    runner.registerHook(new EvalHook({ ...hookArgs, by_epoch: runner.byEpoch }, ev.evaluate), 'LOW');
+    evaluate = ev.evaluate;
+    if (cfg.evaluation) runner.registerHook(new EvalHook({ ...hookArgs, by_epoch: runner.byEpoch }, ev.evaluate), 'LOW');
   }
   if (process.stdout.isTTY && dist.rank === 0 && !o.dryRun) new ProgressLine(runner).attach();
-  return { runner, loaders: workflow.map(([m]) => (m === 'val' ? valLoader! : loader)), closers };
+  return { runner, loaders: workflow.map(([m]) => (m === 'val' ? valLoader! : loader)), closers, evaluate, featureCache: fast?.note };
 }

@@ -19,16 +19,20 @@ export interface WorkerArgs {
   s3?: string;
   s3Endpoint?: string;
   port?: number;
+  /** Linear evaluation's fast path: cache the frozen backbone's pooled features in this directory and train the head on them. */
+  featureCache?: string;
+  /** Write the final evaluation to this JSON file (`ssl eval linear`: `WORK_DIR/eval/linear.json`). */
+  evalResult?: string;
   /** SIGTERM also writes a checkpoint at the next iteration boundary (as SIGUSR1 always does). */
   checkpointOnSignal: boolean;
 }
 
-const VALUE_FLAGS = ['--config', '--work-dir', '--resume-from', '--load-from', '--seed', '--backend', '--threads', '--precision', '--s3', '--s3-endpoint', '--port'];
+const VALUE_FLAGS = ['--config', '--work-dir', '--resume-from', '--load-from', '--seed', '--backend', '--threads', '--precision', '--s3', '--s3-endpoint', '--port', '--feature-cache', '--eval-result'];
 const BOOL_FLAGS = ['--auto-resume', '--deterministic', '--checkpoint-on-signal'];
 
 export const WORKER_USAGE =
   'usage: ssl-worker --config CFG --work-dir DIR [--resume-from CKPT] [--auto-resume[=fresh-ok]] [--load-from CKPT] [--seed N] ' +
-  '[--deterministic] [--backend B] [--threads N] [--precision fp32|bf16] [--s3 s3://bucket/prefix] [--s3-endpoint URL] [--port N] [--checkpoint-on-signal]';
+  '[--deterministic] [--backend B] [--threads N] [--precision fp32|bf16] [--s3 s3://bucket/prefix] [--s3-endpoint URL] [--port N] [--checkpoint-on-signal] [--feature-cache DIR] [--eval-result FILE.json]';
 
 /** Parses worker argv (`--flag value` or `--flag=value`). @throws SslError naming the bad flag. */
 export function parseWorkerArgs(argv: string[]): WorkerArgs {
@@ -79,5 +83,7 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs {
     s3Endpoint: values.get('--s3-endpoint'),
     port: int('--port'),
     checkpointOnSignal: bools.has('--checkpoint-on-signal'),
+    featureCache: values.get('--feature-cache'),
+    evalResult: values.get('--eval-result'),
   };
 }

@@ -91,6 +91,7 @@ function sharedTimestamp(dist: DistContext): string {
 
 /** Runs a worker with `argv` (without node and script). Resolves to the exit code; never throws. */
 export async function runWorker(argv: string[]): Promise<number> {
+  const startedAt = performance.now();
   let logger: Logger | undefined;
   let dist: DistContext | undefined;
   let runner: BaseRunner | undefined;
@@ -240,8 +241,13 @@ export async function runWorker(argv: string[]): Promise<number> {
       handlers.push([s, h]);
     }
     await runner.run(setup.loaders, workflowOf(cfg));
+    const evalFiles: string[] = [];
+    if (args.evalResult && dist.rank === 0) {
+      const { finishEvaluation } = await import('./eval-finish.js');
+      evalFiles.push(await finishEvaluation({ runner, setup, cfg, args, workDir, startedAt }));
+    }
     if (s3 && dist.rank === 0) {
-      s3.syncFiles([args.config, join(workDir, `${timestamp}.log`), join(workDir, `${timestamp}.log.json`)].filter((p) => existsSync(p)));
+      s3.syncFiles([args.config, join(workDir, `${timestamp}.log`), join(workDir, `${timestamp}.log.json`), ...evalFiles].filter((p) => existsSync(p)));
       const summary = await s3.finish();
       s3 = undefined;
       if (!summary.ok) return EXIT.UPLOAD_FAILED;

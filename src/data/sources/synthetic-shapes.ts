@@ -49,7 +49,12 @@ export class SyntheticShapes implements DataSource {
   readonly CLASSES: string[];
 
   constructor(args: SyntheticShapesArgs = {}) {
-    checkArgs('SyntheticShapes', args as Record<string, unknown>, ['num_samples', 'image_size', 'img_size', 'channels', 'num_classes', 'seed', 'skip_corrupt']);
+    checkArgs('SyntheticShapes', args as Record<string, unknown>, ['num_samples', 'image_size', 'img_size', 'channels', 'num_classes', 'seed', 'skip_corrupt', 'data_prefix', 'ann_file']);
+    // a benchmark config's file source switched to this one with --cfg-options (type=SyntheticShapes, data_prefix=None, ann_file=None)
+    const fileArgs = args as Record<string, unknown>;
+    for (const k of ['data_prefix', 'ann_file']) {
+      if (fileArgs[k] !== undefined && fileArgs[k] !== null) throw new ConfigError(`SyntheticShapes reads no files: set ${k}=None (got ${JSON.stringify(fileArgs[k])})`);
+    }
     this.length = args.num_samples ?? 1000;
     this.size = args.image_size ?? args.img_size ?? 32;
     this.channels = args.channels ?? 3;

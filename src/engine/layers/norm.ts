@@ -8,6 +8,8 @@ export interface NormCfg {
   eps?: number;
   momentum?: number;
   requires_grad?: boolean;
+  /** BN only: learnable weight and bias (PyTorch default true). */
+  affine?: boolean;
 }
 
 /** mmcv build_norm_layer: the layer plus mmcv's abbreviation ('bn' or 'ln') used in names like `bn1`, `ln1`. */
@@ -21,7 +23,7 @@ export function buildNorm(cfg: NormCfg, numFeatures: number): { abbr: 'bn' | 'ln
     case 'SyncBN':
     case 'MMSyncBN':
       abbr = 'bn';
-      layer = new BatchNorm(numFeatures, { eps: cfg.eps, momentum: cfg.momentum, sync: cfg.type !== 'BN' && cfg.type !== 'BN1d' && cfg.type !== 'BN2d' });
+      layer = new BatchNorm(numFeatures, { eps: cfg.eps, momentum: cfg.momentum, affine: cfg.affine, sync: cfg.type !== 'BN' && cfg.type !== 'BN1d' && cfg.type !== 'BN2d' });
       break;
     case 'LN':
       abbr = 'ln';

@@ -1,25 +1,52 @@
+import type { Module } from '../../engine/module.js';
 import type { Tensor } from '../../engine/tf.js';
-import type { ClsHead } from '../heads/heads.js';
 import type { LossDict, ListModule } from './base.js';
 import { BaseAlgorithm } from './base.js';
 import { ConfigError } from '../../errors.js';
 import { REQUIRED, defineComponent } from '../../registry/index.js';
 import { buildBackbone, buildHead } from '../registries.js';
 
-/** MMSelfSup `Classification`: backbone + `ClsHead` (linear evaluation, supervised baselines). Logs `acc`. */
+/** What `Classification` needs of its head (`ClsHead`, `MultiClsHead`): a parameter-free pooling, then the classifiers. */
+export type ClassificationHead = Module & {
+  poolFeatures(feats: Tensor[]): Tensor[];
+  forwardPooled(pooled: Tensor[]): Tensor[];
+  forward(feats: Tensor[]): Tensor[];
+  loss(scores: Tensor[], labels: Tensor): Record<string, Tensor>;
+};
+
+/**
+ * MMSelfSup `Classification`: backbone + `ClsHead`/`MultiClsHead` (linear evaluation, fine-tuning).
+ * With `pooledInputs` set (linear evaluation's feature cache) a batch's views are the head's pooled
+ * features, not images: the frozen backbone and the pooling already ran once, when the cache was written.
+ */
 export class Classification extends BaseAlgorithm {
+  pooledInputs = false;
+
   constructor(
     readonly backbone: ListModule,
-    readonly head: ClsHead,
+    readonly head: ClassificationHead,
   ) {
     super();
     this.registerModule('backbone', backbone);
     this.registerModule('head', head);
   }
 
+  /** The head's scores of a batch (images, or pooled features with `pooledInputs`). */
+  scores(views: Tensor[]): Tensor[] {
+    return this.pooledInputs ? this.head.forwardPooled(views) : this.head.forward(this.extractFeat(views[0]));
+  }
+
   forwardTrain(views: Tensor[], labels?: Tensor): LossDict {
     if (!labels) throw new Error('Classification needs labels in the batch (a labelled data source)');
-    return this.head.loss(this.head.forward(this.extractFeat(views[0])), labels);
+    return this.head.loss(this.scores(views), labels);
+  }
+
+  /** MMSelfSup `forward_test`: scores keyed `head<i>` by the backbone's out_indices (`head4` for a ResNet's last stage). */
+  forwardTest(views: Tensor[]): Record<string, Tensor> {
+    const outs = this.scores(views);
+    const indices = (this.backbone as unknown as { outIndices?: number[] }).outIndices ?? outs.map((_, i) => i);
+    // MultiClsHead with in_indices shorter than out_indices gives fewer outputs: zip, as MMSelfSup does
+    return Object.fromEntries(outs.slice(0, indices.length).map((o, i) => [`head${indices[i]}`, o]));
   }
 }
 
@@ -28,6 +55,6 @@ export const classificationEntry = defineComponent({
   args: { backbone: REQUIRED, head: REQUIRED, with_sobel: false, init_cfg: undefined },
   build: (a) => {
     if (a.with_sobel) throw new ConfigError('Classification: with_sobel is not supported');
-    return new Classification(buildBackbone('Classification', a.backbone), buildHead<ClsHead>('Classification', a.head));
+    return new Classification(buildBackbone('Classification', a.backbone), buildHead<ClassificationHead>('Classification', a.head));
   },
 });

@@ -81,11 +81,21 @@ export class ClsHead extends Module {
     normalLinearInit(this, 0.01);
   }
 
+  /** The parameter-free part (cached by linear evaluation's fast path): the last backbone output, average-pooled with `with_avg_pool`. */
+  poolFeatures(inputs: Tensor[]): Tensor[] {
+    const x = inputs[inputs.length - 1];
+    return [this.withAvgPool ? globalAvgPool(x) : x];
+  }
+
+  /** Pooled features -> `[[N, num_classes]]` scores. */
+  forwardPooled(pooled: Tensor[]): Tensor[] {
+    const x = pooled[0];
+    return [this.fcCls.forward(tf.reshape(x, [x.shape[0], -1]))];
+  }
+
   /** backbone outputs (last used) -> `[[N, num_classes]]` scores. */
   forward(inputs: Tensor[]): Tensor[] {
-    let x = inputs[inputs.length - 1];
-    if (this.withAvgPool) x = globalAvgPool(x);
-    return [this.fcCls.forward(tf.reshape(x, [x.shape[0], -1]))];
+    return this.forwardPooled(this.poolFeatures(inputs));
   }
 
   loss(scores: Tensor[], labels: Tensor): Record<string, Tensor> {

@@ -40,6 +40,8 @@ export class EvalHook extends Hook {
   rule: 'greater' | 'less' | undefined;
   bestScore: number | undefined;
   bestCkpt: string | undefined;
+  /** The latest evaluation's metrics and the epoch (or iteration) count it ran after. */
+  last: { results: Record<string, number>; progress: number } | undefined;
 
   constructor(
     args: EvalHookArgs,
@@ -75,6 +77,7 @@ export class EvalHook extends Hook {
   private async evaluate(runner: BaseRunner): Promise<void> {
     if (runner.rank !== 0) return;
     const { results, batches } = await this.evaluator();
+    this.last = { results, progress: this.byEpoch ? runner.epoch + 1 : runner.iter + 1 };
     for (const [k, v] of Object.entries(results)) runner.logger.info(`${k}: ${v.toFixed(3)}`);
     for (const [k, v] of Object.entries(results)) runner.logBuffer.output[k] = v;
     runner.logBuffer.output.eval_iter_num = batches;
