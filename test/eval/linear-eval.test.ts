@@ -118,8 +118,8 @@ describe('ssl eval linear', () => {
     // the worker's logger writes the one error line (rank 0's log goes to the console's stdout)
     const errors = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /ERROR|Error:/.test(l));
     expect(errors).toHaveLength(1);
-    // layer1's first conv is the first tensor whose shape differs (the stems are both 8 wide); shapes in ssl's HWIO layout
-    expect(errors[0]).toMatch(/size mismatch for backbone\.layer1\.0\.conv1\.weight: checkpoint has shape \[3, 3, 8, 8\], the model has \[3, 3, 8, 16\]$/);
+    // layer1's first conv is the first tensor whose shape differs (the stems are both 8 wide); PyTorch's OIHW shapes
+    expect(errors[0]).toMatch(/does not fit this model: backbone\.layer1\.0\.conv1\.weight is \[8, 8, 3, 3\] there and \[16, 8, 3, 3\] in this model$/);
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/\n\s+at /);
   }, 120_000);
 
