@@ -27,7 +27,15 @@ export interface JobSpec {
   port: number;
   /** Extra environment for every worker. */
   env: Record<string, string>;
+  /**
+   * Seconds between SIGTERM (pre-emption, eviction, cancel) and SIGKILL: long enough for the workers to
+   * finish the iteration, write one checkpoint and upload it (`--termination-grace-period`).
+   */
+  terminationGracePeriod?: number;
 }
+
+/** Default of `--termination-grace-period` (seconds): see README, "Pre-emption". */
+export const DEFAULT_TERMINATION_GRACE_PERIOD = 120;
 
 /** The exact request a launcher would submit, and its printed form. */
 export interface DryRun<Req = unknown> {

@@ -32,6 +32,10 @@ export interface TrainRequest {
   extraWorkerArgs?: string[];
   /** Write the resolved config into the work dir (default true; false for `--dry-run`, which writes nothing, or to call `writeResolvedConfig` later). */
   write?: boolean;
+  /** SIGTERM makes the workers write one checkpoint and exit with the pre-emption code (75), as SIGUSR1 does. */
+  checkpointOnSignal?: boolean;
+  /** Seconds from SIGTERM to SIGKILL (`--termination-grace-period`). */
+  terminationGracePeriod?: number;
   /** `--auto-resume=fresh-ok`: start from scratch when every checkpoint found is corrupt. */
   autoResumeFreshOk?: boolean;
 }
@@ -74,6 +78,7 @@ export function prepareTrainJob(req: TrainRequest): PreparedTrainJob {
   if (req.s3) workerArgs.push('--s3', req.s3);
   if (req.s3Endpoint) workerArgs.push('--s3-endpoint', req.s3Endpoint);
   workerArgs.push('--port', String(port));
+  if (req.checkpointOnSignal) workerArgs.push('--checkpoint-on-signal');
   workerArgs.push(...(req.extraWorkerArgs ?? []));
 
   const job: JobSpec = {
@@ -87,6 +92,7 @@ export function prepareTrainJob(req: TrainRequest): PreparedTrainJob {
     gpusPerNode: req.gpusPerNode ?? 0,
     port,
     env: {},
+    ...(req.terminationGracePeriod !== undefined ? { terminationGracePeriod: req.terminationGracePeriod } : {}),
   };
   const sourceOf = (k: string) => resolved.sourceOf(k) ?? resolve(req.config);
   return { job, cfg, workerArgv: ['--config', configPath, '--work-dir', workDir, ...workerArgs], sourceOf };

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { LauncherError } from '../../src/errors.js';
 import { readDistEnv } from '../../src/dist/env.js';
-import type { DryRun, JobHandle, JobSpec, JobStatus, Launcher, LogOptions } from '../launcher.js';
+import { DEFAULT_TERMINATION_GRACE_PERIOD, type DryRun, type JobHandle, type JobSpec, type JobStatus, type Launcher, type LogOptions } from '../launcher.js';
 import { defaultWorkerScript } from './agent.js';
 import { visibleGpus } from './gpus.js';
 import { planNode, renderPlan, type ProcessSpec } from './plan.js';
@@ -113,6 +113,8 @@ export class LocalLauncher implements Launcher<LocalRequest, LocalLaunchOptions>
     const lines: RunningJob['lines'] = [];
     const listeners = new Set<(rank: number, line: string) => void>();
     const node = superviseProcesses(dry.request.processes, {
+      // SIGTERM -> checkpoint -> exit 75 must fit in the grace period before the ranks are killed
+      graceMs: (dry.job.terminationGracePeriod ?? DEFAULT_TERMINATION_GRACE_PERIOD) * 1000,
       onLine: (rank, line) => {
         lines.push({ rank, line });
         if (lines.length > 10_000) lines.shift();

@@ -73,6 +73,13 @@ export default class Train extends SslCommand {
     qos: Flags.string({ description: 'Slurm: quality of service', helpGroup: SLURM }),
     'srun-args': Flags.string({ description: 'Slurm: extra srun arguments (env SRUN_ARGS)', helpGroup: SLURM }),
     'sbatch-args': Flags.string({ description: 'Slurm: extra sbatch arguments', helpGroup: SLURM }),
+    'termination-grace-period': Flags.integer({
+      description:
+        'Seconds from SIGTERM (pre-emption, eviction, cancel) to SIGKILL: the ranks finish the iteration, write one checkpoint (uploaded with --s3) and exit 75; local launcher and Kubernetes (terminationGracePeriodSeconds)',
+      default: 120,
+      min: 1,
+      helpGroup: LAUNCH,
+    }),
     requeue: Flags.boolean({ description: 'Slurm: on pre-emption (SIGUSR1/SIGTERM) checkpoint, requeue and auto-resume', default: false, helpGroup: SLURM }),
 
     image: Flags.string({ description: 'Kubernetes: container image with ssl installed', helpGroup: K8S }),
@@ -107,6 +114,9 @@ export default class Train extends SslCommand {
       resumeFrom: flags['resume-from'],
       autoResume: flags['auto-resume'],
       autoResumeFreshOk: flags['auto-resume-fresh-ok'],
+      // SIGTERM is pre-emption here (Kubernetes eviction, a container stop, the local job's own SIGTERM); Slurm's script adds it with --requeue
+      checkpointOnSignal: flags.launcher !== 'slurm',
+      terminationGracePeriod: flags['termination-grace-period'],
       loadFrom: flags['load-from'],
       seed: flags.seed,
       deterministic: flags.deterministic,
