@@ -7,6 +7,7 @@ import { Linear } from '../src/engine/layers/linear.js';
 import { manualSeed } from '../src/engine/random.js';
 import { tf, type Tensor, type Tensor4D, type Variable } from '../src/engine/tf.js';
 import { BACKBONES } from '../src/models/backbones/index.js';
+import { SGD } from '../src/runner/optim/sgd.js';
 
 export interface Workload {
   name: string;
@@ -57,7 +58,8 @@ export interface BenchModel {
   logits(): Tensor;
   loss(): Tensor;
   params: Variable[];
-  sgd: ReturnType<typeof tf.train.sgd>;
+  /** ssl's SGD (lr 0.01, PyTorch's update rule; one fused kernel per parameter on the native engine). */
+  sgd: { applyGradients(grads: Record<string, Tensor>): void };
   dispose(): void;
 }
 
@@ -77,11 +79,13 @@ export function buildBenchModel(w: Workload, classes = 10): BenchModel {
   const x = tf.randomNormal([w.batch, ...w.image], 0, 1, 'float32', 1) as Tensor4D;
   const labels = tf.oneHot(tf.tensor1d(Array.from({ length: w.batch }, (_, i) => i % classes), 'int32'), classes);
   const logits = () => fc.forward(pooled((model.forward as (x: Tensor) => unknown).call(model, x)));
+  const params = [...model.trainableParameters(), ...fc.trainableParameters()] as Variable[];
+  const sgd = new SGD([{ params: params.map((v) => ({ name: v.name, variable: v })), lr: 0.01, weight_decay: 0 }]);
   return {
     logits,
     loss: () => tf.losses.softmaxCrossEntropy(labels, logits()),
-    params: [...model.trainableParameters(), ...fc.trainableParameters()] as Variable[],
-    sgd: tf.train.sgd(0.01),
+    params,
+    sgd: { applyGradients: (grads) => sgd.step(new Map(Object.entries(grads))) },
     dispose: () => {
       model.dispose();
       fc.dispose();

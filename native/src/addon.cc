@@ -100,6 +100,7 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo &info);
 Napi::Value Relu(const Napi::CallbackInfo &info);
 Napi::Value ReluBackward(const Napi::CallbackInfo &info);
 Napi::Value Binary(const Napi::CallbackInfo &info);
+Napi::Value ReduceSum(const Napi::CallbackInfo &info);
 Napi::Value SgdUpdate(const Napi::CallbackInfo &info);
 Napi::Value AdamUpdate(const Napi::CallbackInfo &info);
 Napi::Value BatchNormStats(const Napi::CallbackInfo &info);
@@ -146,6 +147,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormApplyBackward", Napi::Function::New(env, BatchNormApplyBackward));
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
+  exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
   return exports;
 }
 

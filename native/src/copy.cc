@@ -44,3 +44,50 @@ Napi::Value StridedCopy(const Napi::CallbackInfo &info) {
 }
 
 }  // namespace sslnative
+
+namespace sslnative {
+
+// reduceSum(heap, rows, cols, leading, x, out): x is [rows, cols]; leading: out[c] = Σ_r x[r, c]
+// (TF.js's Sum over leading axes: bias gradients), else out[r] = Σ_c x[r, c] (over trailing axes).
+// Sums in double. wasm's Sum transposes the reduced axes innermost first, a copy of the whole input.
+Napi::Value ReduceSum(const Napi::CallbackInfo &info) {
+  auto env = info.Env();
+  const char *op = "Sum";
+  auto heap = info[0].As<Napi::ArrayBuffer>();
+  const long rows = long(numArg(info, 1)), cols = long(numArg(info, 2));
+  const bool leading = info[3].ToBoolean();
+  if (rows < 1 || cols < 1) fail(env, op, "empty input");
+  const float *x = heapFloats(env, heap, numArg(info, 4), size_t(rows) * cols, op);
+  float *out = heapFloats(env, heap, numArg(info, 5), leading ? cols : rows, op);
+  const bool parallel = rows * cols >= (1 << 15);
+  if (!leading) {
+#pragma omp parallel for schedule(static) if (parallel)
+    for (long r = 0; r < rows; r++) {
+      double s = 0;
+      const float *xr = x + r * cols;
+      for (long c = 0; c < cols; c++) s += xr[c];
+      out[r] = float(s);
+    }
+    return env.Undefined();
+  }
+  const int threads = parallel ? omp_get_max_threads() : 1;
+  std::vector<double> partial(size_t(threads) * cols, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    double *acc = partial.data() + size_t(omp_get_thread_num()) * cols;
+#pragma omp for schedule(static)
+    for (long r = 0; r < rows; r++) {
+      const float *xr = x + r * cols;
+#pragma omp simd
+      for (long c = 0; c < cols; c++) acc[c] += xr[c];
+    }
+  }
+  for (long c = 0; c < cols; c++) {
+    double s = 0;
+    for (int t = 0; t < threads; t++) s += partial[size_t(t) * cols + c];
+    out[c] = float(s);
+  }
+  return env.Undefined();
+}
+
+}  // namespace sslnative

@@ -125,7 +125,7 @@ describeNative('native engine (oneDNN kernels on the wasm heap)', () => {
     }
   });
 
-  test('elementwise kernels (broadcast add/sub/mul, ReLU and its gradient), strided copies (transpose, slice, unstack) and BatchNorm training equal the cpu backend', () => {
+  test('elementwise kernels (broadcast add/sub/mul, ReLU and its gradient), sums over leading or trailing axes, strided copies (transpose, slice, unstack) and BatchNorm training equal the cpu backend', () => {
     manualSeed(12);
     const shapes: [number[], number[]][] = [[[4, 5, 6], [4, 5, 6]], [[4, 5, 6], [6]], [[6], [4, 5, 6]], [[4, 5, 6], [1, 5, 6]], [[4, 5, 6], []], [[3, 1], [3, 4]]];
     for (const [as, bs] of shapes) {
@@ -146,6 +146,19 @@ describeNative('native engine (oneDNN kernels on the wasm heap)', () => {
           ...tf.unstack(x, 0), ...tf.unstack(x, 2), tf.slice(tf.tensor1d([1, 2, 3, 4], 'int32'), [1], [2]),
         ].map((y) => [...y.dataSync()].concat(y.shape));
       });
+    const sums = () =>
+      tf.tidy(() => {
+        const x = tf.tensor(t, [2, 3, 4, 5]);
+        const cases: [number | number[], boolean][] = [[0, false], [[0, 1, 2], false], [[0, 1], true], [3, false], [[2, 3], true], [[1, 2, 3], false], [[0, 1, 2, 3], false], [[0, 2], false], [-1, true]];
+        return cases.map(([axes, keep]) => [...tf.sum(x, axes, keep).dataSync()].concat(tf.sum(x, axes, keep).shape));
+      });
+    const spy = jest.spyOn(addon, 'reduceSum');
+    tf.setBackend('cpu');
+    const refSums = sums();
+    tf.setBackend('wasm');
+    sums().forEach((got, i) => expect(relErr(Float32Array.from(got), Float32Array.from(refSums[i]))).toBeLessThan(1e-6));
+    expect(spy).toHaveBeenCalledTimes(2 * 8); // all but the non-contiguous [0, 2]
+    spy.mockRestore();
     tf.setBackend('cpu');
     const refCopies = copies();
     tf.setBackend('wasm');

@@ -1,3 +1,4 @@
+import { nativeKernelsTake } from '../native/kernels.js';
 import { tf, type Tensor, type Tensor3D } from '../tf.js';
 
 /**
@@ -16,7 +17,9 @@ export const scaledDotProductAttention = tf.customGrad(((q: Tensor3D, k: Tensor3
     gradFunc: (dy: Tensor, saved: Tensor[]) => {
       const [sq, sk, sv, p] = saved as Tensor3D[];
       const dProbs = tf.matMul(dy as Tensor3D, sv, false, true);
-      const dScores = tf.mul(p, tf.sub(dProbs, tf.sum(tf.mul(dProbs, p), -1, true)));
+      const dScores = nativeKernelsTake(p)
+        ? (tf.engine().runKernel('SslSoftmaxBackward', { dy: dProbs, y: p }, {}) as Tensor3D)
+        : tf.mul(p, tf.sub(dProbs, tf.sum(tf.mul(dProbs, p), -1, true)));
       return [tf.matMul(dScores, sk), tf.matMul(dScores, sq, true, false), tf.matMul(p, dy as Tensor3D, true, false)];
     },
   };

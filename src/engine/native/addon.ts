@@ -42,6 +42,8 @@ export interface NativeAddon {
   /** larsEta ≠ 0: LARS (< 0: trust ratio 1, a lars_exclude group); momentum 0: no buffer in or out. */
   sgdUpdate(heap: ArrayBuffer, n: number, lr: number, wd: number, momentum: number, dampening: number, nesterov: boolean, hasBuf: boolean, larsEta: number, larsEps: number, p: number, g: number, buf: number, pOut: number, bufOut: number): void;
   adamUpdate(heap: ArrayBuffer, n: number, lr: number, wd: number, b1: number, b2: number, eps: number, t: number, decoupled: boolean, amsgrad: boolean, hasState: boolean, p: number, g: number, m: number, v: number, vmax: number, pOut: number, mOut: number, vOut: number, vmaxOut: number): void;
+  /** x [rows, cols] -> column sums (leading) or row sums, in double. */
+  reduceSum(heap: ArrayBuffer, rows: number, cols: number, leading: boolean, x: number, out: number): void;
   /** Measured sustained fp32 FMA rate of `threads` cores (a register-only loop, about `ms` ms). */
   fmaPeak(threads: number, ms: number): { gflops: number; width: 'avx512' | 'avx2' };
 }

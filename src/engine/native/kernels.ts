@@ -22,7 +22,7 @@ export interface NativeKernelOptions {
 const saved = new Map<string, KernelConfig>();
 /** Kernels the native engine provides; the Ssl* ones are its own (BatchNorm and LayerNorm training passes, ReLU's, softmax's and GELU's gradients, GELU). */
 export const NATIVE_KERNEL_NAMES = [
-  'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'Relu', 'Identity', 'Transpose', 'Slice', 'Unpack',
+  'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'Relu', 'Identity', 'Transpose', 'Slice', 'Unpack', 'Sum',
   'SslReluBackward', 'SslBatchNormForward', 'SslBatchNormBackward', 'SslBatchNormStats', 'SslBatchNormStatsBackward', 'SslBatchNormApply', 'SslBatchNormApplyBackward', ...LAYER_KERNEL_NAMES, ...OPTIMIZER_KERNEL_NAMES,
 ];
 
@@ -57,6 +57,7 @@ export function installNativeKernels(addon: NativeAddon, options: NativeKernelOp
     Transpose: (a, fb) => transpose(addon, a, fb),
     Slice: (a, fb) => slice(addon, a, fb),
     Unpack: (a, fb) => unpack(addon, a, fb),
+    Sum: (a, fb) => sum(addon, a, fb),
     SslReluBackward: (a) => reluBackward(addon, a),
     SslBatchNormForward: (a) => batchNormForward(addon, a),
     SslBatchNormBackward: (a) => batchNormBackward(addon, a),
@@ -323,4 +324,24 @@ function unpack(addon: NativeAddon, args: KernelArgs, fallback: KernelFunc): Ten
   const shape = x.shape.filter((_, d) => d !== axis);
   const strides = st.filter((_, d) => d !== axis);
   return Array.from({ length: x.shape[axis] }, (_, i) => copyOut(addon, args.backend, x, shape, strides, i * st[axis]));
+}
+
+/** Sum over a leading or a trailing block of axes (bias gradients, row sums), float32; other reductions stay wasm's. */
+function sum(addon: NativeAddon, args: KernelArgs, fallback: KernelFunc): TensorInfo {
+  const { x } = args.inputs;
+  const rank = x.shape.length;
+  const axes = tf.util.parseAxisParam(args.attrs.axis as number | number[], x.shape).sort((a, b) => a - b);
+  const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+  const leading = axes[0] === 0;
+  if (!isFloat(x) || rank === 0 || axes.length === 0 || !contiguous || (!leading && axes[axes.length - 1] !== rank - 1) || size(x.shape) === 0) {
+    return fallback(args as never) as TensorInfo;
+  }
+  const kept = x.shape.filter((_, d) => !axes.includes(d));
+  const outShape = args.attrs.keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kept;
+  const cols = leading ? size(kept) : size(axes.map((a) => x.shape[a]));
+  const rows = size(x.shape) / cols;
+  const b = args.backend;
+  const out = b.makeOutput(outShape, 'float32');
+  addon.reduceSum(heap(b), rows, cols, leading, offset(b, x), offset(b, out));
+  return out;
 }
