@@ -12,6 +12,10 @@ export interface BatchView {
 export interface Batch {
   views: BatchView[];
   labels?: Int32Array;
+  /** Dataset indices of the samples (NPID/ODC memories are indexed by them). */
+  idx?: Int32Array;
+  /** Dataset side outputs batched on a leading axis (`rot_label` [N*4], `patch_label` [N*8], `pseudo_label` [N]). */
+  [extra: string]: unknown;
 }
 
 
@@ -41,6 +45,8 @@ export interface TrainableModel {
   stateDict(): Map<string, Tensor>;
   loadStateDict(state: Map<string, Tensor>, options?: { strict?: boolean }): unknown;
   trainStep(batch: Batch, ctx: StepContext): Promise<StepOutputs>;
+  /** Throws a ConfigError when the model cannot train on a data set of `length` samples (memory banks). */
+  checkDataset?(length: number): void;
   /** Losses without gradients (a `val` workflow entry). */
   valStep?(batch: Batch, ctx: StepContext): Promise<{ logVars: Record<string, number>; numSamples: number }>;
 }

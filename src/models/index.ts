@@ -3,10 +3,12 @@ import { ALGORITHM_ENTRIES } from './algorithms/index.js';
 import type { BaseAlgorithm } from './algorithms/base.js';
 import { HEAD_ENTRIES } from './heads/index.js';
 import { NECK_ENTRIES } from './necks/index.js';
-import { ALGORITHMS, BACKBONES, HEADS, NECKS } from './registries.js';
+import { MEMORY_ENTRIES } from './memories/index.js';
+import { ALGORITHMS, BACKBONES, HEADS, MEMORIES, NECKS } from './registries.js';
 
 NECKS.addAll(NECK_ENTRIES);
 HEADS.addAll(HEAD_ENTRIES);
+MEMORIES.addAll(MEMORY_ENTRIES);
 ALGORITHMS.addAll(ALGORITHM_ENTRIES);
 
 /**
@@ -25,4 +27,4 @@ export function buildModel(modelCfg: unknown, source?: string): BaseAlgorithm {
   }
 }
 
-export { ALGORITHMS, BACKBONES, HEADS, NECKS };
+export { ALGORITHMS, BACKBONES, HEADS, MEMORIES, NECKS };

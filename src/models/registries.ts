@@ -11,6 +11,8 @@ import { BACKBONES } from './backbones/index.js';
 export const NECKS = new Registry<ListModule>('neck');
 export const HEADS = new Registry<Module>('head');
 export const ALGORITHMS = new Registry<BaseAlgorithm>('algorithm');
+/** MMSelfSup's MEMORIES (memory banks of NPID, ODC, ...): plain objects, not modules. */
+export const MEMORIES = new Registry<object>('memory');
 export { BACKBONES };
 
 type Cfg = Record<string, unknown>;
@@ -24,3 +26,4 @@ export function subConfig(owner: string, key: string, value: unknown): Cfg {
 export const buildBackbone = (owner: string, cfg: unknown) => BACKBONES.build(subConfig(owner, 'backbone', cfg)) as unknown as ListModule;
 export const buildNeck = (owner: string, cfg: unknown, key = 'neck') => NECKS.build(subConfig(owner, key, cfg));
 export const buildHead = <T extends Module = Module>(owner: string, cfg: unknown, key = 'head') => HEADS.build(subConfig(owner, key, cfg)) as T;
+export const buildMemory = <T extends object = object>(owner: string, cfg: unknown) => MEMORIES.build(subConfig(owner, 'memory_bank', cfg)) as T;

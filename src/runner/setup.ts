@@ -174,6 +174,7 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
   const loader = fast?.train ?? await buildTrainLoader(cfg, {
     seed, rank: dist.rank, worldSize: dist.worldSize, deterministic: o.args.deterministic, source: o.sourceOf('data'), log: (m) => logger.info(m),
   });
+  if (loader.dataset) model.checkDataset(loader.dataset.length);
   // a ('val', n) workflow entry: MMSelfSup's tools/train.py builds data.val with the train pipeline
   const workflow = workflowOf(cfg);
   let valLoader: TrainLoader | undefined;

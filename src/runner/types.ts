@@ -10,4 +10,6 @@ export interface TrainLoader {
   epoch(epoch: number): AsyncIterable<Batch> | Iterable<Batch>;
   /** Ends loader worker threads. */
   close?(): Promise<void>;
+  /** The data set it loads (its size checks memory banks). */
+  readonly dataset?: { readonly length: number };
 }

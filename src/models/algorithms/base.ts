@@ -19,8 +19,11 @@ export abstract class BaseAlgorithm extends Module implements TrainableModel {
   /** The backbone features are extracted from (`extract_feat`, kNN). */
   abstract readonly backbone: ListModule;
 
-  /** Losses of one batch; views are NHWC `[N, H, W, C]`. Called inside the gradient tape. */
-  abstract forwardTrain(views: Tensor[], labels?: Tensor, ctx?: StepContext): LossDict;
+  /**
+   * Losses of one batch; views are NHWC `[N, H, W, C]`. Called inside the gradient tape. `batch` is
+   * the loader's batch (dataset indices, `rot_label`, ...) for algorithms that need more than views.
+   */
+  abstract forwardTrain(views: Tensor[], labels?: Tensor, ctx?: StepContext, batch?: Batch): LossDict;
 
   /**
    * Extra state-dict prefixes PyTorch would also save because one module is reachable under two
@@ -30,6 +33,9 @@ export abstract class BaseAlgorithm extends Module implements TrainableModel {
   stateDictAliases(): Record<string, string> {
     return {};
   }
+
+  /** Checks the training data set against the model (memory banks hold one row per sample); throws ConfigError. */
+  checkDataset(_length: number): void {}
 
   /** After Pretrained weights were loaded (mmcv `init_weights`): momentum encoders copy the online ones. */
   afterInitWeights(): void {}
@@ -44,21 +50,21 @@ export abstract class BaseAlgorithm extends Module implements TrainableModel {
   }
 
   /** Work before the tape (e.g. MoCo's key encoder); returns tensors `forwardTrain` may read. */
-  protected async beforeStep(_views: Tensor[], _ctx: StepContext): Promise<void> {}
+  protected async beforeStep(_views: Tensor[], _ctx: StepContext, _batch?: Batch): Promise<void> {}
 
   /** Work after the gradients (e.g. MoCo's enqueue). */
-  protected async afterStep(_ctx: StepContext): Promise<void> {}
+  protected async afterStep(_ctx: StepContext, _batch?: Batch): Promise<void> {}
 
   async trainStep(batch: Batch, ctx: StepContext): Promise<StepOutputs> {
     const views = batch.views.map((v) => tf.tensor(v.data, [...v.shape], 'float32'));
     const labels = batch.labels ? tf.tensor1d(batch.labels, 'int32') : undefined;
     try {
-      await this.beforeStep(views, ctx);
+      await this.beforeStep(views, ctx, batch);
       const params = this.namedParameters().filter(([, v]) => v.trainable);
       const nameOf = new Map<string, string>(params.map(([n, v]) => [v.name, n]));
       const logged: Record<string, Tensor> = {};
       const { value, grads } = tf.variableGrads(() => {
-        const losses = this.forwardTrain(views, labels, ctx);
+        const losses = this.forwardTrain(views, labels, ctx, batch);
         let total: Tensor | null = null;
         for (const [k, t] of Object.entries(losses)) {
           logged[k] = tf.keep(tf.mean(t));
@@ -77,7 +83,7 @@ export abstract class BaseAlgorithm extends Module implements TrainableModel {
         t.dispose();
       }
       logVars.loss = loss;
-      await this.afterStep(ctx);
+      await this.afterStep(ctx, batch);
       // averaged over ranks by the runner, riding in the gradient all-reduce
       return { loss, logVars, numSamples: batch.views[0].shape[0], grads: out };
     } finally {
@@ -94,9 +100,9 @@ export abstract class BaseAlgorithm extends Module implements TrainableModel {
     const views = batch.views.map((v) => tf.tensor(v.data, [...v.shape], 'float32'));
     const labels = batch.labels ? tf.tensor1d(batch.labels, 'int32') : undefined;
     try {
-      await this.beforeStep(views, ctx);
+      await this.beforeStep(views, ctx, batch);
       const logged = tf.tidy(() => {
-        const losses = this.forwardTrain(views, labels, ctx);
+        const losses = this.forwardTrain(views, labels, ctx, batch);
         const out: Record<string, Tensor> = {};
         let total: Tensor | null = null;
         for (const [k, t] of Object.entries(losses)) {
@@ -111,7 +117,7 @@ export abstract class BaseAlgorithm extends Module implements TrainableModel {
         logVars[k] = (await t.data())[0];
         t.dispose();
       }
-      await this.afterStep(ctx);
+      await this.afterStep(ctx, batch);
       return { logVars, numSamples: batch.views[0].shape[0] };
     } finally {
       for (const v of views) v.dispose();
@@ -132,4 +138,12 @@ export function emaParams(src: Module, dst: Module, m: number): void {
   tf.tidy(() => {
     src.namedParameters().forEach(([, v], i) => d[i][1].assign(tf.add(tf.mul(d[i][1], m), tf.mul(v, 1 - m))));
   });
+}
+
+/** An integer side output of the batch (`rot_label`, `patch_label`, `pseudo_label`, `idx`) as an int32 `[M]` tensor. */
+export function batchInts(batch: Batch | undefined, key: string, owner: string): Tensor {
+  const v = batch?.[key] as Int32Array | { data: ArrayLike<number> } | undefined;
+  if (!v) throw new Error(`${owner} needs "${key}" in the batch (use the dataset its config names)`);
+  const data = ArrayBuffer.isView(v) ? (v as Int32Array) : Int32Array.from((v as { data: ArrayLike<number> }).data);
+  return tf.tensor1d(data, 'int32');
 }

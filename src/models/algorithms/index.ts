@@ -7,6 +7,9 @@ import { maeEntry } from './mae.js';
 import { mocoEntry } from './moco.js';
 import { simclrEntry } from './simclr.js';
 import { simsiamEntry } from './simsiam.js';
+import { rotationPredEntry } from './rotation-pred.js';
+import { relativeLocEntry } from './relative-loc.js';
+import { npidEntry } from './npid.js';
 
 /** Every algorithm's entry (type name, arguments with defaults, builder — each in its own file). */
 export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = [
@@ -17,4 +20,7 @@ export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = 
   barlowTwinsEntry,
   classificationEntry,
   maeEntry,
+  rotationPredEntry,
+  relativeLocEntry,
+  npidEntry,
 ];

@@ -7,7 +7,10 @@ import { Linear } from '../../engine/layers/linear.js';
 import { tf, type Tensor } from '../../engine/tf.js';
 import { contrastiveLoss } from '../losses/contrastive.js';
 import { crossCorrelationLoss, crossEntropy, negativeCosineLoss, topkAccuracy } from '../losses/similarity.js';
-import { normalLinearInit } from '../necks/init.js';
+import { applyLinearInitCfg } from '../necks/init.js';
+
+/** ClsHead's default init_cfg: Normal(std=0.01) on Linear, Constant(1) on norms. */
+const CLS_HEAD_INIT = [{ type: 'Normal', std: 0.01, layer: 'Linear' }, { type: 'Constant', val: 1, layer: ['_BatchNorm', 'GroupNorm'] }];
 import { globalAvgPool, stopGradient } from '../ops.js';
 
 /** Builds a neck from its config (heads that hold a predictor need it). */
@@ -78,7 +81,7 @@ export class ClsHead extends Module {
     checkArgs('ClsHead', args, ['with_avg_pool', 'in_channels', 'num_classes', 'vit_backbone', 'init_cfg']);
     this.withAvgPool = (args.with_avg_pool as boolean) ?? false;
     this.fcCls = this.registerModule('fc_cls', new Linear((args.in_channels as number) ?? 2048, (args.num_classes as number) ?? 1000));
-    normalLinearInit(this, 0.01);
+    applyLinearInitCfg(this, args.init_cfg ?? CLS_HEAD_INIT, 'ClsHead');
   }
 
   /** The parameter-free part (cached by linear evaluation's fast path): the last backbone output, average-pooled with `with_avg_pool`. */

@@ -1,0 +1,284 @@
+#!/usr/bin/python3
+"""Writes PyTorch reference fixtures for ssl's algorithms (test/fixtures/torch/algo-*.safetensors).
+
+Run where Debian's python3-torch is installed:  /usr/bin/python3 tools/torch-algos-reference.py
+
+Each algorithm below is MMSelfSup 0.x's `forward_train` (and its neck, head and memory) written
+again in plain PyTorch, on a tiny ResNet_CIFAR so the fixtures stay small. Weights come from
+`hash_tensor`, the input of step k from `step_input` (test/models/hash-weights.ts reproduces both),
+so neither is stored. What is random in
+MMSelfSup (dropout masks, NPID's negative draws and memory init) is drawn here and stored, and the
+test feeds the same draws to ssl. A fixture holds, after K SGD steps from the same start:
+  loss            [K] the loss of each step
+  grad.<name>     the parameter gradients of step 0 (PyTorch layout)
+  final.<name>    every float state-dict entry after K steps (parameters and BN running stats)
+  + per-algorithm inputs (labels, dataset indices, dropout masks, memory bank before/after)
+and metadata `model` (the ssl/MMSelfSup model config JSON), `optimizer`, `input` (shapes per step).
+"""
+import importlib.util
+import json
+import math
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location('torch_reference', os.path.join(HERE, 'torch-reference.py'))
+ref = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ref)
+OUT = ref.OUT
+STEPS = 5
+OPTIMIZER = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)
+BACKBONE = dict(type='ResNet_CIFAR', depth=18, stem_channels=4, base_channels=2, out_indices=[4], norm_cfg=dict(type='BN'))
+FEAT = 16  # layer4 channels of BACKBONE
+
+
+def hash01(j, salt):
+    """A hash of the flat index j into [-1, 1): 2 frac(43758.5453 sin(12.9898 j + 78.233 salt)) - 1."""
+    h = torch.sin(12.9898 * j + 78.233 * salt) * 43758.5453
+    return 2 * (h - torch.floor(h)) - 1
+
+
+def hash_tensor(name, shape):
+    """Initial weights: torch-reference.py's scales, but hashed values (its sin(0.618 j) pattern makes
+    channels of these tiny nets nearly collinear, and training from there is chaotic in float32)."""
+    n = 1
+    for d in shape:
+        n *= d
+    leaf = name.split('.')[-1]
+    if leaf == 'num_batches_tracked':
+        return torch.zeros(shape, dtype=torch.int64)
+    v = hash01(torch.arange(n, dtype=torch.float64), ref.name_hash(name) + 1)
+    if leaf == 'running_var':
+        out = 1 + 0.25 * (v + 1)
+    elif leaf == 'running_mean':
+        out = 0.1 * v
+    elif len(shape) == 1 and leaf == 'weight':
+        out = 1 + 0.1 * v
+    elif len(shape) == 1:
+        out = 0.05 * v
+    else:
+        out = v * math.sqrt(3.0 / (n // shape[0]))
+    return out.reshape(shape).to(torch.float32)
+
+
+def fill_hash(model):
+    sd = model.state_dict()
+    model.load_state_dict({k: hash_tensor(k, list(t.shape)) for k, t in sd.items()})
+
+
+def tiny_backbone():
+    return ref.ResNet(18, stem_channels=4, base_channels=2, cifar=True)
+
+
+def step_input(k, shape_nhwc):
+    """Step k's batch, NHWC: hash01 of the flat index with salt k + 1 (the test computes the same)."""
+    n = 1
+    for d in shape_nhwc:
+        n *= d
+    return hash01(torch.arange(n, dtype=torch.float64), k + 1).reshape(shape_nhwc).to(torch.float32)
+
+
+def nchw(x):
+    return x.permute(0, 3, 1, 2).contiguous()
+
+
+# ---------------------------------------------------------------- MMSelfSup 0.x components
+class ClsHead(nn.Module):
+    def __init__(self, in_channels, num_classes, with_avg_pool):
+        super().__init__()
+        self.with_avg_pool = with_avg_pool
+        self.fc_cls = nn.Linear(in_channels, num_classes)
+
+    def forward(self, x):
+        x = x[0]
+        if self.with_avg_pool:
+            x = F.adaptive_avg_pool2d(x, 1)
+        return [self.fc_cls(x.view(x.size(0), -1))]
+
+    def loss(self, cls_score, labels):
+        return F.cross_entropy(cls_score[0], labels)
+
+
+class MaskDropout(nn.Module):
+    """nn.Dropout(0.5) whose masks are drawn from a seeded generator and kept (the test replays them)."""
+
+    def __init__(self):
+        super().__init__()
+        self.g = torch.Generator().manual_seed(7)
+        self.masks = []
+
+    def forward(self, x):
+        m = torch.bernoulli(torch.full(x.shape, 0.5), generator=self.g)
+        self.masks.append(m)
+        return x * m / 0.5
+
+
+class RelativeLocNeck(nn.Module):
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.fc = nn.Linear(in_channels * 2, out_channels)
+        self.bn = nn.BatchNorm1d(out_channels, momentum=0.003)
+        self.drop = MaskDropout()
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(x[0], 1)
+        x = x.view(x.size(0), -1)
+        return [self.drop(F.relu(self.bn(self.fc(x))))]
+
+
+class LinearNeck(nn.Module):
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.fc = nn.Linear(in_channels, out_channels)
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(x[0], 1)
+        return [self.fc(x.view(x.size(0), -1))]
+
+
+def contrastive_head(pos, neg, temperature):
+    logits = torch.cat((pos, neg), dim=1) / temperature
+    return F.cross_entropy(logits, torch.zeros(logits.size(0), dtype=torch.long))
+
+
+class SimpleMemory:
+    def __init__(self, length, feat_dim, momentum, g):
+        self.feature_bank = F.normalize(torch.randn(length, feat_dim, generator=g))
+        self.momentum = momentum
+
+    def update(self, idx, feature):  # one rank: _gather is the identity
+        feature_norm = F.normalize(feature)
+        feature_old = self.feature_bank[idx, ...]
+        feature_new = (1 - self.momentum) * feature_old + self.momentum * feature_norm
+        self.feature_bank[idx, ...] = F.normalize(feature_new)
+
+
+# ---------------------------------------------------------------- algorithms (forward_train)
+class RotationPred(nn.Module):
+    cfg = dict(type='RotationPred', backbone=BACKBONE, head=dict(type='ClsHead', with_avg_pool=True, in_channels=FEAT, num_classes=4))
+    shape = [8, 16, 16, 3]  # 2 images x 4 rotations
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = tiny_backbone()
+        self.head = ClsHead(FEAT, 4, True)
+
+    def inputs(self, k):
+        return dict(rot_label=torch.arange(4).repeat(2))
+
+    def forward_train(self, x, rot_label, **_):
+        return self.head.loss(self.head(self.backbone(x)), rot_label)
+
+
+class RelativeLoc(nn.Module):
+    cfg = dict(type='RelativeLoc', backbone=BACKBONE, neck=dict(type='RelativeLocNeck', in_channels=FEAT, out_channels=32),
+               head=dict(type='ClsHead', with_avg_pool=False, in_channels=32, num_classes=8))
+    shape = [16, 16, 16, 6]  # 2 images x 8 (patch, centre) pairs on the channel axis
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = tiny_backbone()
+        self.neck = RelativeLocNeck(FEAT, 32)
+        self.head = ClsHead(32, 8, False)
+
+    def inputs(self, k):
+        return dict(patch_label=torch.arange(8).repeat(2))
+
+    def forward_train(self, x, patch_label, **_):
+        img1, img2 = torch.chunk(x, 2, dim=1)
+        x1 = self.backbone(img1)
+        x2 = self.backbone(img2)
+        x = (torch.cat((x1[0], x2[0]), dim=1),)
+        return self.head.loss(self.head(self.neck(x)), patch_label)
+
+    def extra(self):
+        return {f'dropout.{k}': m for k, m in enumerate(self.neck.drop.masks)}
+
+
+class NPID(nn.Module):
+    LENGTH, DIM, NEG = 16, 8, 6
+    cfg = dict(type='NPID', backbone=BACKBONE, neck=dict(type='LinearNeck', in_channels=FEAT, out_channels=DIM, with_avg_pool=True),
+               head=dict(type='ContrastiveHead', temperature=0.07), memory_bank=dict(type='SimpleMemory', length=LENGTH, feat_dim=DIM, momentum=0.5),
+               neg_num=NEG)
+    shape = [4, 16, 16, 3]
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = tiny_backbone()
+        self.neck = LinearNeck(FEAT, self.DIM)
+        self.g = torch.Generator().manual_seed(11)
+        self.memory_bank = SimpleMemory(self.LENGTH, self.DIM, 0.5, self.g)
+        self.memory_init = self.memory_bank.feature_bank.clone()
+        self.negs = []
+
+    def inputs(self, k):
+        return dict(idx=torch.tensor([(5 * k + 3 * i) % self.LENGTH for i in range(4)]))
+
+    def forward_train(self, x, idx, **_):
+        feature = F.normalize(self.neck(self.backbone(x))[0])
+        bs, feat_dim = feature.shape[:2]
+        neg_idx = torch.randint(self.LENGTH, (bs * self.NEG,), generator=self.g)  # AliasMethod(ones).draw
+        self.negs.append(neg_idx)
+        pos_feat = torch.index_select(self.memory_bank.feature_bank, 0, idx)
+        neg_feat = torch.index_select(self.memory_bank.feature_bank, 0, neg_idx).view(bs, self.NEG, feat_dim)
+        pos_logits = torch.einsum('nc,nc->n', [pos_feat, feature]).unsqueeze(-1)
+        neg_logits = torch.bmm(neg_feat, feature.unsqueeze(2)).squeeze(2)
+        loss = contrastive_head(pos_logits, neg_logits, 0.07)
+        with torch.no_grad():
+            self.memory_bank.update(idx, feature.detach())
+        return loss
+
+    def extra(self):
+        out = {f'neg_idx.{k}': n for k, n in enumerate(self.negs)}
+        out['memory.init'] = self.memory_init
+        out['memory.final'] = self.memory_bank.feature_bank
+        return out
+
+
+# ---------------------------------------------------------------- the replay
+def write(name, model):
+    torch.manual_seed(0)
+    fill_hash(model)
+    model.train()
+    o = OPTIMIZER
+    opt = torch.optim.SGD(model.parameters(), lr=o['lr'], momentum=o['momentum'], weight_decay=o['weight_decay'])
+    tensors, losses = {}, []
+    for k in range(STEPS):
+        x = step_input(k, model.shape)
+        inputs = model.inputs(k)
+        for key, v in inputs.items():
+            tensors[f'{key}.{k}'] = v
+        loss = model.forward_train(nchw(x), **inputs)
+        opt.zero_grad()
+        loss.backward()
+        if k == 0:
+            for n, p in model.named_parameters():
+                tensors[f'grad.{n}'] = p.grad.clone()
+        opt.step()
+        losses.append(float(loss))
+    tensors['loss'] = torch.tensor(losses)
+    for n, t in model.state_dict().items():
+        if t.dtype == torch.float32:
+            tensors[f'final.{n}'] = t
+    if hasattr(model, 'extra'):
+        tensors.update(model.extra())
+    tensors = {k: (v.to(torch.int64) if not v.is_floating_point() else v) for k, v in tensors.items()}
+    meta = {'model': json.dumps(model.cfg), 'optimizer': json.dumps(OPTIMIZER), 'shape': json.dumps(model.shape), 'steps': str(STEPS), 'torch': torch.__version__}
+    ref.save_safetensors(os.path.join(OUT, f'algo-{name}.safetensors'), tensors, meta)
+    print(name, 'losses', ' '.join(f'{v:.6f}' for v in losses))
+
+
+def main():
+    torch.set_num_threads(1)
+    only = set(sys.argv[1:])
+    for name, cls in [('rotation-pred', RotationPred), ('relative-loc', RelativeLoc), ('npid', NPID)]:
+        if not only or name in only:
+            write(name, cls())
+
+
+if __name__ == '__main__':
+    sys.exit(main())
