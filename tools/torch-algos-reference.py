@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes PyTorch reference fixtures for ssl's algorithms (test/fixtures/torch/algo-*.safetensors).
 
-Run where Debian's python3-torch is installed:  /usr/bin/python3 tools/torch-algos-reference.py
+Run where Debian's python3-torch is installed:  /usr/bin/python3 tools/torch-algos-reference.py [--out DIR] [NAME ...]
 
 Each algorithm below is MMSelfSup 0.x's `forward_train` (and its neck, head and memory) written
 again in plain PyTorch, on a tiny ResNet_CIFAR so the fixtures stay small. Weights come from
@@ -240,7 +240,7 @@ class NPID(nn.Module):
 
 
 # ---------------------------------------------------------------- the replay
-def write(name, model):
+def write(name, model, out_dir):
     torch.manual_seed(0)
     fill_hash(model)
     model.train()
@@ -268,16 +268,20 @@ def write(name, model):
         tensors.update(model.extra())
     tensors = {k: (v.to(torch.int64) if not v.is_floating_point() else v) for k, v in tensors.items()}
     meta = {'model': json.dumps(model.cfg), 'optimizer': json.dumps(OPTIMIZER), 'shape': json.dumps(model.shape), 'steps': str(STEPS), 'torch': torch.__version__}
-    ref.save_safetensors(os.path.join(OUT, f'algo-{name}.safetensors'), tensors, meta)
+    ref.save_safetensors(os.path.join(out_dir, f'algo-{name}.safetensors'), tensors, meta)
     print(name, 'losses', ' '.join(f'{v:.6f}' for v in losses))
 
 
 def main():
     torch.set_num_threads(1)
-    only = set(sys.argv[1:])
+    args = sys.argv[1:]
+    out_dir = OUT
+    if args[:1] == ['--out']:
+        out_dir, args = args[1], args[2:]
+    os.makedirs(out_dir, exist_ok=True)
     for name, cls in [('rotation-pred', RotationPred), ('relative-loc', RelativeLoc), ('npid', NPID)]:
-        if not only or name in only:
-            write(name, cls())
+        if not args or name in args:
+            write(name, cls(), out_dir)
 
 
 if __name__ == '__main__':

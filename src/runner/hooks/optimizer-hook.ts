@@ -15,6 +15,9 @@ export interface GradClip {
  * gradients, accumulates them over `update_interval` iterations (each scaled by 1/interval, the last
  * incomplete group by 1/remainder), drops gradients of `frozen_layers_cfg` layers for their first
  * iterations, all-reduces across processes, clips (`grad_clip`, logs `grad_norm`), steps the optimizer.
+ * `type='GradientCumulativeOptimizerHook', cumulative_iters=N` (or `cumulative_iters` alone) is mmcv's
+ * hook of that name: the same accumulation, its groups counted from the iterations left at the start
+ * (a resumed run), and a warning when the model has BatchNorm layers.
  */
 export class OptimizerHook extends Hook {
   override priority: number = PRIORITIES.ABOVE_NORMAL;
@@ -22,6 +25,8 @@ export class OptimizerHook extends Hook {
   readonly updateInterval: number;
   readonly gradClip: GradClip | null;
   readonly frozenLayers: [string, number][];
+  /** mmcv's GradientCumulativeOptimizerHook (`cumulative_iters`) rather than MMSelfSup's `update_interval`. */
+  readonly cumulative: boolean;
   private accumulated = new Map<string, Tensor>();
   private divisibleIters = 0;
   private remainderIters = 0;
@@ -29,14 +34,18 @@ export class OptimizerHook extends Hook {
   constructor(cfg: Record<string, unknown> = {}, distributed = false) {
     super();
     const { type, ...args } = cfg;
-    if (type !== undefined && type !== 'OptimizerHook' && type !== 'DistOptimizerHook') {
-      throw new ConfigError(`optimizer_config.type "${String(type)}" is not supported; use OptimizerHook or DistOptimizerHook`);
+    if (type !== undefined && !['OptimizerHook', 'DistOptimizerHook', 'GradientCumulativeOptimizerHook'].includes(type as string)) {
+      throw new ConfigError(`optimizer_config.type "${String(type)}" is not supported; use OptimizerHook, DistOptimizerHook or GradientCumulativeOptimizerHook`);
     }
-    checkArgs('OptimizerHook', args, ['grad_clip', 'update_interval', 'frozen_layers_cfg', 'coalesce', 'bucket_size_mb', 'detect_anomalous_params']);
-    this.hookType = (type as string) ?? (distributed || args.update_interval !== undefined ? 'DistOptimizerHook' : 'OptimizerHook');
-    this.updateInterval = (args.update_interval as number) ?? 1;
+    // mmcv's GradientCumulativeOptimizerHook(cumulative_iters): `optimizer_config = dict(cumulative_iters=N)` selects it too
+    this.cumulative = type === 'GradientCumulativeOptimizerHook' || (type === undefined && args.cumulative_iters !== undefined);
+    const key = this.cumulative ? 'cumulative_iters' : 'update_interval';
+    const accepted = ['grad_clip', 'frozen_layers_cfg', 'coalesce', 'bucket_size_mb', 'detect_anomalous_params', key];
+    checkArgs(this.cumulative ? 'GradientCumulativeOptimizerHook' : 'OptimizerHook', args, accepted);
+    this.hookType = this.cumulative ? 'GradientCumulativeOptimizerHook' : ((type as string) ?? (distributed || args.update_interval !== undefined ? 'DistOptimizerHook' : 'OptimizerHook'));
+    this.updateInterval = (args[key] as number) ?? 1;
     if (!Number.isInteger(this.updateInterval) || this.updateInterval < 1) {
-      throw new ConfigError(`optimizer_config.update_interval must be a positive integer, got ${String(args.update_interval)}`);
+      throw new ConfigError(`optimizer_config.${key} must be a positive integer, got ${String(args[key])}`);
     }
     const clip = args.grad_clip as GradClip | null | undefined;
     if (clip) checkArgs('grad_clip', clip as unknown as Record<string, unknown>, ['max_norm', 'norm_type']);
@@ -45,11 +54,22 @@ export class OptimizerHook extends Hook {
   }
 
   override beforeRun(runner: BaseRunner): void {
-    this.divisibleIters = Math.floor(runner.maxIters / this.updateInterval) * this.updateInterval;
-    this.remainderIters = runner.maxIters - this.divisibleIters;
+    if (this.cumulative) {
+      // mmcv GradientCumulativeOptimizerHook._init (at the first iteration run): the groups are counted
+      // from the iterations left, then compared with the absolute iteration, as mmcv does
+      const residual = runner.maxIters - runner.iter;
+      this.divisibleIters = Math.floor(residual / this.updateInterval) * this.updateInterval;
+      this.remainderIters = residual - this.divisibleIters;
+      if (this.updateInterval > 1 && runner.model.namedBuffers().some(([n]) => n.endsWith('running_mean'))) {
+        runner.logger.warning('GradientCumulativeOptimizerHook may slightly decrease performance if the model has BatchNorm layers.');
+      }
+    } else {
+      this.divisibleIters = Math.floor(runner.maxIters / this.updateInterval) * this.updateInterval;
+      this.remainderIters = runner.maxIters - this.divisibleIters;
+    }
     if (runner.iter % this.updateInterval !== 0) {
       runner.logger.warning(
-        'Resume iter number is not divisible by update_interval in GradientCumulativeOptimizerHook, which means the gradient of some iters is lost and the result may be influenced slightly.',
+        `Resume iter number is not divisible by ${this.cumulative ? 'cumulative_iters' : 'update_interval'} in GradientCumulativeOptimizerHook, which means the gradient of some iters is lost and the result may be influenced slightly.`,
       );
     }
   }

@@ -1,0 +1,157 @@
+/**
+ * Replays a fixture of tools/torch-algos-reference.py in ssl: the reference's hashed initial weights
+ * and step inputs (reproduced here, not stored), its random draws (dropout masks, NPID negatives and
+ * memory init, stored), the same SGD; returns ssl's and PyTorch's losses and per-tensor relative
+ * errors of the step-0 gradients and of the state after the last step. Used by
+ * test/models/torch-algorithms.test.ts and `npm run bench:algo-replay`.
+ */
+import { readFileSync } from 'node:fs';
+import { Module } from '../src/engine/module.js';
+import { decodeSafetensors, tensorFromRaw, type RawTensor } from '../src/engine/safetensors.js';
+import { tf, type Tensor } from '../src/engine/tf.js';
+import { loadTorchStateDict, toTorch, torchShape } from '../src/engine/torch-layout.js';
+import { singleProcessContext } from '../src/dist/trainer-context.js';
+import { buildModel } from '../src/models/index.js';
+import type { Batch } from '../src/models/contracts.js';
+import type { NPID } from '../src/models/algorithms/npid.js';
+import { buildOptimizer } from '../src/runner/optim/build.js';
+
+const { sin, sqrt, floor } = Math;
+
+function nameHash(name: string): number {
+  let h = 0;
+  for (let i = 0; i < name.length; i++) h += (i + 1) * name.charCodeAt(i);
+  return h % 997;
+}
+
+/** 2 frac(43758.5453 sin(12.9898 j + 78.233 salt)) - 1 for j = 0..n-1 (in double, as the reference). */
+export function hash01(n: number, salt: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const h = sin(12.9898 * j + 78.233 * salt) * 43758.5453;
+    out[j] = 2 * (h - floor(h)) - 1;
+  }
+  return out;
+}
+
+/** Step k's batch, NHWC. */
+export function stepInput(k: number, shape: number[]): Float32Array {
+  return Float32Array.from(hash01(shape.reduce((a, b) => a * b, 1), k + 1));
+}
+
+/** The reference's initial value of state-dict entry `name` (PyTorch layout). */
+export function hashTensor(name: string, shape: number[]): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const leaf = name.split('.').pop()!;
+  if (leaf === 'num_batches_tracked') return tf.zeros(shape, 'int32');
+  const v = hash01(n, nameHash(name) + 1);
+  const out = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    if (leaf === 'running_var') out[j] = 1 + 0.25 * (v[j] + 1);
+    else if (leaf === 'running_mean') out[j] = 0.1 * v[j];
+    else if (shape.length === 1 && leaf === 'weight') out[j] = 1 + 0.1 * v[j];
+    else if (shape.length === 1) out[j] = 0.05 * v[j];
+    else out[j] = v[j] * sqrt(3 / (n / shape[0]));
+  }
+  return tf.tensor(out, shape);
+}
+
+/** Fills every state-dict entry of `m` with `hashTensor` (strict). */
+export function loadHashWeights(m: Module): void {
+  const layouts = m.stateDictLayouts();
+  const state = new Map<string, Tensor>();
+  for (const [name, t] of m.stateDict()) state.set(name, hashTensor(name, torchShape(t.shape, layouts.get(name)!)));
+  loadTorchStateDict(m, state, { strict: true });
+  for (const t of state.values()) t.dispose();
+}
+
+/** max |a - b| / max(max |b|, floor). */
+export function relErr(a: Float32Array, b: Float32Array, floor = 0): number {
+  let num = 0;
+  let den = floor;
+  for (let i = 0; i < b.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / Math.max(den, 1e-12);
+}
+
+const ints = (r: RawTensor) => Int32Array.from(tensorFromRaw(r).dataSync());
+
+/** nn.Dropout replayed from the reference's masks. */
+class MaskDropout extends Module {
+  k = 0;
+  constructor(readonly masks: Tensor[]) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return tf.div(tf.mul(x, this.masks[this.k++]), 0.5);
+  }
+}
+
+export interface AlgoReplay {
+  losses: number[];
+  refLosses: number[];
+  gradErr: Record<string, number>;
+  finalErr: Record<string, number>;
+}
+
+/** Replays fixture `name` in ssl; returns ssl's and PyTorch's losses and the per-tensor relative errors. */
+export async function replay(fixture: string): Promise<AlgoReplay> {
+  const { tensors, metadata } = decodeSafetensors(readFileSync(fixture));
+  const get = (k: string) => tensors.get(k)!;
+  const model = buildModel(JSON.parse(metadata.model));
+  loadHashWeights(model);
+  model.train(true);
+  const neck = (model as unknown as { neck?: { dropout?: unknown } }).neck;
+  if (neck && 'dropout' in neck) {
+    neck.dropout = new MaskDropout([...tensors.keys()].filter((k) => k.startsWith('dropout.')).sort().map((k) => tensorFromRaw(get(k))));
+  }
+  if (tensors.has('memory.init')) {
+    const npid = model as unknown as NPID;
+    npid.memoryBank.featureBank.set(tensorFromRaw(get('memory.init')).dataSync());
+    let k = 0;
+    npid.drawNegatives = () => ints(get(`neg_idx.${k++}`));
+  }
+  const { optimizer } = buildOptimizer(model.namedParameters(), JSON.parse(metadata.optimizer));
+  const shape = JSON.parse(metadata.shape) as number[];
+  const layouts = model.stateDictLayouts();
+  const losses: number[] = [];
+  const gradErr: Record<string, number> = {};
+  const ctx = { dist: singleProcessContext() };
+  for (let k = 0; k < Number(metadata.steps); k++) {
+    const batch: Batch = { views: [{ data: stepInput(k, shape), shape }] };
+    for (const key of ['rot_label', 'patch_label']) if (tensors.has(`${key}.${k}`)) batch[key] = { data: ints(get(`${key}.${k}`)), shape: [] };
+    if (tensors.has(`idx.${k}`)) batch.idx = ints(get(`idx.${k}`));
+    const out = await model.trainStep(batch, ctx);
+    losses.push(out.loss);
+    if (k === 0) {
+      // a parameter whose gradient is zero in exact arithmetic (a Linear bias before BatchNorm) is
+      // compared relative to 1e-3 of the largest gradient instead of to its own rounding noise
+      const refs = new Map([...out.grads.keys()].map((n) => [n, tensorFromRaw(get(`grad.${n}`)).dataSync() as Float32Array]));
+      const floor = 1e-3 * Math.max(...[...refs.values()].map((r) => r.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+      for (const [n, g] of out.grads) {
+        const mine = tf.tidy(() => toTorch(g, layouts.get(n)!));
+        gradErr[n] = relErr(mine.dataSync() as Float32Array, refs.get(n)!, floor);
+        mine.dispose();
+      }
+    }
+    optimizer.step(out.grads);
+    for (const g of out.grads.values()) g.dispose();
+  }
+  const finalErr: Record<string, number> = {};
+  for (const [n, t] of model.stateDict()) {
+    const r = tensors.get(`final.${n}`);
+    if (!r) continue;
+    const mine = tf.tidy(() => toTorch(t, layouts.get(n)!));
+    finalErr[n] = relErr(mine.dataSync() as Float32Array, tensorFromRaw(r).dataSync() as Float32Array);
+    mine.dispose();
+  }
+  if (tensors.has('memory.final')) {
+    finalErr['memory_bank'] = relErr((model as unknown as NPID).memoryBank.featureBank, tensorFromRaw(get('memory.final')).dataSync() as Float32Array);
+  }
+  optimizer.dispose();
+  model.dispose();
+  return { losses, refLosses: [...tensorFromRaw(get('loss')).dataSync()], gradErr, finalErr };
+}
+
