@@ -21,7 +21,10 @@ function files(dir: string, ext: RegExp): string[] {
     });
 }
 
-const ownConfigs = files(join(REPO_ROOT, 'configs'), /\.ya?ml$/).map((p) => relative(REPO_ROOT, p));
+// training configs (configs/sweeps/ holds sweep definitions, not configs)
+const ownConfigs = files(join(REPO_ROOT, 'configs'), /\.ya?ml$/)
+  .map((p) => relative(REPO_ROOT, p))
+  .filter((p) => !p.startsWith('configs/sweeps/'));
 const MM = join(SHARED_DIR, 'data/mmselfsup-configs');
 const mmConfigs = existsSync(MM) ? files(MM, /\.py$/).map((p) => relative(REPO_ROOT, p)) : [];
 
