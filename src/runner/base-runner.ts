@@ -2,9 +2,11 @@ import { hostname, userInfo } from 'node:os';
 import { SslError } from '../errors.js';
 import { tf } from '../engine/tf.js';
 import type { CheckpointMeta } from './checkpoint.js';
-import { layoutsOf, readCheckpoint, readCheckpointMeta, writeCheckpoint } from './checkpoint.js';
+import { layoutsOf, readAnyCheckpointMeta, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { loadWeights } from './load-weights.js';
 import type { DistContext } from '../dist/trainer-context.js';
+import { looksLikeZip } from '../engine/pth/zip-archive.js';
+import { readTorchResume } from './torch-resume.js';
 import type { Hook, Stage } from './hook.js';
 import { STAGE_METHODS, STAGES } from './hook.js';
 import { LogBuffer } from './log-buffer.js';
@@ -314,9 +316,10 @@ export abstract class BaseRunner {
     if (!opts.resume) {
       const r = await loadWeights(this.model, path, { what: opts.what ?? 'load_from', warn: (m) => this.logger.warning(m) });
       this.logger.info(`load checkpoint from local path: ${path} (${r.loaded} tensors${r.addedPrefix ? `, a backbone: into ${r.addedPrefix}` : ''})`);
-      return readCheckpointMeta(path);
+      return readAnyCheckpointMeta(path);
     }
-    const ckpt = await readCheckpoint(path, layoutsOf(this.model));
+    // a PyTorch .pth (MMSelfSup's checkpoints) or a checkpoint ssl wrote
+    const ckpt = looksLikeZip(path) ? await readTorchResume(path, this.model, this.optimizer, opts.what) : await readCheckpoint(path, layoutsOf(this.model));
     try {
       this.model.loadStateDict(ckpt.stateDict, { strict: opts.strict ?? true });
       if (ckpt.optimizer) this.optimizer.loadStateDict(ckpt.optimizer);

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { SslError } from '../errors.js';
 import type { TorchLayout } from '../engine/module.js';
 import { readContainerHeader } from './checkpoint-container.js';
+import { readPth } from '../engine/pth/read-pth.js';
+import { PyDict } from '../engine/pth/unpickler.js';
 import type { TrainableModel } from '../models/contracts.js';
 
 /** Names of the checkpoints the runner writes (`epoch_N.ckpt`, `iter_N.ckpt`). */
@@ -89,6 +91,26 @@ export function checkCheckpointFile(path: string, what: string, opts: { needMeta
     throw new BadCheckpointError(`${what}: ${path} has no training state ("meta"): it is a weights file (ssl model publish / extract-backbone); use --load-from for it`, 'CORRUPT_CHECKPOINT');
   }
   return r.header;
+}
+
+/**
+ * The check of a PyTorch `.pth` (MMSelfSup's checkpoints): its zip and pickle are read (the weights_only
+ * allowlist; storages are checked when the weights are loaded); resuming needs its `meta`.
+ * @returns the `meta` (empty when the file has none).
+ * @throws BadCheckpointError one line: `<what>: <path>: <problem>`.
+ */
+export async function checkTorchCheckpointFile(path: string, what: string, opts: { needMeta?: boolean } = {}): Promise<Record<string, unknown>> {
+  let root: unknown;
+  try {
+    root = await readPth(path, { pickleOnly: true });
+  } catch (e) {
+    throw new BadCheckpointError(`${what}: ${(e as Error).message}`, 'CORRUPT_CHECKPOINT');
+  }
+  const meta = root instanceof PyDict ? root.get('meta') : undefined;
+  if (opts.needMeta && !(meta instanceof PyDict)) {
+    throw new BadCheckpointError(`${what}: ${path} has no training state ("meta"): it is a state dict of weights; use --load-from for it`, 'CORRUPT_CHECKPOINT');
+  }
+  return meta instanceof PyDict ? Object.fromEntries([...meta].filter(([, v]) => typeof v !== 'object' || v === null).map(([k, v]) => [String(k), v])) : {};
 }
 
 /** The model's state tensors with PyTorch-layout shapes (what a checkpoint stores). */

@@ -5,6 +5,8 @@ import { tf, type Tensor } from '../engine/tf.js';
 import type { TorchLayout } from '../engine/module.js';
 import type { Optimizer, OptimizerState } from './optim/optimizer.js';
 import type { TrainableModel } from '../models/contracts.js';
+import { readTorchMeta } from '../engine/pth/checkpoint-file.js';
+import { looksLikeZip } from '../engine/pth/zip-archive.js';
 import { decodeContainer, encodeContainer, readContainerHeader, type RawTensor } from './checkpoint-container.js';
 
 /** The `meta` JSON of a checkpoint. */
@@ -220,6 +222,11 @@ export function isValidCheckpoint(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The meta of a checkpoint ssl wrote or of a PyTorch `.pth` (MMSelfSup's `meta`). */
+export async function readAnyCheckpointMeta(path: string): Promise<CheckpointMeta> {
+  return looksLikeZip(path) ? ((await readTorchMeta(path)) as CheckpointMeta) : readCheckpointMeta(path);
 }
 
 /** Reads only the meta of a checkpoint (cheap: header only). */

@@ -1,5 +1,6 @@
 import { SslError } from '../errors.js';
-import { checkCheckpointFile, checkSameArchitecture, onlyCorruptMessage, scanCheckpoints } from './checkpoint-check.js';
+import { checkCheckpointFile, checkSameArchitecture, checkTorchCheckpointFile, onlyCorruptMessage, scanCheckpoints } from './checkpoint-check.js';
+import { looksLikeZip } from '../engine/pth/zip-archive.js';
 import { checkWorkflow, workflowOf } from './epoch-runner.js';
 import { singleProcessContext } from '../dist/trainer-context.js';
 import { Logger, runTimestamp } from './logging/logger.js';
@@ -40,8 +41,9 @@ export async function dryRunTraining(o: DryRunOptions): Promise<string> {
     const what = args.resumeFrom ? '--resume-from' : latest ? '--auto-resume' : 'resume_from';
     const load = args.loadFrom ?? str(cfg.load_from);
     if (resume && !remote(resume)) {
-      checkSameArchitecture(resume, what, checkCheckpointFile(resume, what, { needMeta: true }), runner.model);
-      await runner.loadCheckpoint(resume, { resume: true });
+      if (looksLikeZip(resume)) await checkTorchCheckpointFile(resume, what, { needMeta: true });
+      else checkSameArchitecture(resume, what, checkCheckpointFile(resume, what, { needMeta: true }), runner.model);
+      await runner.loadCheckpoint(resume, { resume: true, what });
     } else if (!resume && load && !remote(load)) await runner.loadCheckpoint(load, { resume: false, what: args.loadFrom ? '--load-from' : 'load_from' });
     else if (resume ?? load) logger.info(`--dry-run: ${resume ?? load} is on S3 and is not downloaded`);
     // the runner's own check of the workflow, done before its first epoch

@@ -4,6 +4,8 @@ import type { TorchLayout } from '../engine/module.js';
 import { BadCheckpointError, checkCheckpointFile, torchShapes } from './checkpoint-check.js';
 import { layoutsOf, readCheckpoint } from './checkpoint.js';
 import type { TrainableModel } from '../models/contracts.js';
+import { looksLikeZip } from '../engine/pth/zip-archive.js';
+import { readTorchCheckpoint, toModelTensor, type TorchCheckpoint } from '../engine/pth/checkpoint-file.js';
 
 /** Where loaded weights go: the whole algorithm (`load_from`, `model.init_cfg`) or its backbone (`model.backbone.init_cfg`). */
 export type WeightsTarget = 'model' | 'backbone';
@@ -16,6 +18,8 @@ export interface LoadWeightsOptions {
   what: string;
   /** The one warning line of a partial load. */
   warn: (message: string) => void;
+  /** Every backbone tensor must come from the file (`ssl eval knn --checkpoint`, `ssl model import --config`). */
+  requireBackbone?: boolean;
 }
 
 export interface LoadWeightsResult {
@@ -44,8 +48,9 @@ export function weightsFileNames(path: string, what = 'checkpoint'): { names: st
   return { names: [...shapes.keys()], aliases, shapes };
 }
 
+/** The first 10 names and the count (mmcv's warning lists them all; one line stays readable). */
 function preview(names: string[]): string {
-  return names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`;
+  return names.length <= 10 ? names.join(', ') : `${names.slice(0, 10).join(', ')} and ${names.length - 10} more`;
 }
 
 /**
@@ -66,7 +71,11 @@ export async function loadWeights(model: Model, path: string, o: LoadWeightsOpti
     return n;
   };
 
-  const file = weightsFileNames(path, o.what);
+  // a PyTorch .pth (torch.save's zip) or a file ssl wrote
+  const torchFile = looksLikeZip(path) ? await readTorchFile(path, o.what) : undefined;
+  const file = torchFile
+    ? { names: [...torchFile.state.keys()], aliases: {} as Record<string, string>, shapes: new Map([...torchFile.state].map(([n, t]) => [n, t.shape])) }
+    : weightsFileNames(path, o.what);
   let fileNames = file.names;
   let stripped = '';
   if (o.prefix) {
@@ -114,7 +123,7 @@ export async function loadWeights(model: Model, path: string, o: LoadWeightsOpti
       );
     }
   }
-  const ckpt = await readCheckpoint(path, layouts);
+  const ckpt = torchFile ? torchTensors(torchFile, fileNames, map, model, own) : await readCheckpoint(path, layouts);
   try {
     const state = new Map<string, Tensor>();
     const unexpectedKeys: string[] = [];
@@ -132,9 +141,17 @@ export async function loadWeights(model: Model, path: string, o: LoadWeightsOpti
     }
     const scope = into === 'backbone' ? resolveAlias('backbone.') : '';
     const missingKeys = [...ownNames].filter((n) => n.startsWith(scope) && !state.has(n));
+    if (o.requireBackbone) {
+      const bb = resolveAlias('backbone.');
+      const missingBackbone = missingKeys.filter((n) => n.startsWith(bb));
+      if (missingBackbone.length > 0) {
+        throw new SslError(`${o.what}: ${path} lacks backbone tensors the model needs: ${preview(missingBackbone)}`, { code: 'STATE_DICT_MISMATCH' });
+      }
+    }
     model.loadStateDict(state, { strict: false });
     if (missingKeys.length > 0 || unexpectedKeys.length > 0) {
-      const parts = [`${o.what}: loaded ${state.size} tensors of ${path}${addedPrefix ? ' (a backbone: into backbone.)' : ''}`];
+      const conv = torchFile && torchFile.conventions.length > 0 ? `; ${torchFile.conventions.join(', ')}` : '';
+      const parts = [`${o.what}: loaded ${state.size} tensors of ${path}${addedPrefix ? ' (a backbone: into backbone.)' : ''}${conv}`];
       if (unexpectedKeys.length > 0) parts.push(`unexpected key in source state_dict: ${preview(unexpectedKeys)}`);
       if (missingKeys.length > 0) parts.push(`missing keys in source state_dict: ${preview(missingKeys)}`);
       o.warn(parts.join('; '));
@@ -143,4 +160,41 @@ export async function loadWeights(model: Model, path: string, o: LoadWeightsOpti
   } finally {
     ckpt.dispose();
   }
+}
+
+/** A .pth's state dict; its errors name the setting, as the checks of ssl files do. */
+async function readTorchFile(path: string, what: string): Promise<TorchCheckpoint> {
+  try {
+    return await readTorchCheckpoint(path);
+  } catch (e) {
+    if (e instanceof SslError && !e.message.startsWith(`${what}:`)) throw new SslError(`${what}: ${e.message}`, { code: e.code });
+    throw e;
+  }
+}
+
+/** The file tensors that map to a model tensor, shape-checked and in TF.js layout (readCheckpoint's shape). */
+function torchTensors(
+  file: TorchCheckpoint,
+  names: string[],
+  map: (n: string) => string | undefined,
+  model: Model,
+  layouts: Map<string, TorchLayout>,
+): { stateDict: Map<string, Tensor>; dispose(): void } {
+  const own = model.stateDict();
+  const stateDict = new Map<string, Tensor>();
+  const dispose = () => {
+    for (const t of stateDict.values()) t.dispose();
+  };
+  try {
+    for (const n of names) {
+      const target = map(n);
+      const mine = target === undefined ? undefined : own.get(target);
+      if (!mine) continue;
+      stateDict.set(n, toModelTensor(n, file.state.get(n)!, { layout: layouts.get(target!) ?? 'same', shape: mine.shape }, file.path));
+    }
+  } catch (e) {
+    dispose();
+    throw e;
+  }
+  return { stateDict, dispose };
 }

@@ -4,7 +4,8 @@
  * `--auto-resume` finds, `--load-from` / `load_from`; s3:// objects must exist.
  */
 import { SslError } from '../errors.js';
-import { checkCheckpointFile, onlyCorruptMessage, scanCheckpoints } from './checkpoint-check.js';
+import { checkCheckpointFile, checkTorchCheckpointFile, onlyCorruptMessage, scanCheckpoints } from './checkpoint-check.js';
+import { looksLikeZip } from '../engine/pth/zip-archive.js';
 
 export interface ResumeInputs {
   resumeFrom?: string | undefined;
@@ -41,6 +42,7 @@ async function checkS3Object(uri: string, what: string, endpoint: string | undef
 
 async function check(path: string, what: string, needMeta: boolean, endpoint: string | undefined): Promise<void> {
   if (path.startsWith('s3://')) await checkS3Object(path, what, endpoint);
+  else if (looksLikeZip(path)) await checkTorchCheckpointFile(path, what, { needMeta });
   else checkCheckpointFile(path, what, { needMeta });
 }
 

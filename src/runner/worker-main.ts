@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { isSslError, SslError } from '../errors.js';
 import { NanLossError, StoppedError, type BaseRunner, type StopRequest } from './base-runner.js';
 import { removeStaleTemps } from './checkpoint.js';
-import { checkCheckpointFile, checkSameArchitecture, onlyCorruptMessage, scanCheckpoints } from './checkpoint-check.js';
+import { checkCheckpointFile, checkSameArchitecture, checkTorchCheckpointFile, onlyCorruptMessage, scanCheckpoints } from './checkpoint-check.js';
+import { looksLikeZip } from '../engine/pth/zip-archive.js';
 import { workflowOf } from './epoch-runner.js';
 import { CheckpointHook } from './hooks/checkpoint-hook.js';
 import type { DistContext } from '../dist/trainer-context.js';
@@ -180,14 +181,18 @@ export async function runWorker(argv: string[]): Promise<number> {
       logger.info(`resume_from (config): ${cfgResume}`);
     }
     const loadWhat = args.loadFrom ? '--load-from' : 'load_from';
-    const resumeHeader = resumeFrom ? checkCheckpointFile(resumeFrom, resumeWhat, { needMeta: true }) : undefined;
+    // a PyTorch .pth (MMSelfSup's checkpoints) is checked by reading its pickle; an ssl file by its header
+    const resumePth = resumeFrom !== undefined && looksLikeZip(resumeFrom);
+    const resumeHeader = resumeFrom && !resumePth ? checkCheckpointFile(resumeFrom, resumeWhat, { needMeta: true }) : undefined;
+    const resumePthMeta = resumePth ? await checkTorchCheckpointFile(resumeFrom!, resumeWhat, { needMeta: true }) : undefined;
     let loadPath: string | undefined;
     if (!resumeFrom && loadFrom) {
       const st = storage;
       loadPath = st ? await fetch(loadWhat, loadFrom, () => st.fetchIfRemote(loadFrom, workDir, s3opts)) : loadFrom;
-      checkCheckpointFile(loadPath!, loadWhat);
+      if (looksLikeZip(loadPath!)) await checkTorchCheckpointFile(loadPath!, loadWhat);
+      else checkCheckpointFile(loadPath!, loadWhat);
     }
-    const resumeSeed = resumeHeader && args.seed === undefined ? (JSON.parse(resumeHeader.metadata.meta!) as { seed?: number }).seed : undefined;
+    const resumeSeed = args.seed !== undefined ? undefined : resumeHeader ? (JSON.parse(resumeHeader.metadata.meta!) as { seed?: number }).seed : (resumePthMeta?.seed as number | undefined);
 
     const { setupTraining } = await import('./setup.js');
     const cfgSeed = typeof cfg.seed === 'number' ? cfg.seed : undefined;
@@ -196,8 +201,8 @@ export async function runWorker(argv: string[]): Promise<number> {
     loaders = setup.loaders;
     closers = setup.closers;
     if (resumeFrom) {
-      checkSameArchitecture(resumeFrom, resumeWhat, resumeHeader!, runner.model);
-      await runner.loadCheckpoint(resumeFrom, { resume: true });
+      if (resumeHeader) checkSameArchitecture(resumeFrom, resumeWhat, resumeHeader, runner.model);
+      await runner.loadCheckpoint(resumeFrom, { resume: true, what: resumeWhat });
     } else if (loadPath) await runner.loadCheckpoint(loadPath, { resume: false, what: loadWhat });
 
     // the inputs are good: from here on the run writes to its work dir
