@@ -1,9 +1,10 @@
 import type { Module } from '../../engine/module.js';
-import type { Tensor } from '../../engine/tf.js';
+import type { Tensor, Tensor4D } from '../../engine/tf.js';
 import type { LossDict, ListModule } from './base.js';
 import { BaseAlgorithm } from './base.js';
 import { ConfigError } from '../../errors.js';
 import { REQUIRED, defineComponent } from '../../registry/index.js';
+import { Augments } from '../augments/batch-mix.js';
 import { buildBackbone, buildHead } from '../registries.js';
 
 /** What `Classification` needs of its head (`ClsHead`, `MultiClsHead`): a parameter-free pooling, then the classifiers. */
@@ -15,7 +16,8 @@ export type ClassificationHead = Module & {
 };
 
 /**
- * MMSelfSup `Classification`: backbone + `ClsHead`/`MultiClsHead` (linear evaluation, fine-tuning).
+ * MMSelfSup `Classification`: backbone + `ClsHead`/`MultiClsHead`/`MAEFinetuneHead` (linear evaluation, fine-tuning),
+ * with mmcls batch augments (`train_cfg.augments`: BatchMixup/BatchCutMix) before the backbone in training.
  * With `pooledInputs` set (linear evaluation's feature cache) a batch's views are the head's pooled
  * features, not images: the frozen backbone and the pooling already ran once, when the cache was written.
  */
@@ -25,6 +27,7 @@ export class Classification extends BaseAlgorithm {
   constructor(
     readonly backbone: ListModule,
     readonly head: ClassificationHead,
+    readonly augments: Augments | null = null,
   ) {
     super();
     this.registerModule('backbone', backbone);
@@ -38,6 +41,10 @@ export class Classification extends BaseAlgorithm {
 
   forwardTrain(views: Tensor[], labels?: Tensor): LossDict {
     if (!labels) throw new Error('Classification needs labels in the batch (a labelled data source)');
+    if (this.augments && this.training && !this.pooledInputs) {
+      const mixed = this.augments.apply(views[0] as Tensor4D, labels);
+      return this.head.loss(this.head.forward(this.extractFeat(mixed.img)), mixed.label);
+    }
     return this.head.loss(this.scores(views), labels);
   }
 
@@ -52,9 +59,11 @@ export class Classification extends BaseAlgorithm {
 
 export const classificationEntry = defineComponent({
   type: 'Classification',
-  args: { backbone: REQUIRED, head: REQUIRED, with_sobel: false, init_cfg: undefined },
+  args: { backbone: REQUIRED, head: REQUIRED, with_sobel: false, train_cfg: undefined as unknown, init_cfg: undefined },
   build: (a) => {
     if (a.with_sobel) throw new ConfigError('Classification: with_sobel is not supported');
-    return new Classification(buildBackbone('Classification', a.backbone), buildHead<ClassificationHead>('Classification', a.head));
+    const trainCfg = (a.train_cfg ?? {}) as Record<string, unknown>;
+    const augments = trainCfg.augments ? new Augments(trainCfg.augments) : null;
+    return new Classification(buildBackbone('Classification', a.backbone), buildHead<ClassificationHead>('Classification', a.head), augments);
   },
 });

@@ -2,6 +2,7 @@ import { Registry } from '../../registry/registry.js';
 import type { Module } from '../../engine/module.js';
 import { buildResNet, buildResNetCifar, buildResNetV1d, buildResNeXt } from './resnet.js';
 import { buildMAEViT } from './mae-vit.js';
+import { buildMIMVisionTransformer } from './mim-vit.js';
 import { buildMaskFeatViT, buildVisionTransformer } from './vit.js';
 
 /** Backbones under MMSelfSup's type names; `build({type: 'ResNet', depth: 50, ...})`. */
@@ -13,6 +14,7 @@ BACKBONES.register('ResNet_CIFAR', buildResNetCifar);
 BACKBONES.register('VisionTransformer', buildVisionTransformer);
 BACKBONES.register('MaskFeatViT', buildMaskFeatViT);
 BACKBONES.register('MAEViT', buildMAEViT);
+BACKBONES.register('MIMVisionTransformer', buildMIMVisionTransformer);
 
 export { ResNet, type ResNetArgs } from './resnet.js';
 export { BasicBlock, Bottleneck } from './resnet-blocks.js';

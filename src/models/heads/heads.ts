@@ -74,19 +74,24 @@ export class LatentCrossCorrelationHead extends Module {
 /** MMSelfSup `ClsHead`: [avgpool] -> `fc_cls`; loss = cross-entropy, plus `acc` (top-1, %). */
 export class ClsHead extends Module {
   readonly withAvgPool: boolean;
+  readonly vitBackbone: boolean;
   readonly fcCls: Linear;
 
   constructor(args: Record<string, unknown>) {
     super();
     checkArgs('ClsHead', args, ['with_avg_pool', 'in_channels', 'num_classes', 'vit_backbone', 'init_cfg']);
     this.withAvgPool = (args.with_avg_pool as boolean) ?? false;
+    this.vitBackbone = (args.vit_backbone as boolean) ?? false;
     this.fcCls = this.registerModule('fc_cls', new Linear((args.in_channels as number) ?? 2048, (args.num_classes as number) ?? 1000));
     applyLinearInitCfg(this, args.init_cfg ?? CLS_HEAD_INIT, 'ClsHead');
   }
 
   /** The parameter-free part (cached by linear evaluation's fast path): the last backbone output, average-pooled with `with_avg_pool`. */
   poolFeatures(inputs: Tensor[]): Tensor[] {
-    const x = inputs[inputs.length - 1];
+    // a ViT's output is [patch tokens, class token]: vit_backbone=True takes the class token
+    const last = inputs[inputs.length - 1] as Tensor | Tensor[];
+    if (this.vitBackbone && !Array.isArray(last)) throw new ConfigError('ClsHead: vit_backbone=True needs a ViT backbone with output_cls_token=True');
+    const x = Array.isArray(last) ? last[this.vitBackbone ? 1 : 0] : last;
     return [this.withAvgPool ? globalAvgPool(x) : x];
   }
 

@@ -1,8 +1,9 @@
 import type { Module } from '../../engine/module.js';
 import type { ComponentEntry } from '../../registry/index.js';
+import { maeFinetuneHeadEntry, maskFeatFinetuneHeadEntry } from './finetune-heads.js';
 import { maePretrainHeadEntry } from './mae-pretrain-head.js';
 import { multiClsHeadEntry } from './multi-cls-head.js';
 import { clsHeadEntry, contrastiveHeadEntry, latentCrossCorrelationHeadEntry, latentPredictHeadEntry } from './heads.js';
 
 /** Every head's entry (each defined in its component's file). */
-export const HEAD_ENTRIES: readonly ComponentEntry<Module, any>[] = [contrastiveHeadEntry, latentPredictHeadEntry, latentCrossCorrelationHeadEntry, clsHeadEntry, multiClsHeadEntry, maePretrainHeadEntry];
+export const HEAD_ENTRIES: readonly ComponentEntry<Module, any>[] = [contrastiveHeadEntry, latentPredictHeadEntry, latentCrossCorrelationHeadEntry, clsHeadEntry, multiClsHeadEntry, maePretrainHeadEntry, maeFinetuneHeadEntry, maskFeatFinetuneHeadEntry];

@@ -5,6 +5,7 @@ import { Adam, AdamW } from './adam.js';
 import { LARS } from './lars.js';
 import type { Optimizer, Param, ParamGroup } from './optimizer.js';
 import { SGD } from './sgd.js';
+import { layerDecayOptions } from './transformer-finetune.js';
 
 /** Optimizer builders keyed by MMSelfSup/PyTorch type name; args = `optimizer` minus `type`/`paramwise_options`. */
 export const OPTIMIZERS = new Registry<(groups: ParamGroup[]) => Optimizer>('optimizer');
@@ -65,13 +66,21 @@ export interface BuildOptimizerResult {
  * its keys; `<key>_mult` multiplies the optimizer's `<key>` (`decay_mult`: weight_decay).
  */
 export function buildOptimizer(namedParams: [string, Variable][], cfg: Record<string, unknown>): BuildOptimizerResult {
-  const { type, paramwise_options, ...args } = cfg;
+  const { type, ...args } = cfg;
+  let { paramwise_options } = args;
+  delete args.paramwise_options;
   if (typeof type !== 'string') throw new ConfigError('optimizer needs a string "type" (SGD, Adam, AdamW, LARS)');
   if (Object.hasOwn(args, 'constructor')) {
     const ctor = args['constructor'];
     delete args['constructor'];
-    if (ctor !== 'DefaultOptimizerConstructor') {
-      throw new ConfigError(`optimizer.constructor "${String(ctor)}" is not supported; only DefaultOptimizerConstructor`);
+    if (ctor === 'TransformerFinetuneConstructor') {
+      const { layer_decay: layerDecay = 0, model_type: modelType } = args;
+      delete args.layer_decay;
+      delete args.model_type;
+      if (typeof layerDecay !== 'number') throw new ConfigError(`optimizer.layer_decay must be a number, got ${JSON.stringify(layerDecay)}`);
+      paramwise_options = layerDecayOptions(namedParams.map(([n]) => n), paramwise_options as never, layerDecay, modelType);
+    } else if (ctor !== 'DefaultOptimizerConstructor') {
+      throw new ConfigError(`optimizer.constructor "${String(ctor)}" is not supported; use DefaultOptimizerConstructor or TransformerFinetuneConstructor`);
     }
   }
   const make = OPTIMIZERS.build({ type, ...args });

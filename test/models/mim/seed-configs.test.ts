@@ -12,6 +12,7 @@ export async function trainTwoIterations(file: string, opts: string[]): Promise<
   const cfg = loadConfig(file, { cfgOptions: opts }) as Record<string, any>;
   const size = cfg.data.train.data_source.image_size ?? 32;
   cfg.data.train.data_source = { type: 'SyntheticShapes', num_samples: 2 * cfg.data.samples_per_gpu, image_size: size, num_classes: 4 };
+  if (cfg.data.val) cfg.data.val.data_source = { type: 'SyntheticShapes', num_samples: 4, image_size: size, num_classes: 4, seed: 1 };
   cfg.data.workers_per_gpu = 0;
   const dir = tempDir('ssl-mim-cfg-');
   writeFileSync(join(dir, 'cfg.json'), JSON.stringify(cfg));
@@ -28,6 +29,25 @@ const SMALL_MAE = [
 describe.each(readdirSync(join(SEED, 'selfsup', 'mae')).filter((f) => f.endsWith('.py')))('selfsup/mae/%s', (name) => {
   test('trains 2 iterations at 32² (ViT deit-tiny, 1-block decoder)', async () => {
     const { code, log } = await trainTwoIterations(join(SEED, 'selfsup', 'mae', name), SMALL_MAE);
+    expect(log).toMatch(/Epoch \[1\] mean loss: [0-9.]+ over 2 iterations/);
+    expect(code).toBe(0);
+  }, 120_000);
+});
+
+const CLS = join(SEED, 'benchmarks', 'classification', 'imagenet');
+const SMALL_CLS = ['model.backbone.img_size=32', 'model.head.num_classes=4', 'data.samples_per_gpu=4', 'data.val.pipeline.0.size=36', 'data.val.pipeline.1.size=32', 'runner.max_epochs=1'];
+const SMALL_FT = [
+  ...SMALL_CLS, 'model.backbone.arch=deit-tiny', 'model.head.embed_dim=192', 'model.train_cfg.augments.0.num_classes=4', 'model.train_cfg.augments.1.num_classes=4',
+  'data.train.pipeline.0.input_size=32',
+];
+
+describe.each([
+  ['vit-base-p16_ft-8xb128-coslr-100e_in1k.py', SMALL_FT],
+  ['vit-base-p16_ft-8xb256-coslr-100e_in1k.py', SMALL_FT],
+  ['vit-small-p16_linear-8xb128-coslr-90e_in1k.py', [...SMALL_CLS, 'data.train.pipeline.0.size=32']],
+])('benchmarks/classification/imagenet/%s', (name, opts) => {
+  test('trains 2 iterations at 32²', async () => {
+    const { code, log } = await trainTwoIterations(join(CLS, name), opts);
     expect(log).toMatch(/Epoch \[1\] mean loss: [0-9.]+ over 2 iterations/);
     expect(code).toBe(0);
   }, 120_000);
