@@ -64,6 +64,22 @@ void guardedRun(const Napi::Env &env, const std::string &op, const std::string &
   }
 }
 
+// Elementwise work below this many elements runs on the calling thread, outside any OpenMP region:
+// even a region that its `if` clause makes serial costs ~2 µs (libgomp sets up a team), more than
+// the whole op on a small tensor.
+constexpr long PARALLEL_MIN = 1 << 15;
+
+// body(i) for i in [0, n), split over the threads when `work` (elements touched) is large enough.
+template <class F>
+inline void forEach(long n, long work, F body) {
+  if (work < PARALLEL_MIN || omp_get_max_threads() == 1) {
+    for (long i = 0; i < n; i++) body(i);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; i++) body(i);
+}
+
 inline double numArg(const Napi::CallbackInfo &info, int i) { return info[i].As<Napi::Number>().DoubleValue(); }
 
 }  // namespace sslnative

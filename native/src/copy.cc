@@ -27,8 +27,7 @@ Napi::Value StridedCopy(const Napi::CallbackInfo &info) {
   float *out = heapFloats(env, heap, info[5].As<Napi::Number>().DoubleValue(), size_t(total), op);
   const long inner = shape[rank - 1], innerStride = stride[rank - 1];
   const long rows = total / inner;
-#pragma omp parallel for schedule(static) if (total >= (1 << 15))
-  for (long r = 0; r < rows; r++) {
+  forEach(rows, total, [&](long r) {
     long rem = r, src = 0;
     for (long d = long(rank) - 2; d >= 0; d--) {
       src += (rem % shape[d]) * stride[d];
@@ -39,7 +38,7 @@ Napi::Value StridedCopy(const Napi::CallbackInfo &info) {
     if (innerStride == 1) std::memcpy(o, i, sizeof(float) * inner);
     else
       for (long c = 0; c < inner; c++) o[c] = i[c * innerStride];
-  }
+  });
   return env.Undefined();
 }
 
@@ -61,18 +60,17 @@ Napi::Value ReduceSum(const Napi::CallbackInfo &info) {
   float *out = heapFloats(env, heap, numArg(info, 5), leading ? cols : rows, op);
   const bool parallel = rows * cols >= (1 << 15);
   if (!leading) {
-#pragma omp parallel for schedule(static) if (parallel)
-    for (long r = 0; r < rows; r++) {
+    forEach(rows, parallel ? PARALLEL_MIN : 0, [&](long r) {
       double s = 0;
       const float *xr = x + r * cols;
       for (long c = 0; c < cols; c++) s += xr[c];
       out[r] = float(s);
-    }
+    });
     return env.Undefined();
   }
   const int threads = parallel ? omp_get_max_threads() : 1;
   std::vector<double> partial(size_t(threads) * cols, 0.0);
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
     double *acc = partial.data() + size_t(omp_get_thread_num()) * cols;
 #pragma omp for schedule(static)

@@ -8,12 +8,6 @@
 #include <cmath>
 
 namespace sslnative {
-namespace {
-
-constexpr long PARALLEL_MIN = 1 << 15;
-
-}  // namespace
-
 // sgdUpdate(heap, n, lr, wd, momentum, dampening, nesterov, hasBuf, larsEta, larsEps, p, g, buf, pOut, bufOut)
 // larsEta ≠ 0: LARS (d = (g + wd·p)·trust·lr, p −= d; larsEta < 0: a lars_exclude group, trust 1);
 // else SGD (d = g + wd·p, p −= lr·d). momentum 0: no buffer.
@@ -40,18 +34,25 @@ Napi::Value SgdUpdate(const Napi::CallbackInfo &info) {
   }
   if (eta > 0) {
     double pp = 0, gg = 0;
-#pragma omp parallel for reduction(+ : pp, gg) schedule(static) if (n >= PARALLEL_MIN)
-    for (long i = 0; i < n; i++) {
+    auto norms = [&](long i) {
       pp += double(p[i]) * p[i];
       gg += double(g[i]) * g[i];
+    };
+    if (n < PARALLEL_MIN) {
+      for (long i = 0; i < n; i++) norms(i);
+    } else {
+#pragma omp parallel for reduction(+ : pp, gg) schedule(static)
+      for (long i = 0; i < n; i++) {
+        pp += double(p[i]) * p[i];
+        gg += double(g[i]) * g[i];
+      }
     }
     const float wn = float(std::sqrt(pp)), gn = float(std::sqrt(gg));
     // As the TF.js ops: ratio = (wn·eta) / ((gn + wn·wd) + eps), 1 where either norm is 0.
     const float trust = wn != 0.f && gn != 0.f ? (wn * float(eta)) / ((gn + wn * wd) + float(larsEps)) : 1.f;
     scale = trust * lr;
   }
-#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)
-  for (long i = 0; i < n; i++) {
+  forEach(n, n, [&](long i) {
     float d = wd != 0.f ? g[i] + p[i] * wd : g[i];
     if (lars) d = d * scale;
     if (bufOut) {
@@ -60,7 +61,7 @@ Napi::Value SgdUpdate(const Napi::CallbackInfo &info) {
       d = nesterov ? d + b * mom : b;
     }
     pOut[i] = lars ? p[i] - d : p[i] - d * step;
-  }
+  });
   return env.Undefined();
 }
 
@@ -86,8 +87,7 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo &info) {
   const float decay = float(1 - lr * wd), fwd = float(wd), fb1 = float(b1), fb2 = float(b2), k1 = float(1 - b1), k2 = float(1 - b2);
   const float sbc2 = float(std::sqrt(1 - std::pow(b2, t))), stepSize = float(lr / (1 - std::pow(b1, t))), feps = float(eps);
   const bool hasWd = wd != 0;
-#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)
-  for (long i = 0; i < n; i++) {
+  forEach(n, n, [&](long i) {
     float param = p[i], gr = g[i];
     if (hasWd) {
       if (decoupled) param = param * decay;
@@ -104,7 +104,7 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo &info) {
     }
     const float denom = std::sqrt(vh) / sbc2 + feps;
     pOut[i] = param - (mi / denom) * stepSize;
-  }
+  });
   return env.Undefined();
 }
 
