@@ -14,6 +14,7 @@ and metadata `model` / `optimizer` (the configs as JSON) and `steps`.
 """
 import importlib.util
 import json
+import math
 import os
 import re
 import sys
@@ -183,6 +184,53 @@ def write_mae():
     replay('mae-tiny', model, cfg, opt, img, noises)
 
 
+class HOGGenerator(nn.Module):
+    """MMSelfSup's HOGGenerator.forward (the 14 patches per side made a parameter)."""
+
+    def __init__(self, nbins=9, pool=8, gaussian_window=16, patches_per_side=14):
+        super().__init__()
+        self.nbins, self.pool, self.gaussian_window, self.patches_per_side = nbins, pool, gaussian_window, patches_per_side
+        weight_x = torch.FloatTensor([[1, 0, -1], [2, 0, -2], [1, 0, -1]]).view(1, 1, 3, 3).repeat(3, 1, 1, 1).contiguous()
+        self.weight_x, self.weight_y = weight_x, weight_x.transpose(2, 3).contiguous()
+        n = torch.arange(0, gaussian_window).float()
+        n -= n.mean()
+        n /= gaussian_window // 2
+        k1 = torch.exp(-0.5 * n ** 2)
+        k2 = k1[:, None] * k1[None, :]
+        self.gaussian_kernel = k2 / k2.sum()
+
+    def forward(self, x):
+        x = F.pad(x, pad=(1, 1, 1, 1), mode='reflect')
+        gx = F.conv2d(x, self.weight_x, groups=3)
+        gy = F.conv2d(x, self.weight_y, groups=3)
+        norm_rgb = torch.stack([gx, gy], dim=-1).norm(dim=-1)
+        phase = torch.atan2(gx, gy) / math.pi * self.nbins
+        b, c, h, w = norm_rgb.shape
+        out = torch.zeros((b, c, self.nbins, h, w))
+        phase = phase.view(b, c, 1, h, w)
+        norm_rgb = norm_rgb.view(b, c, 1, h, w)
+        norm_rgb = norm_rgb * self.gaussian_kernel.repeat([h // self.gaussian_window, h // self.gaussian_window])
+        out.scatter_add_(2, phase.floor().long() % self.nbins, norm_rgb)
+        out = out.unfold(3, self.pool, self.pool).unfold(4, self.pool, self.pool).sum(dim=[-1, -2])
+        out = F.normalize(out, p=2, dim=2)
+        hog = out.flatten(1, 2)
+        u = hog.shape[-1] // self.patches_per_side
+        hog = hog.permute(0, 2, 3, 1).unfold(1, u, u).unfold(2, u, u)
+        return hog.flatten(1, 2).flatten(2)
+
+
+def write_hog():
+    """HOG features of formula images (tests rebuild the images): two settings."""
+    tensors = {}
+    settings = {'a': dict(nbins=9, pool=4, gaussian_window=8, patches_per_side=4), 'b': dict(nbins=9, pool=2, gaussian_window=16, patches_per_side=8)}
+    # nbins stays 9 (MMSelfSup's): with an even nbins ±90° is a bin edge, and a border pixel's gy (0 across the
+    # reflection) is float noise of F.conv2d's summation order, so its bin is not reproducible even in PyTorch
+    x = ref.formula_input([2, 3, 32, 32]) * 2
+    for key, st in settings.items():
+        tensors[f'hog.{key}'] = HOGGenerator(**st)(x)
+    ref.save_safetensors(os.path.join(OUT, 'hog.safetensors'), tensors, {'settings': json.dumps(settings), 'input': 'formula_input([2, 3, 32, 32]) * 2 (NCHW)'})
+
+
 def part_counts(model):
     """Parameter elements per direct child (all, and those that require grad), as count_parameters.py sums them."""
     out = {}
@@ -210,9 +258,9 @@ def write_counts():
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(1)
-    which = sys.argv[1:] or ['mae', 'counts']
+    which = sys.argv[1:] or ['mae', 'counts', 'hog']
     for w in which:
-        {'mae': write_mae, 'counts': write_counts}[w]()
+        {'mae': write_mae, 'counts': write_counts, 'hog': write_hog}[w]()
 
 
 if __name__ == '__main__':
