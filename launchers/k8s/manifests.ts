@@ -3,7 +3,7 @@ import { basename, extname } from 'node:path';
 import type { V1ConfigMap, V1EnvVar, V1Job, V1ObjectMeta, V1Service } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { LauncherError } from '../../src/errors.js';
-import type { JobSpec } from '../launcher.js';
+import { DEFAULT_TERMINATION_GRACE_PERIOD, type JobSpec } from '../launcher.js';
 import { k8sJobName } from './names.js';
 import type { K8sKind, K8sOptions } from './options.js';
 import {
@@ -42,6 +42,12 @@ export interface K8sManifests {
 }
 
 export const DEFAULT_TTL_SECONDS = 86400;
+/** `--max-restarts` default: restarts of the pod group (PyTorchJob backoffLimit, Indexed Job backoffLimitPerIndex). */
+export const DEFAULT_MAX_RESTARTS = 3;
+/** The workers' exit code after a pre-emption checkpoint (the Slurm path's too). */
+export const PREEMPTED_EXIT_CODE = 75;
+/** What the agent exits with instead in PyTorchJob pods: 128 + SIGTERM, which restartPolicy ExitCode retries. */
+export const PYTORCHJOB_PREEMPTED_EXIT_CODE = 143;
 /** Environment names that hold credentials: never written into a manifest. */
 const SECRET_ENV = /SECRET|TOKEN|PASSWORD|ACCESS_KEY/i;
 /** ConfigMaps hold at most 1 MiB. */
@@ -69,7 +75,12 @@ export function podParams(job: JobSpec, opts: K8sOptions, kind: K8sKind): PodPar
   }
   if (!Number.isInteger(job.nodes) || job.nodes < 1) throw new LauncherError(`--nodes must be a positive integer, got ${job.nodes}`);
   const jobName = k8sJobName(opts.jobName ?? job.name, job.runId, opts.jobName !== undefined);
-  const { s3Uri, s3Endpoint, rest } = splitWorkerArgs(job.workerArgs);
+  const split = splitWorkerArgs(job.workerArgs);
+  const { s3Uri, s3Endpoint } = split;
+  // pods are pre-emptible and restarted: SIGTERM checkpoints, and every (re)start resumes from the newest checkpoint
+  const freshOk = split.rest.includes('--auto-resume=fresh-ok');
+  const rest = split.rest.filter((a) => a !== '--auto-resume' && a !== '--auto-resume=fresh-ok' && a !== '--checkpoint-on-signal');
+  rest.push('--checkpoint-on-signal', freshOk ? '--auto-resume=fresh-ok' : '--auto-resume');
   const secretLike = Object.keys(job.env).filter((k) => SECRET_ENV.test(k));
   if (secretLike.length > 0) {
     throw new LauncherError(`${secretLike.join(', ')} would be written into the manifests; keep credentials in a Secret and pass --s3-secret NAME`, {
@@ -97,6 +108,7 @@ export function podParams(job: JobSpec, opts: K8sOptions, kind: K8sKind): PodPar
     appDir: opts.appDir ?? '/opt/ssl',
     serviceAccount: opts.serviceAccount,
     imagePullPolicy: opts.imagePullPolicy,
+    terminationGracePeriod: job.terminationGracePeriod ?? DEFAULT_TERMINATION_GRACE_PERIOD,
   };
 }
 
@@ -125,14 +137,16 @@ export function buildManifests(job: JobSpec, opts: K8sOptions, kind: K8sKind, na
   const objects: K8sObject[] = [
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(configMapName(p.jobName)), data: { [p.configFile]: configMapText(job.configPath, p.workDir) } },
   ];
-  const backoffLimit = opts.backoffLimit ?? 0;
+  const maxRestarts = opts.maxRestarts ?? DEFAULT_MAX_RESTARTS;
   const ttl = opts.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS;
   if (kind === 'pytorchjob') {
     const replicaSpecs: PyTorchJob['spec']['pytorchReplicaSpecs'] = {
       // The operator's webhook requires Master replicas set explicitly to 1 (it runs before defaulting).
-      Master: { replicas: 1, restartPolicy: 'Never', template: podTemplate(p) },
+      // ExitCode: the operator restarts the group on exit codes 128-255 (signals, and the agent's 143 after a
+      // pre-emption checkpoint) up to backoffLimit times; 1-127 (a genuine failure) ends the job with that code.
+      Master: { replicas: 1, restartPolicy: 'ExitCode', template: podTemplate(p) },
     };
-    if (p.nodes > 1) replicaSpecs.Worker = { replicas: p.nodes - 1, restartPolicy: 'Never', template: podTemplate(p) };
+    if (p.nodes > 1) replicaSpecs.Worker = { replicas: p.nodes - 1, restartPolicy: 'ExitCode', template: podTemplate(p) };
     objects.push({
       apiVersion: 'kubeflow.org/v1',
       kind: 'PyTorchJob',
@@ -140,7 +154,7 @@ export function buildManifests(job: JobSpec, opts: K8sOptions, kind: K8sKind, na
       spec: {
         nprocPerNode: String(p.nprocPerNode),
         // Running: when the job ends (one pod failed), the operator deletes the pods still running instead of leaving them hanging.
-        runPolicy: { cleanPodPolicy: 'Running', backoffLimit, ttlSecondsAfterFinished: ttl },
+        runPolicy: { cleanPodPolicy: 'Running', backoffLimit: maxRestarts, ttlSecondsAfterFinished: ttl },
         pytorchReplicaSpecs: replicaSpecs,
       },
     });
@@ -165,10 +179,18 @@ export function buildManifests(job: JobSpec, opts: K8sOptions, kind: K8sKind, na
         completionMode: 'Indexed',
         completions: p.nodes,
         parallelism: p.nodes,
-        backoffLimit,
+        // restarts per index for failures no rule below matches (a lost node without a DisruptionTarget condition; Kubernetes >= 1.29)
+        backoffLimitPerIndex: maxRestarts,
         ttlSecondsAfterFinished: ttl,
-        // One pod exiting non-zero fails the whole job (and the controller stops the others) instead of peers hanging.
-        podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { containerName: CONTAINER, operator: 'NotIn', values: [0] } }] },
+        podFailurePolicy: {
+          rules: [
+            // the workers checkpointed on SIGTERM (exit 75) or the pod was disrupted (eviction, pre-emption, node drain): replace it, uncounted
+            { action: 'Ignore', onExitCodes: { containerName: CONTAINER, operator: 'In', values: [PREEMPTED_EXIT_CODE] } },
+            { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+            // any other exit code is a genuine failure (or a pod killed past its grace period): the job ends with it instead of peers hanging
+            { action: 'FailJob', onExitCodes: { containerName: CONTAINER, operator: 'NotIn', values: [0, PREEMPTED_EXIT_CODE] } },
+          ],
+        },
         template: podTemplate(p),
       },
     });

@@ -21,8 +21,8 @@ export interface K8sOptions {
   pvc?: string;
   /** Job name given explicitly (`--job-name`): validated, not made unique. */
   jobName?: string;
-  /** Retries of failed pods before the job fails (default 0: one failed pod fails the job). */
-  backoffLimit?: number;
+  /** Restarts of the pod group after failures that are not pre-emption (`--max-restarts`, default 3). */
+  maxRestarts?: number;
   /** Seconds a finished job (and its pods) is kept (default 86400). */
   ttlSecondsAfterFinished?: number;
   /** Status poll interval of `wait`/`--follow` in ms (default 5000). */
@@ -55,7 +55,7 @@ export function k8sOptionsFromFlags(flags: Record<string, unknown> = {}): K8sOpt
     s3Secret: str(flags['s3-secret']) ?? str(flags.s3Secret),
     pvc: str(flags.pvc),
     jobName: str(flags['job-name']) ?? str(flags.jobName),
-    backoffLimit: int(flags['backoff-limit']) ?? int(flags.backoffLimit),
+    maxRestarts: int(flags['max-restarts']) ?? int(flags.maxRestarts) ?? int(flags['backoff-limit']) ?? int(flags.backoffLimit),
     ttlSecondsAfterFinished: int(flags.ttlSecondsAfterFinished),
     pollIntervalMs: int(flags.pollIntervalMs),
     appDir: str(flags.appDir),

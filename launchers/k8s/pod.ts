@@ -46,6 +46,8 @@ export interface PodParams {
   appDir: string;
   serviceAccount?: string;
   imagePullPolicy?: string;
+  /** Seconds from SIGTERM to SIGKILL (`--termination-grace-period`). */
+  terminationGracePeriod: number;
 }
 
 /** Labels on every object of one job (and its pods), to find them again. */
@@ -94,7 +96,15 @@ export function podTemplate(p: PodParams): V1PodTemplateSpec {
     ...(p.imagePullPolicy ? { imagePullPolicy: p.imagePullPolicy } : {}),
     command: ['node', `${p.appDir}/bin/ssl-agent.js`],
     args: agentArgs(p),
-    env: [...(p.kind === 'indexed-job' ? indexedJobEnv(p) : []), { name: 'SSL_RUN_ID', value: p.runId }, ...p.env],
+    env: [
+      ...(p.kind === 'indexed-job' ? indexedJobEnv(p) : []),
+      // stable across restarts: the run id is in the manifest, not drawn by the pod
+      { name: 'SSL_RUN_ID', value: p.runId },
+      // the agent gives its ranks this long after SIGTERM before killing them (the kubelet's SIGKILL follows)
+      { name: 'SSL_TERMINATION_GRACE_PERIOD', value: String(p.terminationGracePeriod) },
+      ...(p.kind === 'pytorchjob' ? [{ name: 'SSL_PREEMPTED_EXIT_CODE', value: '143' }] : []),
+      ...p.env,
+    ],
     ...(p.s3Secret ? { envFrom: [{ secretRef: { name: p.s3Secret } }] } : {}),
     ports: [{ name: p.kind === 'pytorchjob' ? PYTORCHJOB_PORT_NAME : INDEXED_PORT_NAME, containerPort: p.port, protocol: 'TCP' }],
     ...(p.gpusPerNode > 0 ? { resources: { limits: { 'nvidia.com/gpu': p.gpusPerNode as unknown as string } } } : {}),
@@ -112,6 +122,7 @@ export function podTemplate(p: PodParams): V1PodTemplateSpec {
     spec: {
       ...(p.kind === 'indexed-job' ? { subdomain: p.jobName, restartPolicy: 'Never' } : {}),
       ...(p.serviceAccount ? { serviceAccountName: p.serviceAccount } : {}),
+      terminationGracePeriodSeconds: p.terminationGracePeriod,
       containers: [container],
       volumes,
     },

@@ -128,7 +128,9 @@ export async function runAgent(argv: string[]): Promise<number> {
     process.stdout.write(`${renderPlan(specs)}\n`);
     return 0;
   }
-  const node = superviseProcesses(specs);
+  // in pods: the manifest's terminationGracePeriodSeconds (the ranks need it for the pre-emption checkpoint)
+  const grace = Number(process.env.SSL_TERMINATION_GRACE_PERIOD);
+  const node = superviseProcesses(specs, Number.isFinite(grace) && grace > 0 ? { graceMs: grace * 1000 } : {});
   let signalled = 0;
   const onSignal = (s: NodeJS.Signals) => {
     signalled++;
@@ -140,5 +142,11 @@ export async function runAgent(argv: string[]): Promise<number> {
   const result = await node.done;
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
+  // PyTorchJob's restartPolicy ExitCode retries only 128-255: the pods report a pre-emption checkpoint (75) as 143
+  const preempted = Number(process.env.SSL_PREEMPTED_EXIT_CODE);
+  if (result.exitCode === 75 && Number.isInteger(preempted) && preempted > 0) {
+    process.stderr.write(`[ssl agent] the ranks checkpointed after a pre-emption signal (exit 75); exiting ${preempted} so the job is restarted\n`);
+    return preempted;
+  }
   return result.exitCode;
 }

@@ -87,6 +87,12 @@ export default class Train extends SslCommand {
     namespace: Flags.string({ description: 'Kubernetes: namespace (default: the kubeconfig context\'s)', helpGroup: K8S }),
     context: Flags.string({ description: 'Kubernetes: kubeconfig context', helpGroup: K8S }),
     's3-secret': Flags.string({ description: 'Kubernetes: Secret holding S3 credentials (referenced, never copied)', helpGroup: K8S }),
+    'max-restarts': Flags.integer({
+      description: 'Kubernetes: restarts of the pod group after failures that are not pre-emption (PyTorchJob backoffLimit, Indexed Job backoffLimitPerIndex); pre-emption restarts are not counted',
+      default: 3,
+      min: 0,
+      helpGroup: K8S,
+    }),
     pvc: Flags.string({ description: 'Kubernetes: PersistentVolumeClaim to mount as the work dir', helpGroup: K8S }),
 
     s3: Flags.string({ description: 'Upload checkpoints and logs to s3://bucket/prefix', helpGroup: S3 }),

@@ -32,7 +32,7 @@ interface Case {
 
 const cases: Case[] = [
   { kind: 'pytorchjob', nodes: 2, gpusPerNode: 8, procsPerNode: 1, pvc: 'train-pvc' },
-  { kind: 'pytorchjob', nodes: 1, gpusPerNode: 0, procsPerNode: 2, s3: { uri: 's3://bucket/runs/a', endpoint: 'http://minio:9000', secret: 's3-creds' }, extraArgs: ['--auto-resume', '--seed', '7'] },
+  { kind: 'pytorchjob', nodes: 1, gpusPerNode: 0, procsPerNode: 2, s3: { uri: 's3://bucket/runs/a', endpoint: 'http://minio:9000', secret: 's3-creds' }, extraArgs: ['--seed', '7'] },
   { kind: 'indexed-job', nodes: 3, gpusPerNode: 4, procsPerNode: 1, s3: { uri: 's3://bucket/runs/b', secret: 's3-creds' }, env: { NCCL_DEBUG: 'INFO' } },
   { kind: 'indexed-job', nodes: 2, gpusPerNode: 0, procsPerNode: 1 },
 ];

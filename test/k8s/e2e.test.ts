@@ -122,15 +122,18 @@ test('Indexed Job (chosen because the cluster has no PyTorchJob CRD): a node tha
   expect(procs.every((c) => c.exited)).toBe(true);
 }, LONG);
 
-test('PyTorchJob: a worker pod that dies fails the job (the operator stops the master) and --wait exits non-zero', async () => {
+test('PyTorchJob: a worker pod killed every time it starts is restarted --max-restarts times (restartPolicy ExitCode: 137 is retryable), then the job fails and --wait exits non-zero', async () => {
   cluster = await new FakeCluster({ imageRoot: { '/opt/ssl': imageRoot() }, workRoot: join(tmp, 'cluster'), startDelayMs: 200, killPod: { name: /-worker-0$/, afterMs: 0 } }).start();
   const kubeconfig = cluster.writeKubeconfig(join(tmp, 'kubeconfig'));
   const prepared = prepareTrainJob({ config: e2eConfig(tmp), workDir: join(tmp, 'work_dirs', 'tiny'), nodes: 2, port: await freePort() });
-  const code = await submitTraining(prepared, { launcher: 'k8s', kubeconfig, image: 'ssl:test', 'k8s-kind': 'pytorchjob', wait: true, pollIntervalMs: 100 }, new Capture() as unknown as NodeJS.WritableStream);
+  const code = await submitTraining(prepared, { launcher: 'k8s', kubeconfig, image: 'ssl:test', 'k8s-kind': 'pytorchjob', 'max-restarts': 1, wait: true, pollIntervalMs: 100 }, new Capture() as unknown as NodeJS.WritableStream);
   expect(code).toBe(137);
-  const name = cluster.list('pytorchjobs', 'default')[0].metadata.name;
+  const job = cluster.list('pytorchjobs', 'default')[0];
+  const name = job.metadata.name;
+  expect(job.spec.runPolicy.backoffLimit).toBe(1);
+  expect(job.status.conditions.map((c: { type: string }) => c.type)).toContain('Restarting');
   const status = await createLauncher({ kubeconfig }).status(`default/pytorchjob/${name}`);
-  expect(status).toMatchObject({ state: 'FAILED', exitCode: 137, message: `Failed: PyTorchJob ${name} is failed because 1 Worker replica(s) failed.` });
+  expect(status).toMatchObject({ state: 'FAILED', exitCode: 137, message: `Failed: PyTorchJob ${name} has failed because it has reached the specified backoff limit` });
   await until(() => [...cluster!.containers.values()].every((c) => c.exited));
 }, LONG);
 

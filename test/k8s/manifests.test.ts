@@ -35,9 +35,17 @@ test('PyTorchJob: Master explicitly 1, Worker nodes-1, container pytorch with py
   expect(job.spec.pytorchReplicaSpecs.Master.replicas).toBe(1);
   expect(job.spec.pytorchReplicaSpecs.Worker.replicas).toBe(2);
   expect(job.spec.nprocPerNode).toBe('8');
-  expect(job.spec.runPolicy).toEqual({ cleanPodPolicy: 'Running', backoffLimit: 0, ttlSecondsAfterFinished: 86400 });
+  // --max-restarts (default 3); ExitCode: 128-255 (the agent's 143 after a pre-emption checkpoint) restart the group, 1-127 end the job
+  expect(job.spec.runPolicy).toEqual({ cleanPodPolicy: 'Running', backoffLimit: 3, ttlSecondsAfterFinished: 86400 });
   for (const rtype of ['Master', 'Worker']) {
+    expect(job.spec.pytorchReplicaSpecs[rtype].restartPolicy).toBe('ExitCode');
+    expect(job.spec.pytorchReplicaSpecs[rtype].template.spec.terminationGracePeriodSeconds).toBe(120);
     const c = job.spec.pytorchReplicaSpecs[rtype].template.spec.containers[0];
+    // every (re)start resumes from the newest checkpoint; SIGTERM checkpoints; the run id is the manifest's
+    expect(c.args.slice(-2)).toEqual(['--checkpoint-on-signal', '--auto-resume']);
+    const env = Object.fromEntries((c.env as Obj[]).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({ SSL_TERMINATION_GRACE_PERIOD: '120', SSL_PREEMPTED_EXIT_CODE: '143' });
+    expect(env.SSL_RUN_ID).toBe(job.metadata.labels['ssl/run-id']);
     expect(c.name).toBe('pytorch');
     expect(c.ports).toEqual([{ name: 'pytorchjob-port', containerPort: 29511, protocol: 'TCP' }]);
     expect(c.resources.limits['nvidia.com/gpu']).toBe(8);
@@ -56,8 +64,16 @@ test('Indexed Job: completions = parallelism = nodes, headless Service, subdomai
   const job = byKind(docs, 'Job');
   const svc = byKind(docs, 'Service');
   const name = job.metadata.name;
-  expect(job.spec).toMatchObject({ completionMode: 'Indexed', completions: 3, parallelism: 3, backoffLimit: 0 });
-  expect(job.spec.podFailurePolicy.rules).toEqual([{ action: 'FailJob', onExitCodes: { containerName: 'pytorch', operator: 'NotIn', values: [0] } }]);
+  expect(job.spec).toMatchObject({ completionMode: 'Indexed', completions: 3, parallelism: 3, backoffLimitPerIndex: 3 });
+  expect(job.spec.backoffLimit).toBeUndefined();
+  // pre-emption (exit 75 after the checkpoint, or a DisruptionTarget condition) is not counted; a genuine failure ends the job
+  expect(job.spec.podFailurePolicy.rules).toEqual([
+    { action: 'Ignore', onExitCodes: { containerName: 'pytorch', operator: 'In', values: [75] } },
+    { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+    { action: 'FailJob', onExitCodes: { containerName: 'pytorch', operator: 'NotIn', values: [0, 75] } },
+  ]);
+  expect(job.spec.template.spec.terminationGracePeriodSeconds).toBe(120);
+  expect(job.spec.template.spec.containers[0].args.slice(-2)).toEqual(['--checkpoint-on-signal', '--auto-resume']);
   expect(job.spec.template.spec.restartPolicy).toBe('Never');
   expect(job.spec.template.spec.subdomain).toBe(svc.metadata.name);
   expect(svc.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, selector: { 'ssl/job-name': name } });
@@ -98,6 +114,8 @@ test('S3 credentials only by Secret reference; no secret value in the manifests;
     expect(tpl.containers[0].envFrom).toEqual([{ secretRef: { name: 's3-creds' } }]);
     expect(tpl.containers[0].args).toEqual(expect.arrayContaining(['--s3', 's3://bucket/runs', '--s3-endpoint', 'http://minio:9000']));
     expect(tpl.volumes).toContainEqual({ name: 'workdir', persistentVolumeClaim: { claimName: 'train-pvc' } });
+    const indexed = await render('indexed-job', { workerArgs: ['--s3', 's3://bucket/runs', '--port', '29500'] }, { 's3-secret': 's3-creds' });
+    expect(indexed.text).not.toContain(sentinel);
   } finally {
     delete process.env.AWS_SECRET_ACCESS_KEY;
   }

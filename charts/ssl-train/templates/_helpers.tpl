@@ -20,6 +20,7 @@ spec:
   {{- if .Values.serviceAccount }}
   serviceAccountName: {{ .Values.serviceAccount }}
   {{- end }}
+  terminationGracePeriodSeconds: {{ .Values.terminationGracePeriod }}
   containers:
     - name: pytorch
       image: {{ .Values.image }}
@@ -50,6 +51,8 @@ spec:
         {{- if .Values.workerArgs }}
         {{- toYaml .Values.workerArgs | nindent 8 }}
         {{- end }}
+        - --checkpoint-on-signal
+        - --auto-resume
       env:
         {{- if eq .Values.kind "indexed-job" }}
         - name: MASTER_ADDR
@@ -71,6 +74,12 @@ spec:
         {{- end }}
         - name: SSL_RUN_ID
           value: {{ .Values.runId | quote }}
+        - name: SSL_TERMINATION_GRACE_PERIOD
+          value: {{ .Values.terminationGracePeriod | quote }}
+        {{- if eq .Values.kind "pytorchjob" }}
+        - name: SSL_PREEMPTED_EXIT_CODE
+          value: "143"
+        {{- end }}
         {{- if .Values.env }}
         {{- toYaml .Values.env | nindent 8 }}
         {{- end }}

@@ -147,6 +147,7 @@ export class FakeCluster {
       put: (resource, obj) => this.put(resource, obj),
       pods: (ns, pred) => this.list('pods', ns).filter(pred),
       deletePod: (ns, name) => this.remove('pods', ns, name, false),
+      exists: (resource, ns, name) => this.get(resource, ns, name) !== undefined,
       startPod: (pod, onRunning, onExit) => {
         this.put('pods', pod);
         if (this.opts.unschedulable?.test(pod.metadata.name)) {

@@ -16,6 +16,8 @@ export interface ClusterOps {
   /** Kills a pod's process and removes it (the controller deleting a pod). */
   deletePod(ns: string, name: string): void;
   pods(ns: string, pred: (p: Obj) => boolean): Obj[];
+  /** Whether the object still exists (a deleted job's controller stops acting). */
+  exists(resource: string, ns: string, name: string): boolean;
 }
 
 export class AdmissionError extends Error {}
@@ -65,6 +67,7 @@ export function runPyTorchJob(job: Obj, ops: ClusterOps): void {
   const total = Object.values<Obj>(specs).reduce((n, s) => n + (s.replicas ?? 1), 0);
   const master = specs.Master.template.spec.containers.find((c: Obj) => c.name === 'pytorch');
   const port = master.ports?.find((p: Obj) => p.name === 'pytorchjob-port')?.containerPort ?? 23456;
+  let restarts = 0;
   const terminal = () => job.status.conditions.some((c: Obj) => ['Succeeded', 'Failed'].includes(c.type) && c.status === 'True');
   const cleanUp = () => {
     if ((job.spec.runPolicy?.cleanPodPolicy ?? 'None') === 'None') return;
@@ -102,28 +105,45 @@ export function runPyTorchJob(job: Obj, ops: ClusterOps): void {
         spec: { clusterIP: 'None', selector: labels, ports: [{ name: 'pytorchjob-port', port }] },
       });
       const rs = job.status.replicaStatuses[rtype];
-      rs.active++;
-      ops.startPod(
-        pod,
-        () => {
-          if (rtype === 'Master' && !terminal()) condition(job, 'Running', 'PyTorchJobRunning', `PyTorchJob ${name} is running.`);
-        },
-        (code) => {
-          rs.active--;
-          if (code === 0) rs.succeeded++;
-          else rs.failed++;
-          if (terminal()) return;
-          if (code !== 0) {
-            condition(job, 'Failed', 'PyTorchJobFailed', `PyTorchJob ${name} is failed because 1 ${rtype} replica(s) failed.`);
-            job.status.completionTime = now();
-            cleanUp();
-          } else if (rtype === 'Master') {
-            condition(job, 'Succeeded', 'PyTorchJobSucceeded', `PyTorchJob ${name} is successfully completed.`);
-            job.status.completionTime = now();
-            cleanUp();
-          }
-        },
-      );
+      const launch = () => {
+        rs.active++;
+        ops.startPod(
+          clone(pod),
+          () => {
+            if (rtype === 'Master' && !terminal()) condition(job, 'Running', 'PyTorchJobRunning', `PyTorchJob ${name} is running.`);
+          },
+          (code) => {
+            rs.active--;
+            if (terminal() || !ops.exists('pytorchjobs', ns, name)) return;
+            // restartPolicy ExitCode: 128-255 are retryable (the pod is recreated), 1-127 permanent
+            if (code >= 128 && spec.restartPolicy === 'ExitCode') {
+              restarts++;
+              if (restarts > (job.spec.runPolicy?.backoffLimit ?? 6)) {
+                condition(job, 'Failed', 'PyTorchJobFailed', `PyTorchJob ${name} has failed because it has reached the specified backoff limit`);
+                job.status.completionTime = now();
+                cleanUp();
+                return;
+              }
+              condition(job, 'Restarting', 'PyTorchJobRestarting', `PyTorchJob ${name} is restarting because 1 ${rtype} replica(s) failed.`);
+              ops.deletePod(ns, podName);
+              launch();
+              return;
+            }
+            if (code === 0) rs.succeeded++;
+            else rs.failed++;
+            if (code !== 0) {
+              condition(job, 'Failed', 'PyTorchJobFailed', `PyTorchJob ${name} is failed because 1 ${rtype} replica(s) failed.`);
+              job.status.completionTime = now();
+              cleanUp();
+            } else if (rtype === 'Master') {
+              condition(job, 'Succeeded', 'PyTorchJobSucceeded', `PyTorchJob ${name} is successfully completed.`);
+              job.status.completionTime = now();
+              cleanUp();
+            }
+          },
+        );
+      };
+      launch();
     }
   }
 }
@@ -135,6 +155,14 @@ export function admitJob(job: Obj): void {
   if (s.podFailurePolicy && s.template?.spec?.restartPolicy !== 'Never') {
     throw new AdmissionError('spec.podFailurePolicy: Invalid value: only "Never" is supported for spec.template.spec.restartPolicy');
   }
+}
+
+/** A podFailurePolicy rule matching the pod: its exit code (onExitCodes) or one of its conditions (onPodConditions). */
+function matchesRule(rule: Obj, pod: Obj, code: number): boolean {
+  if (rule.onPodConditions) {
+    return (rule.onPodConditions as Obj[]).some((c) => (pod.status?.conditions ?? []).some((pc: Obj) => pc.type === c.type && pc.status === (c.status ?? 'True')));
+  }
+  return matchesExitRule(rule, pod.spec.containers[0].name, code);
 }
 
 function matchesExitRule(rule: Obj, container: string, code: number): boolean {
@@ -161,6 +189,7 @@ export function runIndexedJob(job: Obj, ops: ClusterOps): void {
     job.status.active = 0;
     job.status.ready = 0;
   };
+  const failedPerIndex = new Map<number, number>();
   const start = (index: number) => {
     const pod: Obj = clone(job.spec.template);
     const labels = { 'batch.kubernetes.io/job-name': name, 'job-name': name, 'batch.kubernetes.io/controller-uid': job.metadata.uid, 'batch.kubernetes.io/job-completion-index': String(index) };
@@ -181,7 +210,7 @@ export function runIndexedJob(job: Obj, ops: ClusterOps): void {
         job.status.ready++;
       },
       (code) => {
-        if (done()) return;
+        if (done() || !ops.exists('jobs', ns, name)) return;
         job.status.active--;
         job.status.ready = Math.max(0, job.status.ready - 1);
         if (code === 0) {
@@ -191,9 +220,17 @@ export function runIndexedJob(job: Obj, ops: ClusterOps): void {
         }
         job.status.failed++;
         const rules: Obj[] = job.spec.podFailurePolicy?.rules ?? [];
-        const i = rules.findIndex((r) => matchesExitRule(r, pod.spec.containers[0].name, code));
+        const i = rules.findIndex((r) => matchesRule(r, pod, code));
         if (i >= 0 && rules[i].action === 'FailJob') {
           finish('Failed', 'PodFailurePolicy', `Container ${pod.spec.containers[0].name} for pod ${ns}/${pod.metadata.name} failed with exit code ${code} matching FailJob rule at index ${i}`);
+        } else if (i >= 0 && rules[i].action === 'Ignore') {
+          // not counted against any limit: the index gets a new pod
+          job.status.failed--;
+          start(index);
+        } else if (job.spec.backoffLimitPerIndex !== undefined) {
+          failedPerIndex.set(index, (failedPerIndex.get(index) ?? 0) + 1);
+          if (failedPerIndex.get(index)! > job.spec.backoffLimitPerIndex) finish('Failed', 'FailedIndexes', `Job has failed indexes: ${index}`);
+          else start(index);
         } else if (job.status.failed > (job.spec.backoffLimit ?? 6)) {
           finish('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
         } else {
