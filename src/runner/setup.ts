@@ -175,6 +175,8 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
     seed, rank: dist.rank, worldSize: dist.worldSize, deterministic: o.args.deterministic, source: o.sourceOf('data'), log: (m) => logger.info(m),
   });
   if (loader.dataset) model.checkDataset(loader.dataset.length);
+  // a train list (e.g. MMSelfSup's 1%/10% ImageNet subsets) naming missing files fails here, in one line
+  ((loader as { dataset?: { source?: { checkListedFiles?: () => void } } }).dataset?.source)?.checkListedFiles?.();
   // a ('val', n) workflow entry: MMSelfSup's tools/train.py builds data.val with the train pipeline
   const workflow = workflowOf(cfg);
   let valLoader: TrainLoader | undefined;

@@ -1,7 +1,8 @@
 import { checkArgs } from '../../registry/registry.js';
 import { ConfigError, SslError } from '../../errors.js';
 import { decodeImage } from '../decode.js';
-import { fileClient, type FileBackend } from '../file-client.js';
+import { diskBackend, fileClient, type FileBackend } from '../file-client.js';
+import { existsSync } from 'node:fs';
 import type { DataSource, Image } from '../types.js';
 
 const IMG_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp'];
@@ -53,6 +54,23 @@ abstract class FileSource implements DataSource {
   async init(): Promise<void> {
     this.fc = await fileClient(this.fileClientArgs, this.dataPrefix || (typeof this.annFile === 'string' ? this.annFile : undefined));
     this.infos = await this.load(this.fc);
+  }
+
+  /**
+   * The runner's check before training (`checkListedFiles`): an annotation list on local disk (a full split or a
+   * 1%/10% subset) that names files which are not there is one error (how many, the first three), not a failure at
+   * the first batch that reads one. `skip_corrupt` skips them instead.
+   * @throws ConfigError naming the count and the first three files with their list lines.
+   */
+  checkListedFiles(): void {
+    if (this.fc !== diskBackend || !this.annFile || this.skipCorrupt) return;
+    const missing: string[] = [];
+    this.infos.forEach((_, i) => {
+      if (!existsSync(this.pathOf(i))) missing.push(this.describe(i));
+    });
+    if (missing.length === 0) return;
+    const lists = this.annFiles().join(', ');
+    throw new ConfigError(`${this.type}: ${missing.length} of ${this.infos.length} files listed in ${lists} do not exist (first: ${missing.slice(0, 3).join(', ')}); check data_prefix and the list, or set skip_corrupt`, { code: 'MISSING_FILES' });
   }
 
   getLabel(idx: number): number {
