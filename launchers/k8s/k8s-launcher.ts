@@ -11,7 +11,8 @@ import {
   type JobRef,
   type Phase,
   containerStarted,
-  firstFailureExitCode,
+  describeFailure,
+  firstFailure,
   formatJobId,
   indexedJobPhase,
   nodePod,
@@ -196,7 +197,11 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
     const phase: Phase = ref.kind === 'pytorchjob' ? pytorchJobPhase(job) : indexedJobPhase(job as V1Job, pods!);
     const status: JobStatus = { id: formatJobId(ref), state: phase.state, message: phase.detail ? `${phase.phase}: ${phase.detail}` : phase.phase };
     if (phase.state === 'SUCCEEDED') status.exitCode = 0;
-    if (phase.state === 'FAILED') status.exitCode = firstFailureExitCode(pods ?? (await this.pods(c, ref))) ?? 1;
+    if (phase.state === 'FAILED') {
+      const failed = firstFailure(pods ?? (await this.pods(c, ref)));
+      status.exitCode = failed?.code ?? 1;
+      if (failed) status.message = `${status.message}; ${describeFailure(failed)}`;
+    }
     return status;
   }
 

@@ -69,17 +69,30 @@ export function indexedJobPhase(job: V1Job, pods: V1Pod[]): Phase {
   return { state: 'PENDING', phase: 'Created', detail: `${job.status?.active ?? 0} pods pending` };
 }
 
-/** Exit code of the first container that failed (by finish time), e.g. 137 for a killed node; undefined if none. */
-export function firstFailureExitCode(pods: V1Pod[]): number | undefined {
-  const failures: { at: number; code: number }[] = [];
+/** The first container that failed (by finish time): its pod, exit code and the kubelet's reason (OOMKilled, Error...). */
+export function firstFailure(pods: V1Pod[]): { pod: string; code: number; reason?: string } | undefined {
+  const failures: { at: number; pod: string; code: number; reason?: string }[] = [];
   for (const p of pods) {
     for (const cs of p.status?.containerStatuses ?? []) {
       const t = cs.state?.terminated ?? cs.lastState?.terminated;
-      if (cs.name === CONTAINER && t && t.exitCode !== 0) failures.push({ at: t.finishedAt ? new Date(t.finishedAt).getTime() : 0, code: t.exitCode });
+      if (cs.name === CONTAINER && t && t.exitCode !== 0) {
+        failures.push({ at: t.finishedAt ? new Date(t.finishedAt).getTime() : 0, pod: p.metadata?.name ?? '?', code: t.exitCode, ...(t.reason ? { reason: t.reason } : {}) });
+      }
     }
   }
   failures.sort((a, b) => a.at - b.at);
-  return failures[0]?.code;
+  const f = failures[0];
+  return f && { pod: f.pod, code: f.code, ...(f.reason ? { reason: f.reason } : {}) };
+}
+
+/** Exit code of the first container that failed (by finish time), e.g. 137 for a killed node; undefined if none. */
+export function firstFailureExitCode(pods: V1Pod[]): number | undefined {
+  return firstFailure(pods)?.code;
+}
+
+/** `pod P exited 137 (OOMKilled)`: which pod failed and why, for `ssl jobs status` and `--wait`. */
+export function describeFailure(f: { pod: string; code: number; reason?: string }): string {
+  return `pod ${f.pod} exited ${f.code}${f.reason ? ` (${f.reason})` : ''}`;
 }
 
 /** The pod of node `node` (newest attempt): PyTorchJob `<job>-master-0` / `<job>-worker-<node-1>`, Indexed Job by completion index. */

@@ -117,6 +117,8 @@ test('Indexed Job (chosen because the cluster has no PyTorchJob CRD): a node tha
   const status = await launcher.status(`default/indexed-job/${job.metadata.name}`);
   expect(status).toMatchObject({ state: 'FAILED', exitCode: 137 });
   expect(status.message).toMatch(/^Failed: PodFailurePolicy/);
+  // ssl jobs status names the pod that failed and its exit code
+  expect(status.message).toMatch(/; pod \S+ exited 137/);
   // node 0 was waiting for its peer: the job's failure stopped it instead of leaving it hanging
   const procs = [...cluster.containers.values()];
   expect(procs.every((c) => c.exited)).toBe(true);
@@ -133,7 +135,8 @@ test('PyTorchJob: a worker pod killed every time it starts is restarted --max-re
   expect(job.spec.runPolicy.backoffLimit).toBe(1);
   expect(job.status.conditions.map((c: { type: string }) => c.type)).toContain('Restarting');
   const status = await createLauncher({ kubeconfig }).status(`default/pytorchjob/${name}`);
-  expect(status).toMatchObject({ state: 'FAILED', exitCode: 137, message: `Failed: PyTorchJob ${name} has failed because it has reached the specified backoff limit` });
+  expect(status).toMatchObject({ state: 'FAILED', exitCode: 137 });
+  expect(status.message).toBe(`Failed: PyTorchJob ${name} has failed because it has reached the specified backoff limit; pod ${name}-worker-0 exited 137${status.message!.endsWith(')') ? status.message!.slice(status.message!.lastIndexOf(' (')) : ''}`);
   await until(() => [...cluster!.containers.values()].every((c) => c.exited));
 }, LONG);
 

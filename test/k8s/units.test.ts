@@ -66,3 +66,15 @@ test('a 403 from an admission webhook is not reported as RBAC', () => {
   expect(translateError(rbac, at).message).toMatch(/^forbidden: you may not create pytorchjobs.kubeflow.org in namespace "ml" \(RBAC\)/);
   expect(translateError({ code: 401 }, at).code).toBe('K8S_UNAUTHORIZED');
 });
+
+test('firstFailure names the pod, its exit code and the kubelet reason of the earliest failure', async () => {
+  const { firstFailure, describeFailure } = await import('../../launchers/k8s/status.js');
+  const pod = (name: string, exitCode: number, finishedAt: string, reason?: string) => ({
+    metadata: { name },
+    status: { containerStatuses: [{ name: 'pytorch', state: { terminated: { exitCode, finishedAt, ...(reason ? { reason } : {}) } } }] },
+  });
+  const f = firstFailure([pod('j-0-a', 0, '2026-01-01T00:00:01Z'), pod('j-1-b', 137, '2026-01-01T00:00:02Z', 'OOMKilled'), pod('j-0-c', 1, '2026-01-01T00:00:03Z')] as never);
+  expect(f).toEqual({ pod: 'j-1-b', code: 137, reason: 'OOMKilled' });
+  expect(describeFailure(f!)).toBe('pod j-1-b exited 137 (OOMKilled)');
+  expect(firstFailure([pod('j-0-a', 0, '2026-01-01T00:00:01Z')] as never)).toBeUndefined();
+});
