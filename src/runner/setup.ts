@@ -200,8 +200,6 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
     exp_name: `${exp}${extname(o.args.config) === '.json' ? '' : extname(o.args.config)}`,
     seed,
     backend: backend.name,
-    // ranks of the job: with samples_per_gpu and update_interval, the effective total batch (ssl sweep reports it)
-    world_size: dist.worldSize,
     versions: packageVersions(),
     config: cfg,
     reproduction: contract,

@@ -9,7 +9,7 @@ import { runRelativeGate } from './gate.js';
 import { renderDryRun } from './dry-run.js';
 import { SweepProgress } from './progress.js';
 import { writeReports } from './report/write.js';
-import { isAlive, killGroup } from './run-command.js';
+import { isAlive, isStopping, killGroup } from './run-command.js';
 import { loadSweep } from './spec.js';
 import { stageSlug } from './stages.js';
 import { runTrialLocal } from './trial-local.js';
@@ -124,7 +124,9 @@ export async function runSweep(o: SweepOptions): Promise<number> {
       if (o.noWait) progress.note(`--no-wait has no effect with launcher ${spec.launcher}: its trials run in this process's children`);
       if (attach.length > 0) progress.note(`${attach.length} trial(s) record cluster jobs but the launcher is now ${spec.launcher}; they run again`);
       await pool([...attach, ...todo], spec.maxParallel, async (t) => {
+        if (isStopping()) return;
         const s = await runTrialLocal(spec, t, out, facts, { onStage: (tr, st) => progress.stage(tr, st, join(trialDir(out, tr.id), `${stageSlug(st)}.log`)) });
+        if (isStopping()) return;
         states.set(t.id, s);
         progress.ended(s);
       });

@@ -50,7 +50,7 @@ function localDry(spec: SweepSpec, t: Trial, out: string): string {
     .map((_, i) => {
       const ctx = stageContext(spec, t, out, i);
       const argv = findStage(ctx.stage.name)!.argv(ctx);
-      if (ctx.stage.name === 'train') argv.push(...launcherFlags(spec));
+      if (ctx.stage.name === 'train' || findStage(ctx.stage.name)!.usesLauncher) argv.push(...launcherFlags(spec));
       return `ssl ${argv.map(shellQuote).join(' ')}   # timeout ${ctx.stage.timeout} s`;
     })
     .join('\n');

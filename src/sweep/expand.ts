@@ -57,7 +57,7 @@ export function expandTrials(spec: SweepSpec, options: { replicas?: boolean } = 
     for (const combo of combos) {
       for (const key of Object.keys(combo)) checkKey(key, base, config);
       const resolved = loadConfig(config, { cfgOptions: combo });
-      const baseId = digest({ cfg: resolved, stages: spec.stages.map((s) => [s.name, s.args]) });
+      const baseId = digest({ cfg: resolved, stages: spec.stages.map((s) => (s.config ? [s.name, s.args, loadConfig(s.config)] : [s.name, s.args])) });
       const label = [basename(config, extname(config)), ...Object.entries(combo).map(([k, v]) => `${k}=${formatValue(v)}`)].join(' ');
       const seeds = spec.seeds ? (options.replicas ? spec.seeds : spec.seeds.slice(0, 1)) : [undefined];
       for (const [i, seed] of seeds.entries()) {

@@ -28,11 +28,12 @@ export function gitRevision(dir = packageRoot()): string {
   }
 }
 
-/** What the train stage's JSON log says about the run: effective batch, the (scaled) lr, the backend, the seed. */
+/** What the train stage's JSON log says about the run: its reproduction contract (effective batch, lr as run, backend, precision, threads) and seed. */
 export function runFacts(workDir: string): Record<string, unknown> {
   const log = newestJsonLog(workDir);
   if (!log) return {};
   const { header } = readJsonLog(log);
+  const r = (header.reproduction ?? {}) as Record<string, unknown>;
   const cfg = (header.config ?? {}) as Record<string, any>;
   const b = effectiveBatch(header);
   return {
@@ -40,8 +41,10 @@ export function runFacts(workDir: string): Record<string, unknown> {
     batch_per_rank: b.perRank,
     ranks: b.ranks,
     accumulation: b.accumulation,
-    lr: cfg.optimizer?.lr,
-    backend: header.backend,
+    lr: r.lr ?? cfg.optimizer?.lr,
+    backend: r.backend ?? header.backend,
+    precision: r.precision,
+    threads: r.threads,
     seed: header.seed,
   };
 }

@@ -14,6 +14,8 @@ export interface MetricInfo {
 export const METRICS: Record<string, MetricInfo> = {
   'knn.top1': { stage: 'eval knn', better: 'higher', unit: '%', default: true, description: 'weighted kNN top-1 accuracy' },
   'knn.top5': { stage: 'eval knn', better: 'higher', unit: '%', default: false, description: 'weighted kNN top-5 accuracy' },
+  'linear.top1': { stage: 'eval linear', better: 'higher', unit: '%', default: true, description: 'linear classification top-1 (the headline head of ssl eval linear)' },
+  'linear.top5': { stage: 'eval linear', better: 'higher', unit: '%', default: false, description: 'linear classification top-5' },
   loss: { stage: 'train', better: 'lower', unit: '', default: true, description: 'mean training loss of the last epoch (else the last logged loss)' },
   images_per_s: { stage: 'train', better: 'higher', unit: 'img/s', default: true, description: 'training images per second (effective total batch / median iteration time)' },
   wall_time: { stage: 'train', better: 'lower', unit: 's', default: true, description: 'seconds of all stages of the trial' },

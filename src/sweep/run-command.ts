@@ -6,6 +6,8 @@ import { packageRoot } from '../../launchers/slurm/index.js';
 export interface CommandResult {
   exitCode: number;
   timedOut: boolean;
+  /** Stopped because the driver was interrupted (not a failure of the stage). */
+  interrupted: boolean;
   stdout: string;
   seconds: number;
 }
@@ -17,9 +19,21 @@ export function sslEntry(bin?: string): string[] {
 
 /** Live process groups of running stages, stopped when the driver is interrupted. */
 const running = new Set<number>();
+let stopping = false;
 
-export function stopAllStages(signal: NodeJS.Signals = 'SIGTERM'): void {
-  for (const pid of running) killGroup(pid, signal);
+/** True once the driver was interrupted: no new stage starts. */
+export const isStopping = (): boolean => stopping;
+
+/**
+ * Stops every running stage (the driver was interrupted): SIGTERM to each process group (a training
+ * stops at the end of its iteration), SIGKILL to what is left after `graceMs`. Resolves when all are gone.
+ */
+export async function stopAllStages(graceMs = 10_000): Promise<void> {
+  stopping = true;
+  for (const pid of running) killGroup(pid, 'SIGTERM');
+  const end = Date.now() + graceMs;
+  while (running.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of running) killGroup(pid, 'SIGKILL');
 }
 
 export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void {
@@ -49,6 +63,7 @@ export function runSsl(argv: string[], o: { logPath: string; timeoutS: number; b
   const log = createWriteStream(o.logPath, { flags: 'a' });
   const [node, entry] = sslEntry(o.bin);
   const t0 = performance.now();
+  if (stopping) return Promise.resolve({ exitCode: 130, timedOut: false, interrupted: true, stdout: '', seconds: 0 });
   return new Promise((resolvePromise) => {
     const child = spawn(node!, [entry!, ...argv], { cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, FORCE_COLOR: '0' } });
     const pid = child.pid!;
@@ -75,7 +90,7 @@ export function runSsl(argv: string[], o: { logPath: string; timeoutS: number; b
       // workers the command started may outlive it when it crashed: stop the rest of its group
       killGroup(pid, 'SIGKILL');
       const exitCode = code ?? (signal ? 128 : 1);
-      log.end(() => resolvePromise({ exitCode, timedOut, stdout, seconds: (performance.now() - t0) / 1000 }));
+      log.end(() => resolvePromise({ exitCode, timedOut, interrupted: stopping, stdout, seconds: (performance.now() - t0) / 1000 }));
     });
     child.on('error', (e) => log.write(`ssl sweep: could not start the stage: ${e.message}\n`));
   });

@@ -48,7 +48,7 @@ export function loadSweep(file: string, options: { cfgOptions?: string[]; trainF
     fail(`${file}: "matrix" is empty; give at least one key with a list of values (e.g. optimizer.lr: [0.1, 0.3]) or remove it`);
   }
   const timeout = positive(raw.timeout ?? DEFAULT_TIMEOUT_S, 'timeout', file);
-  const stages = parseStages(raw.stages, timeout, file);
+  const stages = parseStages(raw.stages, timeout, file, dir);
   const launcher = parseLauncher(raw.launcher, file);
   const launcherOptions = parseLauncherOptions(raw.launcher_options, options.trainFlags, file);
   const maxParallel = positive(raw.max_parallel ?? 1, 'max_parallel', file);
@@ -127,16 +127,21 @@ function positive(v: unknown, what: string, file: string): number {
   return v;
 }
 
-function parseStages(value: unknown, defaultTimeout: number, file: string): StageSpec[] {
+function parseStages(value: unknown, defaultTimeout: number, file: string, dir: string): StageSpec[] {
   if (!Array.isArray(value) || value.length === 0) fail(`${file}: "stages" must list the commands of each trial, e.g. [train, eval knn]`);
   const stages = value.map((s): StageSpec => {
     const d = typeof s === 'string' ? { name: s } : isDict(s as ConfigValue) ? (s as ConfigDict) : fail(`${file}: a stage is a command name or {name, args, timeout}, got ${JSON.stringify(s)}`);
-    for (const k of Object.keys(d)) if (!['name', 'args', 'timeout'].includes(k)) fail(`${file}: stage key "${k}" is not one of name, args, timeout`);
+    for (const k of Object.keys(d)) if (!['name', 'args', 'timeout', 'config'].includes(k)) fail(`${file}: stage key "${k}" is not one of name, args, timeout, config`);
     const name = typeof d.name === 'string' ? d.name.trim().replace(/\s+/g, ' ').replace(/:/g, ' ') : fail(`${file}: every stage needs a name (a command such as train or eval knn)`);
     if (!findStage(name)) fail(`${file}: stage "${name}" is not an ssl command a sweep can run${didYouMean(name, STAGE_NAMES())}`);
     const args = d.args === undefined ? [] : typeof d.args === 'string' ? d.args.split(/\s+/).filter(Boolean) : Array.isArray(d.args) ? d.args.map(String) : fail(`${file}: stage "${name}" args must be a list of flags`);
     const timeout = positive(d.timeout ?? defaultTimeout, `stages.${name}.timeout`, file);
-    return { name, args, timeout };
+    const kind = findStage(name)!;
+    if (kind.needsConfig && typeof d.config !== 'string') fail(`${file}: stage "${name}" needs config: (its benchmark config, relative to the sweep file)`);
+    if (!kind.needsConfig && d.config !== undefined) fail(`${file}: stage "${name}" takes no config (it uses the train stage's)`);
+    const config = typeof d.config === 'string' ? resolveFrom(dir, d.config) : undefined;
+    if (config && !existsSync(config)) fail(`${file}: stage "${name}" config ${String(d.config)} does not exist (relative to ${dir})`);
+    return { name, args, timeout, ...(config ? { config } : {}) };
   });
   if (stages[0]!.name !== 'train') fail(`${file}: the first stage must be train (later stages evaluate its checkpoint)`);
   if (stages.filter((s) => s.name === 'train').length > 1) fail(`${file}: a trial has one train stage`);

@@ -22,6 +22,10 @@ export interface StageKind {
   argv(ctx: StageContext): string[];
   /** Metrics from the stage's stdout and the files it wrote. */
   collect(ctx: StageContext, stdout: string): Record<string, number>;
+  /** Takes a config of its own (`config:` in the stage). */
+  needsConfig?: boolean;
+  /** A training job itself: gets the sweep's launcher flags, as the train stage does. */
+  usesLauncher?: boolean;
 }
 
 /** The resolved config `ssl train` writes into its work dir (`<config name>.json`); later stages read it. */
@@ -66,9 +70,28 @@ const evalKnn: StageKind = {
   },
 };
 
+/** `ssl eval linear BENCHMARK_CONFIG --checkpoint <train's latest.ckpt>`: a training job on the sweep's launcher; its result JSON gives linear.top1/top5. */
+const evalLinear: StageKind = {
+  name: 'eval linear',
+  needsConfig: true,
+  usesLauncher: true,
+  argv(ctx) {
+    return ['eval', 'linear', ctx.stage.config!, '--checkpoint', checkpointPath(ctx.workDir), '--work-dir', join(ctx.trialDir, 'linear'), ...ctx.stage.args];
+  },
+  collect(ctx) {
+    const name = ctx.stage.args.includes('--name') ? ctx.stage.args[ctx.stage.args.indexOf('--name') + 1]! : 'linear';
+    const path = join(ctx.trialDir, 'linear', 'eval', `${name}.json`);
+    if (!existsSync(path)) throw new Error(`ssl eval linear wrote no result (${path})`);
+    const r = JSON.parse(readFileSync(path, 'utf8')) as { metric: string; value: number; results: Record<string, unknown> };
+    const top5 = r.results[r.metric.replace(/top1$/, 'top5')];
+    return { 'linear.top1': r.value, 'linear.top5': typeof top5 === 'number' ? top5 : Number.NaN };
+  },
+};
+
 const STAGES = new Map<string, StageKind>([
   [train.name, train],
   [evalKnn.name, evalKnn],
+  [evalLinear.name, evalLinear],
 ]);
 
 export function findStage(name: string): StageKind | undefined {
@@ -140,11 +163,12 @@ export function trainLogMetrics(workDir: string): Record<string, number> {
   return out;
 }
 
-/** Effective total batch = ranks x per-rank batch x gradient accumulation, from the JSON log's header. */
+/** Effective total batch = ranks x per-rank batch x gradient accumulation: the run header's reproduction contract. */
 export function effectiveBatch(header: Record<string, unknown>): { perRank: number; ranks: number; accumulation: number; total: number } {
+  const r = (header.reproduction ?? {}) as { ranks?: number; per_rank_batch?: number; accumulation?: number; effective_batch?: number };
   const cfg = (header.config ?? {}) as Record<string, any>;
-  const perRank = Number(cfg.data?.samples_per_gpu ?? 0);
-  const ranks = Number(header.world_size ?? cfg.world_size ?? 1) || 1;
-  const accumulation = Number(cfg.optimizer_config?.update_interval ?? 1) || 1;
-  return { perRank, ranks, accumulation, total: perRank * ranks * accumulation };
+  const perRank = Number(r.per_rank_batch ?? cfg.data?.samples_per_gpu ?? 0);
+  const ranks = Number(r.ranks ?? 1) || 1;
+  const accumulation = Number(r.accumulation ?? cfg.optimizer_config?.update_interval ?? 1) || 1;
+  return { perRank, ranks, accumulation, total: Number(r.effective_batch ?? perRank * ranks * accumulation) };
 }

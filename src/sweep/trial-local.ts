@@ -52,7 +52,7 @@ export async function runTrialLocal(
     const ctx = stageContext(spec, trial, out, i);
     const kind = findStage(ctx.stage.name)!;
     const argv = kind.argv(ctx);
-    if (kind.name === 'train') argv.push(...launcherFlags(spec));
+    if (kind.usesLauncher || kind.name === 'train') argv.push(...launcherFlags(spec));
     const st: StageState = { name: ctx.stage.name, status: 'running', startedAt: new Date().toISOString() };
     state.stages.push(st);
     writeTrialState(out, state);
@@ -66,6 +66,8 @@ export async function runTrialLocal(
         writeTrialState(out, state);
       },
     });
+    // interrupted driver: the state stays `running`, so the next run starts this trial again
+    if (r.interrupted) return state;
     const { pid: _pid, ...rest } = st;
     const ended: StageState = { ...rest, endedAt: new Date().toISOString(), seconds: r.seconds, exitCode: r.exitCode };
     let result = ended;

@@ -12,6 +12,8 @@ export interface StageSpec {
   name: string;
   /** Extra flags for the command, as typed on the command line. */
   args: string[];
+  /** The stage's own config (absolute), for commands that take one (eval linear's benchmark config). */
+  config?: string;
   /** Seconds before the stage is stopped and the trial counted as timed out. */
   timeout: number;
 }

@@ -32,9 +32,10 @@ export default class Sweep extends SslCommand {
     const { runSweep } = await import('../../sweep/driver.js');
     const { trainFlagNames } = await import('../../sweep/train-flags.js');
     const { stopAllStages } = await import('../../sweep/run-command.js');
+    // finished trials are on disk already; running stages are stopped, and a rerun starts them again
     const stop = (signal: NodeJS.Signals) => {
-      stopAllStages('SIGTERM');
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      this.logToStderr(`ssl sweep: ${signal}: stopping the running stages (a rerun resumes)`);
+      void stopAllStages().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
