@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { distance } from 'fastest-levenshtein';
 import { basename, extname } from 'node:path';
 import { loadConfig, type ConfigDict, type ConfigValue } from '../config/index.js';
 import { isDict } from '../config/types.js';
 import { ConfigError } from '../errors.js';
-import { closestNames } from '../registry/registry.js';
 import { CONSUMED_KEYS } from '../runner/config-keys.js';
+import { nearest } from './did-you-mean.js';
 import { formatValue } from './stages.js';
 import type { SweepSpec, Trial } from './types.js';
 
@@ -89,13 +88,6 @@ function checkKey(key: string, cfg: ConfigDict, config: string): void {
   }
 }
 
-/** The closest names (edit distance), only those as close as the closest one. */
-function nearest(key: string, candidates: string[]): string[] {
-  const near = closestNames(key, candidates);
-  if (near.length === 0) return near;
-  const best = distance(key, near[0]!);
-  return near.filter((n) => distance(key, n) === best);
-}
 
 function flatKeys(node: ConfigValue, prefix = ''): string[] {
   if (!isDict(node)) return [];

@@ -4,7 +4,7 @@ import { globSync } from 'tinyglobby';
 import { loadConfig, type ConfigDict, type ConfigValue } from '../config/index.js';
 import { isDict } from '../config/types.js';
 import { ConfigError } from '../errors.js';
-import { closestNames } from '../registry/registry.js';
+import { didYouMean } from './did-you-mean.js';
 import { METRICS, metricBetter } from './metrics.js';
 import { findStage, STAGE_NAMES } from './stages.js';
 import type { RelativeGate, StageSpec, SweepSpec, Tolerance } from './types.js';
@@ -21,10 +21,6 @@ function fail(message: string, suggestions: string[] = []): never {
   throw new ConfigError(message, { code: 'SWEEP_SPEC', suggestions });
 }
 
-function didYouMean(name: string, candidates: readonly string[]): string {
-  const near = closestNames(name, [...candidates]);
-  return near.length > 0 ? `; did you mean ${near.join(' or ')}?` : '';
-}
 
 /**
  * Loads a sweep file like a config (`_base_`, `--cfg-options`), and checks every field.
