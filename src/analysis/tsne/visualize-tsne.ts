@@ -70,7 +70,9 @@ function normalise(y: Float64Array, n: number): [number, number][] {
  * backbone stage pooled by MultiPooling, embedded in 2-D, one scatter PNG per stage coloured by
  * class (`feat<stage+1>.png`) and the points as JSON (`feat<stage+1>.json`) in `outDir`.
  */
-export async function visualizeTsne(cfg: Cfg, o: VisualizeTsneOptions): Promise<StageResult[]> {
+export async function visualizeTsne(cfg: Cfg, opts: VisualizeTsneOptions): Promise<StageResult[]> {
+  // the backbone returns its stages in ascending order, whatever order --layer-ind names them in
+  const o = { ...opts, layerInd: [...new Set(opts.layerInd)].sort((a, b) => a - b) };
   const log = o.log ?? (() => {});
   for (const l of o.layerInd) if (!(Number.isInteger(l) && l >= 0 && l <= 4)) throw new SslError(`--layer-ind takes stages 0 (stem) to 4, got ${l}`, { code: 'TSNE_LAYER' });
   const model = cfg.model as Cfg | undefined;
