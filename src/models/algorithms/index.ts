@@ -10,6 +10,7 @@ import { simsiamEntry } from './simsiam.js';
 import { rotationPredEntry } from './rotation-pred.js';
 import { relativeLocEntry } from './relative-loc.js';
 import { npidEntry } from './npid.js';
+import { swavEntry } from './swav.js';
 
 /** Every algorithm's entry (type name, arguments with defaults, builder — each in its own file). */
 export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = [
@@ -23,4 +24,5 @@ export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = 
   rotationPredEntry,
   relativeLocEntry,
   npidEntry,
+  swavEntry,
 ];

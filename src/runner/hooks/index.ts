@@ -8,6 +8,7 @@ import { buildLrUpdaterHook } from './lr-updater-hook.js';
 import { buildMomentumUpdaterHook } from './momentum-updater-hook.js';
 import { MomentumUpdateHook, SimSiamHook } from './momentum-update-hook.js';
 import { OptimizerHook } from './optimizer-hook.js';
+import { SwAVHook } from './swav-hook.js';
 import { TensorboardLoggerHook } from './tensorboard-logger-hook.js';
 import { TextLoggerHook } from './text-logger-hook.js';
 
@@ -18,6 +19,7 @@ export const HOOKS = new Registry<Hook>('hook');
 HOOKS.register('BYOLHook', (a) => new MomentumUpdateHook('BYOLHook', a));
 HOOKS.register('MomentumUpdateHook', (a) => new MomentumUpdateHook('MomentumUpdateHook', a));
 HOOKS.register('SimSiamHook', (a) => new SimSiamHook(a));
+HOOKS.register('SwAVHook', (a) => new SwAVHook(a));
 HOOKS.register('TextLoggerHook', (a) => new TextLoggerHook(a));
 HOOKS.register('TensorboardLoggerHook', (a) => new TensorboardLoggerHook(a));
 HOOKS.register('IterTimerHook', () => new IterTimerHook());

@@ -1,0 +1,133 @@
+import { ConfigError } from '../../errors.js';
+import { checkArgs, defineComponent } from '../../registry/index.js';
+import { Module } from '../../engine/module.js';
+import { Linear } from '../../engine/layers/linear.js';
+import { tf, type Tensor } from '../../engine/tf.js';
+import { stopGradient } from '../ops.js';
+
+/**
+ * MMSelfSup `distributed_sinkhorn` on one rank: `Q = exp(out/ε)ᵀ` `[K, B]`, normalised to sum 1, then
+ * `iterations` × (rows to 1/K, columns to 1/B); returns `(B·Q)ᵀ` `[B, K]`.
+ */
+export function sinkhorn(out: Tensor, iterations: number, epsilon: number): Tensor {
+  return tf.tidy(() => {
+    let q = tf.transpose(tf.exp(tf.div(out, epsilon)));
+    const [k, b] = q.shape as [number, number];
+    q = tf.div(q, tf.sum(q));
+    for (let it = 0; it < iterations; it++) {
+      q = tf.div(tf.div(q, tf.sum(q, 1, true)), k);
+      q = tf.div(tf.div(q, tf.sum(q, 0, true)), b);
+    }
+    return tf.transpose(tf.mul(q, b));
+  });
+}
+
+/**
+ * MMSelfSup `SwAVHead`: bias-free `prototypes` Linear(feat_dim, num_prototypes) (rows L2-normalised
+ * before each step), Sinkhorn-Knopp codes of each `crops_for_assign` crop (with the queue's features
+ * in front once it is filled) predicted from every other crop's `prototypes(x)/temperature`.
+ * The queue `[len(crops_for_assign), L, feat_dim]` is created by `SwAVHook`; after the step the batch's
+ * assignment-crop embeddings are pushed onto its front.
+ */
+export class SwAVHead extends Module {
+  readonly sinkhornIterations: number;
+  readonly epsilon: number;
+  readonly temperature: number;
+  readonly cropsForAssign: number[];
+  readonly numCrops: number[];
+  readonly featDim: number;
+  readonly prototypes: Linear;
+  /** `[len(crops_for_assign)][L·feat_dim]`, newest rows first; null until SwAVHook starts it. */
+  queue: Float32Array[] | null = null;
+  useQueue = false;
+  private pending: Tensor | null = null;
+
+  constructor(args: Record<string, unknown>) {
+    super();
+    checkArgs('SwAVHead', args, ['feat_dim', 'sinkhorn_iterations', 'epsilon', 'temperature', 'crops_for_assign', 'num_crops', 'num_prototypes', 'init_cfg']);
+    this.featDim = args.feat_dim as number;
+    this.sinkhornIterations = (args.sinkhorn_iterations as number) ?? 3;
+    this.epsilon = (args.epsilon as number) ?? 0.05;
+    this.temperature = (args.temperature as number) ?? 0.1;
+    this.cropsForAssign = (args.crops_for_assign as number[]) ?? [0, 1];
+    this.numCrops = (args.num_crops as number[]) ?? [2];
+    const numPrototypes = (args.num_prototypes as number) ?? 3000;
+    if (!Number.isInteger(this.featDim) || this.featDim <= 0) throw new ConfigError(`SwAVHead: feat_dim must be a positive integer, got ${String(args.feat_dim)}`);
+    if (!Array.isArray(this.numCrops) || !this.numCrops.every((n) => Number.isInteger(n) && n > 0)) {
+      throw new ConfigError(`SwAVHead: num_crops must be a list of positive integers (crops per resolution), got ${JSON.stringify(args.num_crops)}`);
+    }
+    const total = this.totalCrops;
+    for (const c of this.cropsForAssign) {
+      if (!(Number.isInteger(c) && c >= 0 && c < total)) {
+        throw new ConfigError(`SwAVHead: crops_for_assign ${JSON.stringify(this.cropsForAssign)} has ${String(c)}, outside the ${total} crops of num_crops ${JSON.stringify(this.numCrops)}; use crop ids 0..${total - 1}`);
+      }
+    }
+    if (!(Number.isInteger(numPrototypes) && numPrototypes > 0)) throw new ConfigError(`SwAVHead: num_prototypes must be a positive integer (a list of them is not supported), got ${JSON.stringify(args.num_prototypes)}`);
+    this.prototypes = this.registerModule('prototypes', new Linear(this.featDim, numPrototypes, { bias: false }));
+  }
+
+  get totalCrops(): number {
+    return this.numCrops.reduce((a, b) => a + b, 0);
+  }
+
+  /** MMSelfSup normalises the prototype vectors in place (no gradient) at the start of each forward. */
+  normalizePrototypes(): void {
+    const w = this.prototypes.weight; // [feat_dim, K]: one prototype per column
+    const n = tf.tidy(() => tf.div(w, tf.maximum(tf.norm(w, 2, 0, true), 1e-12)));
+    w.assign(n);
+    n.dispose();
+  }
+
+  /** x `[sum(num_crops)·N, feat_dim]` (crop-major) -> `{loss}`. */
+  forward(x: Tensor): Record<string, Tensor> {
+    const output = this.prototypes.forward(x);
+    const embedding = stopGradient(x);
+    const total = this.totalCrops;
+    const bs = Math.floor(x.shape[0] / total);
+    const wT = stopGradient(tf.transpose(this.prototypes.weight) as Tensor);
+    let loss: Tensor = tf.scalar(0);
+    let useQueue = this.useQueue;
+    for (const [i, cropId] of this.cropsForAssign.entries()) {
+      let out = stopGradient(tf.slice(output, [bs * cropId, 0], [bs, -1]));
+      if (this.queue) {
+        const q = this.queue[i];
+        if (useQueue || q.subarray(q.length - this.featDim).some((v) => v !== 0)) {
+          useQueue = true;
+          const feats = tf.tensor2d(q, [q.length / this.featDim, this.featDim]);
+          out = tf.concat([tf.matMul(feats, tf.transpose(wT)), out], 0);
+        }
+      }
+      const codes = stopGradient(tf.slice(sinkhorn(out, this.sinkhornIterations, this.epsilon), [out.shape[0] - bs, 0], [bs, -1]));
+      let subloss: Tensor = tf.scalar(0);
+      for (let v = 0; v < total; v++) {
+        if (v === cropId) continue;
+        const logits = tf.div(tf.slice(output, [bs * v, 0], [bs, -1]), this.temperature);
+        subloss = tf.sub(subloss, tf.mean(tf.sum(tf.mul(codes, tf.logSoftmax(logits, 1)), 1)));
+      }
+      loss = tf.add(loss, tf.div(subloss, total - 1));
+    }
+    this.useQueue = useQueue;
+    if (this.queue) {
+      this.pending?.dispose();
+      this.pending = tf.keep(tf.concat(this.cropsForAssign.map((c) => tf.slice(embedding, [bs * c, 0], [bs, -1])), 0));
+    }
+    return { loss: tf.div(loss, this.cropsForAssign.length) };
+  }
+
+  /** Pushes this step's assignment-crop embeddings (`[len(crops_for_assign)·bs, feat_dim]`) onto the queue fronts. */
+  async updateQueue(): Promise<void> {
+    const p = this.pending;
+    this.pending = null;
+    if (!p || !this.queue) return p?.dispose();
+    const rows = await p.data();
+    const n = rows.length / this.cropsForAssign.length;
+    p.dispose();
+    for (const [i, q] of this.queue.entries()) {
+      const keep = Math.max(q.length - n, 0);
+      q.copyWithin(n, 0, keep);
+      q.set(rows.subarray(i * n, i * n + Math.min(n, q.length)), 0);
+    }
+  }
+}
+
+export const swavHeadEntry = defineComponent({ type: 'SwAVHead', build: (a) => new SwAVHead(a) });
