@@ -45,6 +45,7 @@ const have = existsSync(CFG);
   expect(losses).toHaveLength(2);
   expect(losses.every((l) => Number.isFinite(l) && l > 0)).toBe(true);
   expect(existsSync(join(wd, 'epoch_1.ckpt'))).toBe(true);
+  expect(existsSync(join(wd, 'queue.pth'))).toBe(true);
 }, 300_000);
 
 (have ? test : test.skip).each([

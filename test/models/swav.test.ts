@@ -2,6 +2,9 @@
  * SwAV's resolution groups (each run of equal-size views is one backbone batch, as MMSelfSup's
  * unique_consecutive over widths) and SwAVHook's queue schedule.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { initBackend } from '../../src/engine/backend.js';
 import { tf, type Tensor } from '../../src/engine/tf.js';
 import { buildModel } from '../../src/models/index.js';
@@ -38,29 +41,39 @@ test('views go through the backbone in groups of consecutive equal resolution', 
   expect(Number.isFinite(loss.dataSync()[0])).toBe(true);
 });
 
-test('SwAVHook: no queue before epoch_queue_starts, then one of queue_length rounded to the global batch, kept across epochs', () => {
+test('SwAVHook: no queue before epoch_queue_starts, then one of queue_length rounded to the global batch, kept across epochs, saved to work_dir/queue.pth and loaded by the next run', async () => {
+  const workDir = mkdtempSync(join(tmpdir(), 'ssl-swav-hook-'));
   const model = buildModel(cfg) as unknown as SwAV;
-  const runner = { model, worldSize: 1, epoch: 0 } as unknown as BaseRunner & { epoch: number };
+  const runner = { model, worldSize: 1, rank: 0, epoch: 0, workDir } as unknown as BaseRunner & { epoch: number };
   const hook = new SwAVHook({ batch_size: 4, epoch_queue_starts: 1, crops_for_assign: [0, 1], feat_dim: 4, queue_length: 10 });
-  hook.beforeRun(runner);
+  await hook.beforeRun(runner);
   expect(hook.queueLength).toBe(8);
   hook.beforeTrainEpoch(runner);
   expect(model.head.queue).toBeNull();
-  hook.afterTrainEpoch(runner);
+  await hook.afterTrainEpoch(runner);
   runner.epoch = 1;
   hook.beforeTrainEpoch(runner);
   expect(model.head.queue?.map((q) => q.length)).toEqual([8 * 4, 8 * 4]);
   model.head.queue![0][0] = 0.5;
+  model.head.queue![1][31] = -2;
   model.head.useQueue = true;
-  hook.afterTrainEpoch(runner);
+  await hook.afterTrainEpoch(runner);
   runner.epoch = 2;
   hook.beforeTrainEpoch(runner);
   expect(model.head.queue![0][0]).toBe(0.5);
   expect(model.head.useQueue).toBe(false);
+
+  const next = buildModel(cfg) as unknown as SwAV;
+  await new SwAVHook({ batch_size: 4, feat_dim: 4, queue_length: 8 }).beforeRun({ ...runner, model: next } as unknown as BaseRunner);
+  expect(next.head.queue?.map((q) => [q.length, q[0], q[31]])).toEqual([
+    [32, 0.5, 0],
+    [32, 0, -2],
+  ]);
+  rmSync(workDir, { recursive: true, force: true });
 });
 
-test('SwAVHook: feat_dim or crops_for_assign that differ from the head are one-line config errors', () => {
-  const runner = { model: buildModel(cfg), worldSize: 1, epoch: 0 } as unknown as BaseRunner;
-  expect(() => new SwAVHook({ batch_size: 4, feat_dim: 8 }).beforeRun(runner)).toThrow(/SwAVHook: feat_dim 8 differs from model\.head\.feat_dim 4/);
-  expect(() => new SwAVHook({ batch_size: 4, feat_dim: 4, crops_for_assign: [0] }).beforeRun(runner)).toThrow(/must have as many entries as model\.head\.crops_for_assign/);
+test('SwAVHook: feat_dim or crops_for_assign that differ from the head are one-line config errors', async () => {
+  const runner = { model: buildModel(cfg), worldSize: 1, rank: 0, epoch: 0, workDir: tmpdir() } as unknown as BaseRunner;
+  await expect(new SwAVHook({ batch_size: 4, feat_dim: 8 }).beforeRun(runner)).rejects.toThrow(/SwAVHook: feat_dim 8 differs from model\.head\.feat_dim 4/);
+  await expect(new SwAVHook({ batch_size: 4, feat_dim: 4, crops_for_assign: [0] }).beforeRun(runner)).rejects.toThrow(/must have as many entries as model\.head\.crops_for_assign/);
 });
