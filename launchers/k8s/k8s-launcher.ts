@@ -6,6 +6,7 @@ import { type KubeClient, connect, httpStatus, servesPyTorchJob } from './client
 import { type K8sManifests, type K8sObject, buildManifests, renderManifests } from './manifests.js';
 import { type K8sKind, type K8sOptions, k8sOptionsFromFlags } from './options.js';
 import { JOB_NAME_LABEL, NPROC_ANNOTATION, configMapName } from './pod.js';
+import { DEFAULT_TRAINING_RUNTIME, TRAINER_MASTER_PORT } from './trainjob.js';
 import { RankFilter } from './rank-filter.js';
 import {
   type JobRef,
@@ -37,6 +38,21 @@ export const crdMissingError = () =>
     'the cluster does not serve kubeflow.org/v1 PyTorchJob (the Kubeflow training operator is not installed); use --k8s-kind indexed-job, or install the operator',
     { code: 'K8S_NO_PYTORCHJOB_CRD', suggestions: ['--k8s-kind indexed-job'] },
   );
+
+const trainJobSubmitError = () =>
+  new LauncherError('ssl does not submit or track TrainJobs yet; render one with --dry-run and `kubectl apply -f` it, or use --k8s-kind pytorchjob|indexed-job', {
+    code: 'K8S_TRAINJOB_UNSUPPORTED',
+    suggestions: ['--dry-run'],
+  });
+
+/** What a TrainJob's YAML says above it: what differs from the other kinds. */
+function trainJobNotes(job: JobSpec, opts: K8sOptions): string[] {
+  const notes = [
+    `TrainJob on ClusterTrainingRuntime ${opts.runtime ?? DEFAULT_TRAINING_RUNTIME}: restarts follow the runtime's JobSet failurePolicy (--max-restarts does not apply)`,
+  ];
+  if (job.port !== TRAINER_MASTER_PORT) notes.push(`rendezvous port ${TRAINER_MASTER_PORT} (the Trainer's PET_MASTER_PORT), not --port ${job.port}`);
+  return notes;
+}
 
 /**
  * Kubernetes launcher: a PyTorchJob (Kubeflow training operator) or an Indexed Job with a headless Service,
@@ -86,12 +102,14 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
       }
     }
     const manifests = buildManifests(job, opts, kind, namespace);
+    if (kind === 'trainjob') notes.push(...trainJobNotes(job, opts));
     const request: K8sRequest = { ...manifests, options: opts, notes };
     return { launcher: this.name, job, request, render: () => renderManifests(manifests, notes) };
   }
 
   async submit(dry: DryRun<K8sRequest>): Promise<JobHandle> {
     const req = dry.request;
+    if (req.kind === 'trainjob') throw trainJobSubmitError();
     const c = await this.client(req.options);
     if (req.kind === 'pytorchjob' && !(await servesPyTorchJob(c))) throw crdMissingError();
     if (!req.options.pvc && !dry.job.workerArgs.includes('--s3')) {
@@ -165,6 +183,7 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
   private async resolve(id: string): Promise<{ c: KubeClient; ref: JobRef; job: Record<string, any> }> {
     const c = await this.client();
     const parsed = parseJobId(id, c.namespace);
+    if (parsed.kind === 'trainjob') throw trainJobSubmitError();
     const kinds: K8sKind[] = parsed.kind ? [parsed.kind] : ['pytorchjob', 'indexed-job'];
     for (const kind of kinds) {
       const ref = { ...parsed, kind };

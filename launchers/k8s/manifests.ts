@@ -6,6 +6,7 @@ import { LauncherError } from '../../src/errors.js';
 import { DEFAULT_TERMINATION_GRACE_PERIOD, type JobSpec } from '../launcher.js';
 import { k8sJobName } from './names.js';
 import type { K8sKind, K8sOptions } from './options.js';
+import { DEFAULT_TRAINING_RUNTIME, TRAINER_MASTER_PORT, type TrainJob, trainJob } from './trainjob.js';
 import {
   CONFIG_KEY,
   CONTAINER,
@@ -31,7 +32,7 @@ export interface PyTorchJob {
   };
 }
 
-export type K8sObject = V1ConfigMap | V1Service | V1Job | PyTorchJob;
+export type K8sObject = V1ConfigMap | V1Service | V1Job | PyTorchJob | TrainJob;
 
 /** What `submit` creates, in order: ConfigMap, (headless Service), then the job itself. */
 export interface K8sManifests {
@@ -96,7 +97,8 @@ export function podParams(job: JobSpec, opts: K8sOptions, kind: K8sKind): PodPar
     nodes: job.nodes,
     nprocPerNode: job.gpusPerNode > 0 ? job.gpusPerNode : Math.max(1, job.procsPerNode),
     gpusPerNode: job.gpusPerNode,
-    port: job.port,
+    // the Trainer's torch plugin injects PET_MASTER_PORT (the agent's env wins over --port): render the same port
+    port: kind === 'trainjob' ? TRAINER_MASTER_PORT : job.port,
     configFile: configFileName(job.configPath),
     workDir: `${WORK_MOUNT}/${basename(job.workDir)}`,
     s3Uri,
@@ -139,7 +141,13 @@ export function buildManifests(job: JobSpec, opts: K8sOptions, kind: K8sKind, na
   ];
   const maxRestarts = opts.maxRestarts ?? DEFAULT_MAX_RESTARTS;
   const ttl = opts.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS;
-  if (kind === 'pytorchjob') {
+  if (kind === 'trainjob') {
+    const runtime = opts.runtime ?? DEFAULT_TRAINING_RUNTIME;
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(runtime) || runtime.length > 253) {
+      throw new LauncherError(`--runtime "${runtime}" is not a ClusterTrainingRuntime name (lower-case DNS subdomain, e.g. torch-distributed)`);
+    }
+    objects.push(trainJob(p, meta(p.jobName, { annotations }), runtime));
+  } else if (kind === 'pytorchjob') {
     const replicaSpecs: PyTorchJob['spec']['pytorchReplicaSpecs'] = {
       // The operator's webhook requires Master replicas set explicitly to 1 (it runs before defaulting).
       // ExitCode: the operator restarts the group on exit codes 128-255 (signals, and the agent's 143 after a

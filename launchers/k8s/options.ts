@@ -1,6 +1,6 @@
 import { LauncherError } from '../../src/errors.js';
 
-export const K8S_KINDS = ['pytorchjob', 'indexed-job'] as const;
+export const K8S_KINDS = ['pytorchjob', 'indexed-job', 'trainjob'] as const;
 export type K8sKind = (typeof K8S_KINDS)[number];
 
 /** Settings of the Kubernetes launcher (from `ssl train`/`ssl jobs` flags or given programmatically). */
@@ -13,6 +13,8 @@ export interface K8sOptions {
   kubeconfig?: string;
   /** Job kind (default: `pytorchjob` when the cluster serves kubeflow.org/v1 PyTorchJob, else `indexed-job`). */
   kind?: K8sKind;
+  /** TrainJob: the ClusterTrainingRuntime it references (`--runtime`, default torch-distributed). */
+  runtime?: string;
   /** Container image with ssl installed (required to build a job). */
   image?: string;
   /** Secret whose keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...) become the pods' environment. Referenced, never read. */
@@ -52,6 +54,7 @@ export function k8sOptionsFromFlags(flags: Record<string, unknown> = {}): K8sOpt
     kubeconfig: str(flags.kubeconfig),
     kind: kind as K8sKind | undefined,
     image: str(flags.image),
+    runtime: str(flags.runtime),
     s3Secret: str(flags['s3-secret']) ?? str(flags.s3Secret),
     pvc: str(flags.pvc),
     jobName: str(flags['job-name']) ?? str(flags.jobName),

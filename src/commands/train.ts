@@ -17,6 +17,7 @@ export default class Train extends SslCommand {
     '<%= config.bin %> <%= command.id %> CONFIG --launcher local --gpus 2',
     '<%= config.bin %> <%= command.id %> CONFIG --launcher slurm --partition gpu --nodes 2 --gpus-per-node 8',
     '<%= config.bin %> <%= command.id %> CONFIG --launcher k8s --nodes 2 --gpus-per-node 8 --image registry/ssl:latest --dry-run',
+    '<%= config.bin %> <%= command.id %> CONFIG --launcher k8s --k8s-kind trainjob --nodes 2 --gpus-per-node 8 --image registry/ssl:latest --s3-secret s3-creds --dry-run',
   ];
 
   static override args = {
@@ -83,7 +84,12 @@ export default class Train extends SslCommand {
     requeue: Flags.boolean({ description: 'Slurm: on pre-emption (SIGUSR1/SIGTERM) checkpoint, requeue and auto-resume', default: false, helpGroup: SLURM }),
 
     image: Flags.string({ description: 'Kubernetes: container image with ssl installed', helpGroup: K8S }),
-    'k8s-kind': Flags.string({ description: 'Kubernetes: job kind (default: pytorchjob when the cluster serves it)', options: ['pytorchjob', 'indexed-job'], helpGroup: K8S }),
+    'k8s-kind': Flags.string({
+      description: 'Kubernetes: job kind (default: pytorchjob when the cluster serves it); trainjob (Kubeflow Trainer v2) renders with --dry-run only',
+      options: ['pytorchjob', 'indexed-job', 'trainjob'],
+      helpGroup: K8S,
+    }),
+    runtime: Flags.string({ description: 'Kubernetes: ClusterTrainingRuntime a TrainJob references (default torch-distributed)', helpGroup: K8S }),
     namespace: Flags.string({ description: 'Kubernetes: namespace (default: the kubeconfig context\'s)', helpGroup: K8S }),
     context: Flags.string({ description: 'Kubernetes: kubeconfig context', helpGroup: K8S }),
     's3-secret': Flags.string({ description: 'Kubernetes: Secret holding S3 credentials (referenced, never copied)', helpGroup: K8S }),

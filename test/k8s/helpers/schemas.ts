@@ -17,6 +17,8 @@ import { admitPyTorchJob } from '../fake/controllers.js';
 type Obj = Record<string, any>;
 
 export const CRD_PATH = '/work/shared/data/kubeflow.org_pytorchjobs.yaml';
+export const TRAINJOB_CRD_PATH = '/work/shared/data/kubeflow-trainer/trainer.kubeflow.org_trainjobs.yaml';
+export const TRAINER_RUNTIME_PATH = '/work/shared/data/kubeflow-trainer/torch_distributed.yaml';
 
 /** Fields of `obj` that the typed model `type` (e.g. 'V1Job') does not know, as dotted paths. */
 export function unknownFields(obj: unknown, type: string, path = ''): string[] {
@@ -65,8 +67,59 @@ export function unknownBySchema(obj: unknown, schema: Obj, path = ''): string[] 
   return out;
 }
 
+let trainJobCrd: { schema: Obj; validate: ((o: unknown) => boolean) & { errors?: unknown }; rules: { rule: string; message: string }[] } | undefined;
+
+/** The TrainJob CRD's v1alpha1 schema, its ajv validator, and the root CEL rules (checked by hand: ajv has no CEL). */
+function trainJobSchema(): NonNullable<typeof trainJobCrd> {
+  if (!trainJobCrd) {
+    const docs = parseAllDocuments(readFileSync(TRAINJOB_CRD_PATH, 'utf8')).map((d) => d.toJS()).filter(Boolean);
+    const crd = docs.find((d: Obj) => d.kind === 'CustomResourceDefinition');
+    const schema = crd.spec.versions.find((v: Obj) => v.name === 'v1alpha1').schema.openAPIV3Schema as Obj;
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    for (const f of ['int32', 'int64', 'date-time', 'int-or-string', 'uri']) ajv.addFormat(f, true);
+    trainJobCrd = { schema, validate: ajv.compile(schema) as never, rules: schema['x-kubernetes-validations'] ?? [] };
+  }
+  return trainJobCrd;
+}
+
+/** TrainJob: the CRD schema (ajv and the pruning walk), its metadata.name rules, and that the patch addresses the runtime's trainer. */
+function validateTrainJob(obj: Obj): void {
+  const { schema, validate, rules } = trainJobSchema();
+  if (!validate(obj)) throw new Error(`TrainJob does not match the CRD schema: ${JSON.stringify(validate.errors)}`);
+  const unknown = unknownBySchema(obj, schema);
+  if (unknown.length) throw new Error(`TrainJob has fields the CRD does not declare: ${unknown.join(', ')}`);
+  // the CRD's two root rules (CEL): RFC 1035 label, at most 63 characters
+  const expected = ["self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')", 'size(self.metadata.name) <= 63'];
+  if (JSON.stringify(rules.map((r) => r.rule)) !== JSON.stringify(expected)) throw new Error(`the TrainJob CRD's root rules changed: ${JSON.stringify(rules)}`);
+  if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(obj.metadata.name)) throw new Error(rules[0].message);
+  if (obj.metadata.name.length > 63) throw new Error(rules[1].message);
+  const runtime = parseAllDocuments(readFileSync(TRAINER_RUNTIME_PATH, 'utf8')).map((d) => d.toJS()).find((d: Obj) => d?.kind === 'ClusterTrainingRuntime');
+  if (obj.spec.runtimeRef.name === runtime.metadata.name) {
+    const rjobs = runtime.spec.template.spec.replicatedJobs as Obj[];
+    for (const patch of obj.spec.runtimePatches ?? []) {
+      for (const rj of patch.trainingRuntimeSpec?.template?.spec?.replicatedJobs ?? []) {
+        const target = rjobs.find((r) => r.name === rj.name);
+        if (!target) throw new Error(`runtime patch names replicated job ${rj.name}; ${runtime.metadata.name} has ${rjobs.map((r) => r.name).join(', ')}`);
+        const names = (target.template.spec.template.spec.containers as Obj[]).map((c) => c.name);
+        for (const c of rj.template?.spec?.template?.spec?.containers ?? []) {
+          if (!names.includes(c.name)) throw new Error(`runtime patch names container ${c.name}; ${rj.name} has ${names.join(', ')}`);
+        }
+        const volumes = new Set((rj.template?.spec?.template?.spec?.volumes ?? []).map((v: Obj) => v.name));
+        for (const c of rj.template?.spec?.template?.spec?.containers ?? []) {
+          for (const m of c.volumeMounts ?? []) if (!volumes.has(m.name)) throw new Error(`volume mount ${m.name} has no volume`);
+        }
+        for (const v of rj.template?.spec?.template?.spec?.volumes ?? []) {
+          const u = unknownFields(v, 'V1Volume');
+          if (u.length) throw new Error(`volume ${v.name} has unknown fields: ${u.join(', ')}`);
+        }
+      }
+    }
+  }
+}
+
 /** Throws with every problem found in one manifest. */
 export function validateManifest(obj: Obj): void {
+  if (obj.kind === 'TrainJob') return validateTrainJob(obj);
   if (obj.kind === 'PyTorchJob') {
     if (!crdValidator) {
       const ajv = new Ajv({ strict: false, allErrors: true });
