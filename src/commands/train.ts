@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { ConfigDict } from '../config/index.js';
 import { autoScaleLr } from '../config/auto-scale-lr.js';
+import { jobRequestFromFlags } from '../cli/launch-flags.js';
 import { SslCommand } from '../cli/ssl-command.js';
 import { SslError } from '../errors.js';
 
@@ -121,27 +122,13 @@ export default class Train extends SslCommand {
     const buildCheck = flags['dry-run'] && (flags.launcher === 'none' || flags.launcher === 'local');
     const prepared = prepareTrainJob({
       config: args.config,
-      cfgOptions: flags['cfg-options'],
-      workDir: flags['work-dir'],
-      resumeFrom: flags['resume-from'],
+      ...jobRequestFromFlags(flags),
       autoResume: flags['auto-resume'],
       autoResumeFreshOk: flags['auto-resume-fresh-ok'],
       // SIGTERM is pre-emption here (Kubernetes eviction, a container stop, the local job's own SIGTERM); Slurm's script adds it with --requeue
       checkpointOnSignal: flags.launcher !== 'slurm',
       terminationGracePeriod: flags['termination-grace-period'],
       loadFrom: flags['load-from'],
-      seed: flags.seed,
-      deterministic: flags.deterministic,
-      backend: flags.backend,
-      threads: flags.threads,
-      precision: flags.precision,
-      s3: flags.s3,
-      s3Endpoint: flags['s3-endpoint'],
-      port: flags.port,
-      jobName: flags['job-name'],
-      nodes: flags.nodes ?? flags.nnodes,
-      procsPerNode: flags['tasks-per-node'] ?? flags.gpus,
-      gpusPerNode: flags['gpus-per-node'],
       transform,
       write: false,
     });

@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { jobRequestFromFlags } from '../../cli/launch-flags.js';
 import { SslCommand } from '../../cli/ssl-command.js';
 import Train from '../train.js';
 
@@ -40,21 +41,7 @@ export default class EvalLinear extends SslCommand {
       cache: flags.cache,
       cacheDir: flags['cache-dir'],
       name: flags.name,
-      cfgOptions: flags['cfg-options'],
-      workDir: flags['work-dir'],
-      resumeFrom: flags['resume-from'],
-      seed: flags.seed,
-      deterministic: flags.deterministic,
-      backend: flags.backend,
-      threads: flags.threads,
-      precision: flags.precision,
-      s3: flags.s3,
-      s3Endpoint: flags['s3-endpoint'],
-      port: flags.port,
-      jobName: flags['job-name'],
-      nodes: flags.nodes ?? flags.nnodes,
-      procsPerNode: flags['tasks-per-node'] ?? flags.gpus,
-      gpusPerNode: flags['gpus-per-node'],
+      ...jobRequestFromFlags(flags),
       write: !buildCheck,
     });
     if (buildCheck) {
