@@ -1,5 +1,6 @@
 import { allGather, allGatherBlocks, allReduce, barrier, broadcast, broadcastBytes } from '../../src/dist/transport/collectives.js';
 import { ProcessGroup } from '../../src/dist/transport/group.js';
+import { PeerFailureError } from '../../src/dist/transport/errors.js';
 import { freePort } from './helpers.js';
 
 /** Exact element-wise equality (jest's toEqual is slow on large typed arrays). */
@@ -101,5 +102,36 @@ describe('protocol errors', () => {
     await new Promise((r) => setTimeout(r, 300));
     for (const g of groups) expect(String(g.failed)).toMatch(/size mismatch/);
     await expect(barrier(groups[0])).rejects.toThrow(/size mismatch/);
+  });
+});
+
+describe('a broken link', () => {
+  it.each([
+    ['allReduce', (g: ProcessGroup) => allReduce(g, new Float32Array(1 << 10))],
+    ['barrier', (g: ProcessGroup) => barrier(g)],
+  ])('%s: a send that fails on a dead peer\'s socket (EPIPE) before the notice of its death arrives names the dead rank', async (_name, collective) => {
+    const groups = await makeGroups(3);
+    const destroy = (g: ProcessGroup) => (g as unknown as { destroy(): void }).destroy();
+    try {
+      // What a SIGKILLed rank 2 looks like from rank 1 when the kernel answers its send first: the
+      // write fails with EPIPE, and the notice that rank 2's process is gone comes a moment later.
+      const next = groups[1].next!;
+      next.write = ((_chunk: unknown, cb?: (err?: Error) => void) => {
+        if (cb) {
+          setImmediate(() => cb(Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' })));
+          setTimeout(() => destroy(groups[2]), 100);
+        }
+        return true;
+      }) as typeof next.write;
+      const err = await collective(groups[1]).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err).toBeInstanceOf(PeerFailureError);
+      expect((err as PeerFailureError).deadRank).toBe(2);
+      expect(err!.message).toMatch(/rank 2 \(pid \d+ on [^)]*\) died/);
+    } finally {
+      groups.forEach(destroy);
+    }
   });
 });

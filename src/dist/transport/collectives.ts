@@ -25,8 +25,18 @@ async function guarded<T>(g: ProcessGroup, body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (e) {
-    throw g.explain(e);
+    throw await g.explainLinkError(e);
   }
+}
+
+/**
+ * A send that is awaited later, after receives: if the link breaks, the receive usually fails first
+ * (with the group's failure, naming the dead rank) and this send's rejection would go unhandled and
+ * crash the process with a bare socket error. Marked handled here; awaiting it still rejects.
+ */
+function awaitedLater<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 function bytesOf(a: Float32Array, start = 0, end = a.length): Uint8Array {
@@ -110,7 +120,7 @@ export function allReduce(g: ProcessGroup, data: Float32Array, op: ReduceOp = 's
       return out;
     };
     const stage = stagingFor(g, Math.min(ALL_REDUCE_CHUNK_FLOATS, Math.ceil(n / w)));
-    const sends: Promise<void>[] = chunksOf(sendSeg(0)).map(([a, b]) => sendFrame(g.next!, Op.allReduce, seq, bytesOf(data, a, b)));
+    const sends: Promise<void>[] = chunksOf(sendSeg(0)).map(([a, b]) => awaitedLater(sendFrame(g.next!, Op.allReduce, seq, bytesOf(data, a, b))));
     for (let t = 0; t < steps; t++) {
       const reducing = t < w - 1;
       const div = op === 'mean' && t === w - 2 ? w : 1;
@@ -119,7 +129,7 @@ export function allReduce(g: ProcessGroup, data: Float32Array, op: ReduceOp = 's
         await g.prev!.recv(Op.allReduce, seq, expectSink(bytesOf(into), 'allReduce', prevRank));
         if (reducing) reduceInto(data.subarray(a, b), into, op, div);
         // What step t received is what step t+1 sends on (the segments line up by construction).
-        if (t + 1 < steps) sends.push(sendFrame(g.next!, Op.allReduce, seq, bytesOf(data, a, b)));
+        if (t + 1 < steps) sends.push(awaitedLater(sendFrame(g.next!, Op.allReduce, seq, bytesOf(data, a, b))));
       }
     }
     await Promise.all(sends);
@@ -149,9 +159,11 @@ export function broadcastBytes(g: ProcessGroup, bytes: Uint8Array | undefined, r
     let lastWrite: Promise<void> = Promise.resolve();
     const next = g.next!;
     const write = (buf: Buffer) =>
-      (lastWrite = new Promise<void>((resolve, reject) => {
-        next.write(buf, (err) => (err ? reject(err) : resolve()));
-      }));
+      (lastWrite = awaitedLater(
+        new Promise<void>((resolve, reject) => {
+          next.write(buf, (err) => (err ? reject(err) : resolve()));
+        }),
+      ));
     await g.prev!.recv(Op.broadcast, seq, {
       target(len) {
         if (out && out.byteLength !== len) throw new Error(`broadcast size mismatch: rank ${root} sent ${len} bytes, this rank expects ${out.byteLength}`);

@@ -97,6 +97,27 @@ export class ProcessGroup {
     return this.failure ?? this.departed ?? (err as Error);
   }
 
+  /**
+   * Like {@link explain}, but a broken link (a send into a socket the dead peer's kernel already
+   * closed: EPIPE, "ended by the other party") can be noticed before the failure notice naming
+   * the dead rank arrives: wait for that notice (at most the suspect grace and a second) so the
+   * error names the rank that died, not the socket.
+   */
+  async explainLinkError(err: unknown): Promise<Error> {
+    if (this.failure || this.departed || err instanceof PeerFailureError || !isLinkError(err)) return this.explain(err);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, SUSPECT_GRACE_MS + 1000);
+      timer.unref();
+      this.failureWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return this.explain(err);
+  }
+
+  private failureWaiters: (() => void)[] = [];
+
   get failed(): PeerFailureError | undefined {
     return this.failure;
   }
@@ -132,6 +153,7 @@ export class ProcessGroup {
     this.departed = new PeerFailureError(rank, `rank ${this.rank}: rank ${rank} left the job (it finished or stopped early) while this rank still runs collectives`);
     this.departedAfterSeq = lastSeq;
     if (this.seq > lastSeq) this.prev?.fail(this.departed);
+    for (const w of this.failureWaiters.splice(0)) w();
   }
 
   private destroy(): void {
@@ -152,6 +174,7 @@ export class ProcessGroup {
     this.failure = new PeerFailureError(dead, `rank ${this.rank}: ${message}`);
     this.prev?.fail(this.failure);
     this.destroy();
+    for (const w of this.failureWaiters.splice(0)) w();
     this.o.onFailure?.(this.failure);
   }
 
@@ -323,6 +346,14 @@ export class ProcessGroup {
     });
     return { port, socket };
   }
+}
+
+const LINK_ERROR_CODES = new Set(['EPIPE', 'ECONNRESET', 'ECONNABORTED', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END', 'ERR_SOCKET_CLOSED']);
+
+/** A socket-level error of a data link (the peer's end went away), as opposed to a protocol or program error. */
+function isLinkError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && LINK_ERROR_CODES.has(code);
 }
 
 function connectData(host: string, port: number, rank: number, deadline: number, channel: RecvChannel): Promise<Socket> {
