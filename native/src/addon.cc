@@ -55,6 +55,24 @@ void fromLayout(dnnl::memory &inner, dnnl::memory &user) {
   dnnl::reorder(inner, user).execute(cpuStream(), inner, user);
 }
 
+void runInLayouts(dnnl::primitive &p, std::initializer_list<Operand> inputs, const Operand &output) {
+  std::unordered_map<int, dnnl::memory> args;
+  for (const auto &in : inputs) {
+    dnnl::memory user = in.user;
+    args[in.arg] = toLayout(user, in.want, *in.scratch);
+  }
+  dnnl::memory out = output.user;
+  if (out.get_desc() != output.want) {
+    if (!*output.scratch) *output.scratch = dnnl::memory(output.want, cpuEngine());
+    out = *output.scratch;
+  }
+  args[output.arg] = out;
+  p.execute(cpuStream(), args);
+  dnnl::memory user = output.user;
+  fromLayout(out, user);
+  cpuStream().wait();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo &info) {
   int n = info[0].As<Napi::Number>().Int32Value();
   if (n < 1) fail(info.Env(), "setThreads", "thread count must be >= 1");

@@ -3,9 +3,6 @@
 // are cheaper than the NHWC kernels' loss); with `bf16`, inputs are converted to bfloat16 and the
 // results accumulate in f32. Primitives are built once per shape and pass.
 #include "common.h"
-#include <map>
-#include <omp.h>
-#include <memory>
 
 namespace sslnative {
 namespace {
@@ -66,47 +63,27 @@ struct ConvEntry {
 
 std::map<std::vector<int32_t>, std::unique_ptr<ConvEntry>> cache;
 
-ConvEntry &entryFor(const Napi::Env &env, const Napi::Value &params, const char *op) {
-  auto p = intArgs(params, NPARAMS, op);
-  // oneDNN partitions the work for the thread count at creation: a primitive is per thread count too.
-  auto key = p;
-  key.push_back(omp_get_max_threads());
-  auto it = cache.find(key);
-  if (it != cache.end()) return *it->second;
-  auto e = std::make_unique<ConvEntry>();
-  e->shape.p = p;
+ConvEntry &entryFor(const HeapArgs &a) {
+  const auto p = intArgs(a.info[1], NPARAMS, a.op);
   for (int i = 0; i < NPARAMS; i++) {
     if ((i < BLOCKED && i != PT && i != PL && i != PB && i != PR && p[i] < 1) || p[i] < 0)
-      fail(env, op, "bad shape parameters (" + e->shape.describe() + ")");
+      a.fail("bad shape parameters (" + ConvShape{p}.describe() + ")");
   }
-  auto &ref = *e;
-  cache.emplace(key, std::move(e));
-  return ref;
-}
-
-// Runs `body`, turning oneDNN's errors into a JS error that names the op and the shapes.
-template <class F>
-void guarded(const Napi::Env &env, const char *op, ConvEntry &e, F body) {
-  try {
-    body();
-  } catch (const dnnl::error &err) {
-    fail(env, op, std::string(err.what()) + " (" + e.shape.describe() + ")");
-  }
+  // The passes' primitives are built on first use (a forward-only run never builds the backward).
+  return cachedEntry(cache, p, [&](ConvEntry &e) { e.shape.p = p; });
 }
 
 }  // namespace
 
 // conv2dForward(heap, params, xOffset, filterOffset, outOffset)
 Napi::Value Conv2dForward(const Napi::CallbackInfo &info) {
-  auto env = info.Env();
-  const char *op = "Conv2D";
-  auto heap = info[0].As<Napi::ArrayBuffer>();
-  ConvEntry &e = entryFor(env, info[1], op);
+  HeapArgs a(info, "Conv2D");
+  ConvEntry &e = entryFor(a);
   const auto &s = e.shape;
-  float *x = heapFloats(env, heap, info[2].As<Napi::Number>().DoubleValue(), s.srcSize(), op);
-  float *w = heapFloats(env, heap, info[3].As<Napi::Number>().DoubleValue(), s.weiSize(), op);
-  float *y = heapFloats(env, heap, info[4].As<Napi::Number>().DoubleValue(), s.dstSize(), op);
-  guarded(env, op, e, [&] {
+  memory ux = a.memory(2, {s.src(), dt::f32, tag::nhwc}, s.srcSize());
+  memory uw = a.memory(3, {s.wei(), dt::f32, tag::hwio}, s.weiSize());
+  memory uy = a.memory(4, {s.dst(), dt::f32, tag::nhwc}, s.dstSize());
+  guardedRun(a.env, a.op, s.describe(), [&] {
     if (!e.fwdPd) {
       e.buildHint();
       const dt ct = computeType(s.p[BF16]);
@@ -117,30 +94,21 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo &info) {
       e.fwdPd.reset(new dnnl::convolution_forward::primitive_desc(d, cpuEngine()));
       e.fwd = dnnl::convolution_forward(*e.fwdPd);
     }
-    memory ux({s.src(), dt::f32, tag::nhwc}, cpuEngine(), x);
-    memory uw({s.wei(), dt::f32, tag::hwio}, cpuEngine(), w);
-    memory uy({s.dst(), dt::f32, tag::nhwc}, cpuEngine(), y);
-    memory ix = toLayout(ux, e.fwdPd->src_desc(), e.fSrc);
-    memory iw = toLayout(uw, e.fwdPd->weights_desc(), e.fWei);
-    memory iy = e.fwdPd->dst_desc() == uy.get_desc() ? uy : (e.fDst ? e.fDst : (e.fDst = memory(e.fwdPd->dst_desc(), cpuEngine())));
-    e.fwd.execute(cpuStream(), {{DNNL_ARG_SRC, ix}, {DNNL_ARG_WEIGHTS, iw}, {DNNL_ARG_DST, iy}});
-    fromLayout(iy, uy);
-    cpuStream().wait();
+    runInLayouts(e.fwd, {{DNNL_ARG_SRC, ux, e.fwdPd->src_desc(), &e.fSrc}, {DNNL_ARG_WEIGHTS, uw, e.fwdPd->weights_desc(), &e.fWei}},
+                 {DNNL_ARG_DST, uy, e.fwdPd->dst_desc(), &e.fDst});
   });
-  return env.Undefined();
+  return a.env.Undefined();
 }
 
 // conv2dBackwardData(heap, params, dyOffset, filterOffset, dxOffset)
 Napi::Value Conv2dBackwardData(const Napi::CallbackInfo &info) {
-  auto env = info.Env();
-  const char *op = "Conv2DBackpropInput";
-  auto heap = info[0].As<Napi::ArrayBuffer>();
-  ConvEntry &e = entryFor(env, info[1], op);
+  HeapArgs a(info, "Conv2DBackpropInput");
+  ConvEntry &e = entryFor(a);
   const auto &s = e.shape;
-  float *dy = heapFloats(env, heap, info[2].As<Napi::Number>().DoubleValue(), s.dstSize(), op);
-  float *w = heapFloats(env, heap, info[3].As<Napi::Number>().DoubleValue(), s.weiSize(), op);
-  float *dx = heapFloats(env, heap, info[4].As<Napi::Number>().DoubleValue(), s.srcSize(), op);
-  guarded(env, op, e, [&] {
+  memory udy = a.memory(2, {s.dst(), dt::f32, tag::nhwc}, s.dstSize());
+  memory uw = a.memory(3, {s.wei(), dt::f32, tag::hwio}, s.weiSize());
+  memory udx = a.memory(4, {s.src(), dt::f32, tag::nhwc}, s.srcSize());
+  guardedRun(a.env, a.op, s.describe(), [&] {
     if (!e.bwdDataPd) {
       e.buildHint();
       const dt ct = computeType(s.p[BF16]);
@@ -150,32 +118,22 @@ Napi::Value Conv2dBackwardData(const Napi::CallbackInfo &info) {
       e.bwdDataPd.reset(new dnnl::convolution_backward_data::primitive_desc(d, cpuEngine(), *e.hint));
       e.bwdData = dnnl::convolution_backward_data(*e.bwdDataPd);
     }
-    memory udy({s.dst(), dt::f32, tag::nhwc}, cpuEngine(), dy);
-    memory uw({s.wei(), dt::f32, tag::hwio}, cpuEngine(), w);
-    memory udx({s.src(), dt::f32, tag::nhwc}, cpuEngine(), dx);
-    memory idy = toLayout(udy, e.bwdDataPd->diff_dst_desc(), e.dDiffDst);
-    memory iw = toLayout(uw, e.bwdDataPd->weights_desc(), e.dWei);
-    memory idx = e.bwdDataPd->diff_src_desc() == udx.get_desc()
-                     ? udx
-                     : (e.dDiffSrc ? e.dDiffSrc : (e.dDiffSrc = memory(e.bwdDataPd->diff_src_desc(), cpuEngine())));
-    e.bwdData.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, idy}, {DNNL_ARG_WEIGHTS, iw}, {DNNL_ARG_DIFF_SRC, idx}});
-    fromLayout(idx, udx);
-    cpuStream().wait();
+    runInLayouts(e.bwdData,
+                 {{DNNL_ARG_DIFF_DST, udy, e.bwdDataPd->diff_dst_desc(), &e.dDiffDst}, {DNNL_ARG_WEIGHTS, uw, e.bwdDataPd->weights_desc(), &e.dWei}},
+                 {DNNL_ARG_DIFF_SRC, udx, e.bwdDataPd->diff_src_desc(), &e.dDiffSrc});
   });
-  return env.Undefined();
+  return a.env.Undefined();
 }
 
 // conv2dBackwardWeights(heap, params, xOffset, dyOffset, dfilterOffset)
 Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo &info) {
-  auto env = info.Env();
-  const char *op = "Conv2DBackpropFilter";
-  auto heap = info[0].As<Napi::ArrayBuffer>();
-  ConvEntry &e = entryFor(env, info[1], op);
+  HeapArgs a(info, "Conv2DBackpropFilter");
+  ConvEntry &e = entryFor(a);
   const auto &s = e.shape;
-  float *x = heapFloats(env, heap, info[2].As<Napi::Number>().DoubleValue(), s.srcSize(), op);
-  float *dy = heapFloats(env, heap, info[3].As<Napi::Number>().DoubleValue(), s.dstSize(), op);
-  float *dw = heapFloats(env, heap, info[4].As<Napi::Number>().DoubleValue(), s.weiSize(), op);
-  guarded(env, op, e, [&] {
+  memory ux = a.memory(2, {s.src(), dt::f32, tag::nhwc}, s.srcSize());
+  memory udy = a.memory(3, {s.dst(), dt::f32, tag::nhwc}, s.dstSize());
+  memory udw = a.memory(4, {s.wei(), dt::f32, tag::hwio}, s.weiSize());
+  guardedRun(a.env, a.op, s.describe(), [&] {
     if (!e.bwdWeiPd) {
       e.buildHint();
       const dt ct = computeType(s.p[BF16]);
@@ -185,19 +143,10 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo &info) {
       e.bwdWeiPd.reset(new dnnl::convolution_backward_weights::primitive_desc(d, cpuEngine(), *e.hint));
       e.bwdWei = dnnl::convolution_backward_weights(*e.bwdWeiPd);
     }
-    memory ux({s.src(), dt::f32, tag::nhwc}, cpuEngine(), x);
-    memory udy({s.dst(), dt::f32, tag::nhwc}, cpuEngine(), dy);
-    memory udw({s.wei(), dt::f32, tag::hwio}, cpuEngine(), dw);
-    memory ix = toLayout(ux, e.bwdWeiPd->src_desc(), e.wSrc);
-    memory idy = toLayout(udy, e.bwdWeiPd->diff_dst_desc(), e.wDiffDst);
-    memory idw = e.bwdWeiPd->diff_weights_desc() == udw.get_desc()
-                     ? udw
-                     : (e.wDiffWei ? e.wDiffWei : (e.wDiffWei = memory(e.bwdWeiPd->diff_weights_desc(), cpuEngine())));
-    e.bwdWei.execute(cpuStream(), {{DNNL_ARG_SRC, ix}, {DNNL_ARG_DIFF_DST, idy}, {DNNL_ARG_DIFF_WEIGHTS, idw}});
-    fromLayout(idw, udw);
-    cpuStream().wait();
+    runInLayouts(e.bwdWei, {{DNNL_ARG_SRC, ux, e.bwdWeiPd->src_desc(), &e.wSrc}, {DNNL_ARG_DIFF_DST, udy, e.bwdWeiPd->diff_dst_desc(), &e.wDiffDst}},
+                 {DNNL_ARG_DIFF_WEIGHTS, udw, e.bwdWeiPd->diff_weights_desc(), &e.wDiffWei});
   });
-  return env.Undefined();
+  return a.env.Undefined();
 }
 
 Napi::Value CacheSize(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), double(cache.size())); }

@@ -8,64 +8,42 @@ namespace {
 using dnnl::memory;
 using dnnl::algorithm;
 
-struct GeluEntry {
+struct GeluEntry : PassPair<dnnl::eltwise_forward, dnnl::eltwise_backward> {
   memory::desc data;
-  std::unique_ptr<dnnl::eltwise_forward::primitive_desc> fwdPd;
-  std::unique_ptr<dnnl::eltwise_backward::primitive_desc> bwdPd;
-  dnnl::primitive fwd, bwd;
 };
 
 std::map<std::vector<int32_t>, std::unique_ptr<GeluEntry>> cache;
 
-GeluEntry &entryFor(const Napi::Env &env, long n, bool tanhForm, const char *op) {
-  if (n < 1 || n > INT32_MAX) fail(env, op, "bad size " + std::to_string(n));
-  try {
-    return cachedEntry(cache, {int32_t(n), tanhForm ? 1 : 0}, [&](GeluEntry &e) {
-      const algorithm alg = tanhForm ? algorithm::eltwise_gelu_tanh : algorithm::eltwise_gelu_erf;
-      e.data = memory::desc({n}, dt::f32, tag::a);
-      e.fwdPd.reset(new dnnl::eltwise_forward::primitive_desc({dnnl::prop_kind::forward_training, alg, e.data}, cpuEngine()));
-      e.fwd = dnnl::eltwise_forward(*e.fwdPd);
-      e.bwdPd.reset(new dnnl::eltwise_backward::primitive_desc({alg, e.data, e.data}, cpuEngine(), *e.fwdPd));
-      e.bwd = dnnl::eltwise_backward(*e.bwdPd);
-    });
-  } catch (const dnnl::error &err) {
-    fail(env, op, std::string(err.what()) + " (x of " + std::to_string(n) + " elements)");
-  }
+// The entry for argument 1 (n) and 2 (tanh form).
+GeluEntry &entryFor(const HeapArgs &a, long n) {
+  if (n < 1 || n > INT32_MAX) a.fail("bad size " + std::to_string(n));
+  const bool tanhForm = a.flag(2);
+  return cachedOrFail(a.env, a.op, "x of " + std::to_string(n) + " elements", cache, {int32_t(n), tanhForm ? 1 : 0}, [&](GeluEntry &e) {
+    const algorithm alg = tanhForm ? algorithm::eltwise_gelu_tanh : algorithm::eltwise_gelu_erf;
+    e.data = memory::desc({n}, dt::f32, tag::a);
+    e.build({dnnl::prop_kind::forward_training, alg, e.data}, {alg, e.data, e.data});
+  });
 }
 
 }  // namespace
 
 // gelu(heap, n, tanh, xOffset, yOffset)
 Napi::Value Gelu(const Napi::CallbackInfo &info) {
-  auto env = info.Env();
-  const char *op = "SslGelu";
-  auto heap = info[0].As<Napi::ArrayBuffer>();
-  const long n = long(numArg(info, 1));
-  GeluEntry &e = entryFor(env, n, info[2].ToBoolean(), op);
-  memory x(e.data, cpuEngine(), heapFloats(env, heap, numArg(info, 3), n, op));
-  memory y(e.data, cpuEngine(), heapFloats(env, heap, numArg(info, 4), n, op));
-  guardedRun(env, op, std::to_string(n) + " elements", [&] {
-    e.fwd.execute(cpuStream(), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}});
-    cpuStream().wait();
-  });
-  return env.Undefined();
+  HeapArgs a(info, "SslGelu");
+  const long n = a.count(1);
+  GeluEntry &e = entryFor(a, n);
+  execute(a, std::to_string(n) + " elements", e.fwd, {{DNNL_ARG_SRC, a.memory(3, e.data, n)}, {DNNL_ARG_DST, a.memory(4, e.data, n)}});
+  return a.env.Undefined();
 }
 
 // geluBackward(heap, n, tanh, dyOffset, xOffset, dxOffset)
 Napi::Value GeluBackward(const Napi::CallbackInfo &info) {
-  auto env = info.Env();
-  const char *op = "SslGeluBackward";
-  auto heap = info[0].As<Napi::ArrayBuffer>();
-  const long n = long(numArg(info, 1));
-  GeluEntry &e = entryFor(env, n, info[2].ToBoolean(), op);
-  memory dy(e.data, cpuEngine(), heapFloats(env, heap, numArg(info, 3), n, op));
-  memory x(e.data, cpuEngine(), heapFloats(env, heap, numArg(info, 4), n, op));
-  memory dx(e.data, cpuEngine(), heapFloats(env, heap, numArg(info, 5), n, op));
-  guardedRun(env, op, std::to_string(n) + " elements", [&] {
-    e.bwd.execute(cpuStream(), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}});
-    cpuStream().wait();
-  });
-  return env.Undefined();
+  HeapArgs a(info, "SslGeluBackward");
+  const long n = a.count(1);
+  GeluEntry &e = entryFor(a, n);
+  execute(a, std::to_string(n) + " elements", e.bwd,
+          {{DNNL_ARG_DIFF_DST, a.memory(3, e.data, n)}, {DNNL_ARG_SRC, a.memory(4, e.data, n)}, {DNNL_ARG_DIFF_SRC, a.memory(5, e.data, n)}});
+  return a.env.Undefined();
 }
 
 }  // namespace sslnative

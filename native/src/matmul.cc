@@ -1,9 +1,6 @@
 // Batched matrix product C[b] = op(A[b]) · op(B[b]) on TF.js's row-major tensors in the wasm heap,
 // transposes expressed as strides, batch 1 broadcast against the other side (TF.js's BatchMatMul).
 #include "common.h"
-#include <map>
-#include <omp.h>
-#include <memory>
 
 namespace sslnative {
 namespace {
@@ -29,67 +26,51 @@ std::string describe(const std::vector<int32_t> &p) {
          std::to_string(p[TRANS_B] ? p[N] : p[K]) + "," + std::to_string(p[TRANS_B] ? p[K] : p[N]) + "]" + ts(p[TRANS_B]);
 }
 
-MatMulEntry &entryFor(const Napi::Env &env, const std::vector<int32_t> &p) {
-  auto key = p;
-  key.push_back(omp_get_max_threads());  // oneDNN partitions the work for the thread count at creation
-  auto it = cache.find(key);
-  if (it != cache.end()) return *it->second;
+MatMulEntry &entryFor(const HeapArgs &args) {
+  const auto p = intArgs(args.info[1], NPARAMS, args.op);
   for (int i = 0; i < TRANS_A; i++)
-    if (p[i] < 1) fail(env, "BatchMatMul", "bad shape parameters (" + describe(p) + ")");
-  if (p[BATCH_A] != p[BATCH_B] && p[BATCH_A] != 1 && p[BATCH_B] != 1)
-    fail(env, "BatchMatMul", "batch dimensions do not broadcast (" + describe(p) + ")");
-  auto e = std::make_unique<MatMulEntry>();
-  e->p = p;
-  const memory::dim ba = p[BATCH_A], bb = p[BATCH_B], m = p[M], k = p[K], n = p[N];
-  e->a = memory::desc({ba, m, k}, dt::f32, p[TRANS_A] ? memory::dims{k * m, 1, m} : memory::dims{m * k, k, 1});
-  e->b = memory::desc({bb, k, n}, dt::f32, p[TRANS_B] ? memory::dims{n * k, 1, k} : memory::dims{k * n, n, 1});
-  e->c = memory::desc({std::max(ba, bb), m, n}, dt::f32, tag::abc);
-  e->aCompute = p[BF16] ? memory::desc({ba, m, k}, dt::bf16, tag::abc) : e->a;
-  e->bCompute = p[BF16] ? memory::desc({bb, k, n}, dt::bf16, tag::abc) : e->b;
-  try {
+    if (p[i] < 1) args.fail("bad shape parameters (" + describe(p) + ")");
+  if (p[BATCH_A] != p[BATCH_B] && p[BATCH_A] != 1 && p[BATCH_B] != 1) args.fail("batch dimensions do not broadcast (" + describe(p) + ")");
+  return cachedOrFail(args.env, args.op, describe(p), cache, p, [&](MatMulEntry &e) {
+    e.p = p;
+    const memory::dim ba = p[BATCH_A], bb = p[BATCH_B], m = p[M], k = p[K], n = p[N];
+    e.a = memory::desc({ba, m, k}, dt::f32, p[TRANS_A] ? memory::dims{k * m, 1, m} : memory::dims{m * k, k, 1});
+    e.b = memory::desc({bb, k, n}, dt::f32, p[TRANS_B] ? memory::dims{n * k, 1, k} : memory::dims{k * n, n, 1});
+    e.c = memory::desc({std::max(ba, bb), m, n}, dt::f32, tag::abc);
+    e.aCompute = p[BF16] ? memory::desc({ba, m, k}, dt::bf16, tag::abc) : e.a;
+    e.bCompute = p[BF16] ? memory::desc({bb, k, n}, dt::bf16, tag::abc) : e.b;
     if (p[BIAS]) {
-      e->bias = memory::desc({1, 1, n}, dt::f32, tag::abc);
-      e->pd.reset(new dnnl::matmul::primitive_desc(dnnl::matmul::desc(e->aCompute, e->bCompute, e->bias, e->c), cpuEngine()));
+      e.bias = memory::desc({1, 1, n}, dt::f32, tag::abc);
+      e.pd.reset(new dnnl::matmul::primitive_desc(dnnl::matmul::desc(e.aCompute, e.bCompute, e.bias, e.c), cpuEngine()));
     } else {
-      e->pd.reset(new dnnl::matmul::primitive_desc(dnnl::matmul::desc(e->aCompute, e->bCompute, e->c), cpuEngine()));
+      e.pd.reset(new dnnl::matmul::primitive_desc(dnnl::matmul::desc(e.aCompute, e.bCompute, e.c), cpuEngine()));
     }
-    e->prim = dnnl::matmul(*e->pd);
-  } catch (const dnnl::error &err) {
-    fail(env, "BatchMatMul", std::string(err.what()) + " (" + describe(p) + ")");
-  }
-  auto &ref = *e;
-  cache.emplace(key, std::move(e));
-  return ref;
+    e.prim = dnnl::matmul(*e.pd);
+  });
 }
 
 }  // namespace
 
 // batchMatMul(heap, params, aOffset, bOffset, cOffset[, biasOffset]): with params[BIAS], c += bias (a row of N, _FusedMatMul's)
 Napi::Value BatchMatMul(const Napi::CallbackInfo &info) {
-  auto env = info.Env();
-  auto heap = info[0].As<Napi::ArrayBuffer>();
-  MatMulEntry &e = entryFor(env, intArgs(info[1], NPARAMS, "BatchMatMul"));
+  HeapArgs args(info, "BatchMatMul");
+  MatMulEntry &e = entryFor(args);
   const auto &p = e.p;
-  float *a = heapFloats(env, heap, info[2].As<Napi::Number>().DoubleValue(), size_t(p[BATCH_A]) * p[M] * p[K], "BatchMatMul");
-  float *b = heapFloats(env, heap, info[3].As<Napi::Number>().DoubleValue(), size_t(p[BATCH_B]) * p[K] * p[N], "BatchMatMul");
-  float *c = heapFloats(env, heap, info[4].As<Napi::Number>().DoubleValue(),
-                        size_t(std::max(p[BATCH_A], p[BATCH_B])) * p[M] * p[N], "BatchMatMul");
-  try {
-    memory ua(e.a, cpuEngine(), a), ub(e.b, cpuEngine(), b), uc(e.c, cpuEngine(), c);
+  memory ua = args.memory(2, e.a, size_t(p[BATCH_A]) * p[M] * p[K]);
+  memory ub = args.memory(3, e.b, size_t(p[BATCH_B]) * p[K] * p[N]);
+  memory uc = args.memory(4, e.c, size_t(std::max(p[BATCH_A], p[BATCH_B])) * p[M] * p[N]);
+  memory ubias = p[BIAS] ? memory(e.bias, cpuEngine(), heapFloats(args.env, args.heap, args.num(5), size_t(p[N]), "_FusedMatMul")) : memory();
+  guardedRun(args.env, args.op, describe(p), [&] {
     memory ia = toLayout(ua, e.aCompute, e.aScratch);
     memory ib = toLayout(ub, e.bCompute, e.bScratch);
     if (p[BIAS]) {
-      float *bias = heapFloats(env, heap, info[5].As<Napi::Number>().DoubleValue(), size_t(p[N]), "_FusedMatMul");
-      memory ubias(e.bias, cpuEngine(), bias);
       e.prim.execute(cpuStream(), {{DNNL_ARG_SRC, ia}, {DNNL_ARG_WEIGHTS, ib}, {DNNL_ARG_BIAS, ubias}, {DNNL_ARG_DST, uc}});
     } else {
       e.prim.execute(cpuStream(), {{DNNL_ARG_SRC, ia}, {DNNL_ARG_WEIGHTS, ib}, {DNNL_ARG_DST, uc}});
     }
     cpuStream().wait();
-  } catch (const dnnl::error &err) {
-    fail(env, "BatchMatMul", std::string(err.what()) + " (" + describe(p) + ")");
-  }
-  return env.Undefined();
+  });
+  return args.env.Undefined();
 }
 
 }  // namespace sslnative

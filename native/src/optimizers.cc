@@ -12,20 +12,18 @@ namespace sslnative {
 // larsEta ≠ 0: LARS (d = (g + wd·p)·trust·lr, p −= d; larsEta < 0: a lars_exclude group, trust 1);
 // else SGD (d = g + wd·p, p −= lr·d). momentum 0: no buffer.
 Napi::Value SgdUpdate(const Napi::CallbackInfo &info) {
-  auto env = info.Env();
-  const char *op = "SslSgdUpdate";
-  auto heap = info[0].As<Napi::ArrayBuffer>();
-  const long n = long(numArg(info, 1));
-  const float lr = float(numArg(info, 2)), wd = float(numArg(info, 3)), mom = float(numArg(info, 4));
-  const float keep = float(1.0 - numArg(info, 5));
-  const bool nesterov = info[6].ToBoolean(), hasBuf = info[7].ToBoolean();
-  const double eta = numArg(info, 8), larsEps = numArg(info, 9);
-  if (n < 1) fail(env, op, "empty parameter");
-  const float *p = heapFloats(env, heap, numArg(info, 10), n, op);
-  const float *g = heapFloats(env, heap, numArg(info, 11), n, op);
-  const float *buf = hasBuf ? heapFloats(env, heap, numArg(info, 12), n, op) : nullptr;
-  float *pOut = heapFloats(env, heap, numArg(info, 13), n, op);
-  float *bufOut = mom != 0.f ? heapFloats(env, heap, numArg(info, 14), n, op) : nullptr;
+  HeapArgs a(info, "SslSgdUpdate");
+  const long n = a.count(1);
+  const float lr = float(a.num(2)), wd = float(a.num(3)), mom = float(a.num(4));
+  const float keep = float(1.0 - a.num(5));
+  const bool nesterov = a.flag(6), hasBuf = a.flag(7);
+  const double eta = a.num(8), larsEps = a.num(9);
+  if (n < 1) a.fail("empty parameter");
+  const float *p = a.floats(10, n);
+  const float *g = a.floats(11, n);
+  const float *buf = hasBuf ? a.floats(12, n) : nullptr;
+  float *pOut = a.floats(13, n);
+  float *bufOut = mom != 0.f ? a.floats(14, n) : nullptr;
   float scale = 1.f, step = lr;  // d = (g + wd·p)·scale; p −= step·d
   const bool lars = eta != 0;
   if (lars) {
@@ -62,28 +60,26 @@ Napi::Value SgdUpdate(const Napi::CallbackInfo &info) {
     }
     pOut[i] = lars ? p[i] - d : p[i] - d * step;
   });
-  return env.Undefined();
+  return a.env.Undefined();
 }
 
 // adamUpdate(heap, n, lr, wd, b1, b2, eps, t, decoupled, amsgrad, hasState, p, g, m, v, vmax, pOut, mOut, vOut, vmaxOut)
 Napi::Value AdamUpdate(const Napi::CallbackInfo &info) {
-  auto env = info.Env();
-  const char *op = "SslAdamUpdate";
-  auto heap = info[0].As<Napi::ArrayBuffer>();
-  const long n = long(numArg(info, 1));
-  const double lr = numArg(info, 2), wd = numArg(info, 3), b1 = numArg(info, 4), b2 = numArg(info, 5), eps = numArg(info, 6);
-  const double t = numArg(info, 7);
-  const bool decoupled = info[8].ToBoolean(), amsgrad = info[9].ToBoolean(), hasState = info[10].ToBoolean();
-  if (n < 1) fail(env, op, "empty parameter");
-  const float *p = heapFloats(env, heap, numArg(info, 11), n, op);
-  const float *g = heapFloats(env, heap, numArg(info, 12), n, op);
-  const float *m = hasState ? heapFloats(env, heap, numArg(info, 13), n, op) : nullptr;
-  const float *v = hasState ? heapFloats(env, heap, numArg(info, 14), n, op) : nullptr;
-  const float *vmax = hasState && amsgrad ? heapFloats(env, heap, numArg(info, 15), n, op) : nullptr;
-  float *pOut = heapFloats(env, heap, numArg(info, 16), n, op);
-  float *mOut = heapFloats(env, heap, numArg(info, 17), n, op);
-  float *vOut = heapFloats(env, heap, numArg(info, 18), n, op);
-  float *vmaxOut = amsgrad ? heapFloats(env, heap, numArg(info, 19), n, op) : nullptr;
+  HeapArgs a(info, "SslAdamUpdate");
+  const long n = a.count(1);
+  const double lr = a.num(2), wd = a.num(3), b1 = a.num(4), b2 = a.num(5), eps = a.num(6);
+  const double t = a.num(7);
+  const bool decoupled = a.flag(8), amsgrad = a.flag(9), hasState = a.flag(10);
+  if (n < 1) a.fail("empty parameter");
+  const float *p = a.floats(11, n);
+  const float *g = a.floats(12, n);
+  const float *m = hasState ? a.floats(13, n) : nullptr;
+  const float *v = hasState ? a.floats(14, n) : nullptr;
+  const float *vmax = hasState && amsgrad ? a.floats(15, n) : nullptr;
+  float *pOut = a.floats(16, n);
+  float *mOut = a.floats(17, n);
+  float *vOut = a.floats(18, n);
+  float *vmaxOut = amsgrad ? a.floats(19, n) : nullptr;
   const float decay = float(1 - lr * wd), fwd = float(wd), fb1 = float(b1), fb2 = float(b2), k1 = float(1 - b1), k2 = float(1 - b2);
   const float sbc2 = float(std::sqrt(1 - std::pow(b2, t))), stepSize = float(lr / (1 - std::pow(b1, t))), feps = float(eps);
   const bool hasWd = wd != 0;
@@ -105,7 +101,7 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo &info) {
     const float denom = std::sqrt(vh) / sbc2 + feps;
     pOut[i] = param - (mi / denom) * stepSize;
   });
-  return env.Undefined();
+  return a.env.Undefined();
 }
 
 }  // namespace sslnative

@@ -42,52 +42,36 @@ std::string describe(const std::vector<int32_t> &p) {
          dimsText({p[N], p[OH], p[OW], p[C]});
 }
 
-PoolEntry &entryFor(const Napi::Env &env, const Napi::Value &params, const char *op) {
-  auto p = intArgs(params, NPARAMS, op);
+PoolEntry &entryFor(const HeapArgs &a) {
+  auto p = intArgs(a.info[1], NPARAMS, a.op);
   for (int i = 0; i < NPARAMS; i++)
-    if (p[i] < ((i >= PT && i <= PR) || i == AVG ? 0 : 1)) fail(env, op, "bad shape parameters (" + describe(p) + ")");
-  try {
-    return cachedEntry(cache, p, [&](PoolEntry &e) {
-      e.p = p;
-      e.src = memory::desc({p[N], p[C], p[H], p[W]}, dt::f32, tag::nhwc);
-      e.dst = memory::desc({p[N], p[C], p[OH], p[OW]}, dt::f32, tag::nhwc);
-      e.inferPd.reset(new dnnl::pooling_forward::primitive_desc(e.fwdDesc(prop_kind::forward_inference), cpuEngine()));
-      e.infer = dnnl::pooling_forward(*e.inferPd);
-    });
-  } catch (const dnnl::error &err) {
-    fail(env, op, std::string(err.what()) + " (" + describe(p) + ")");
-  }
+    if (p[i] < ((i >= PT && i <= PR) || i == AVG ? 0 : 1)) a.fail("bad shape parameters (" + describe(p) + ")");
+  return cachedOrFail(a.env, a.op, describe(p), cache, p, [&](PoolEntry &e) {
+    e.p = p;
+    e.src = memory::desc({p[N], p[C], p[H], p[W]}, dt::f32, tag::nhwc);
+    e.dst = memory::desc({p[N], p[C], p[OH], p[OW]}, dt::f32, tag::nhwc);
+    e.inferPd.reset(new dnnl::pooling_forward::primitive_desc(e.fwdDesc(prop_kind::forward_inference), cpuEngine()));
+    e.infer = dnnl::pooling_forward(*e.inferPd);
+  });
 }
 
 }  // namespace
 
 // pool2dForward(heap, params, xOffset, yOffset)
 Napi::Value Pool2dForward(const Napi::CallbackInfo &info) {
-  auto env = info.Env();
-  const char *op = "Pool2D";
-  auto heap = info[0].As<Napi::ArrayBuffer>();
-  PoolEntry &e = entryFor(env, info[1], op);
-  float *x = heapFloats(env, heap, numArg(info, 2), e.srcSize(), op);
-  float *y = heapFloats(env, heap, numArg(info, 3), e.dstSize(), op);
-  try {
-    memory ux(e.src, cpuEngine(), x), uy(e.dst, cpuEngine(), y);
-    e.infer.execute(cpuStream(), {{DNNL_ARG_SRC, ux}, {DNNL_ARG_DST, uy}});
-    cpuStream().wait();
-  } catch (const dnnl::error &err) {
-    fail(env, op, std::string(err.what()) + " (" + describe(e.p) + ")");
-  }
-  return env.Undefined();
+  HeapArgs a(info, "Pool2D");
+  PoolEntry &e = entryFor(a);
+  execute(a, describe(e.p), e.infer, {{DNNL_ARG_SRC, a.memory(2, e.src, e.srcSize())}, {DNNL_ARG_DST, a.memory(3, e.dst, e.dstSize())}});
+  return a.env.Undefined();
 }
 
 // pool2dBackward(heap, params, dyOffset, xOffset, dxOffset): x is only read by max pooling.
 Napi::Value Pool2dBackward(const Napi::CallbackInfo &info) {
-  auto env = info.Env();
-  const char *op = "Pool2DGrad";
-  auto heap = info[0].As<Napi::ArrayBuffer>();
-  PoolEntry &e = entryFor(env, info[1], op);
-  float *dy = heapFloats(env, heap, numArg(info, 2), e.dstSize(), op);
-  float *dx = heapFloats(env, heap, numArg(info, 4), e.srcSize(), op);
-  try {
+  HeapArgs a(info, "Pool2DGrad");
+  PoolEntry &e = entryFor(a);
+  memory udy = a.memory(2, e.dst, e.dstSize()), udx = a.memory(4, e.src, e.srcSize());
+  memory ux = e.p[AVG] ? memory() : a.memory(3, e.src, e.srcSize());
+  guardedRun(a.env, a.op, describe(e.p), [&] {
     if (!e.bwdPd) {
       e.trainPd.reset(new dnnl::pooling_forward::primitive_desc(e.fwdDesc(prop_kind::forward_training), cpuEngine()));
       auto d = dnnl::pooling_backward::desc(e.alg(), e.src, e.dst, e.strides(), e.kernel(), e.padL(), e.padR());
@@ -99,20 +83,15 @@ Napi::Value Pool2dBackward(const Napi::CallbackInfo &info) {
         e.scratchDst = memory(e.dst, cpuEngine());
       }
     }
-    memory udy(e.dst, cpuEngine(), dy), udx(e.src, cpuEngine(), dx);
     if (e.p[AVG]) {
       e.bwd.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, udy}, {DNNL_ARG_DIFF_SRC, udx}});
     } else {
-      float *x = heapFloats(env, heap, numArg(info, 3), e.srcSize(), op);
-      memory ux(e.src, cpuEngine(), x);
       e.train.execute(cpuStream(), {{DNNL_ARG_SRC, ux}, {DNNL_ARG_DST, e.scratchDst}, {DNNL_ARG_WORKSPACE, e.workspace}});
       e.bwd.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, udy}, {DNNL_ARG_WORKSPACE, e.workspace}, {DNNL_ARG_DIFF_SRC, udx}});
     }
     cpuStream().wait();
-  } catch (const dnnl::error &err) {
-    fail(env, op, std::string(err.what()) + " (" + describe(e.p) + ")");
-  }
-  return env.Undefined();
+  });
+  return a.env.Undefined();
 }
 
 }  // namespace sslnative

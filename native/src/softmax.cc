@@ -7,63 +7,41 @@ namespace {
 
 using dnnl::memory;
 
-struct SoftmaxEntry {
+struct SoftmaxEntry : PassPair<dnnl::softmax_forward, dnnl::softmax_backward> {
   memory::desc data;
-  std::unique_ptr<dnnl::softmax_forward::primitive_desc> fwdPd;
-  std::unique_ptr<dnnl::softmax_backward::primitive_desc> bwdPd;
-  dnnl::primitive fwd, bwd;
 };
 
 std::map<std::vector<int32_t>, std::unique_ptr<SoftmaxEntry>> cache;
 
-SoftmaxEntry &entryFor(const Napi::Env &env, long rows, long c, const char *op) {
-  if (rows < 1 || c < 1 || rows * c > INT32_MAX) fail(env, op, "bad shape [" + std::to_string(rows) + "," + std::to_string(c) + "]");
-  try {
-    return cachedEntry(cache, {int32_t(rows), int32_t(c)}, [&](SoftmaxEntry &e) {
-      e.data = memory::desc({rows, c}, dt::f32, tag::ab);
-      e.fwdPd.reset(new dnnl::softmax_forward::primitive_desc({dnnl::prop_kind::forward_training, e.data, 1}, cpuEngine()));
-      e.fwd = dnnl::softmax_forward(*e.fwdPd);
-      e.bwdPd.reset(new dnnl::softmax_backward::primitive_desc({e.data, e.data, 1}, cpuEngine(), *e.fwdPd));
-      e.bwd = dnnl::softmax_backward(*e.bwdPd);
-    });
-  } catch (const dnnl::error &err) {
-    fail(env, op, std::string(err.what()) + " (logits [" + std::to_string(rows) + "," + std::to_string(c) + "])");
-  }
+SoftmaxEntry &entryFor(const HeapArgs &a, long rows, long c) {
+  if (rows < 1 || c < 1 || rows * c > INT32_MAX) a.fail("bad shape " + matrixText(rows, c));
+  return cachedOrFail(a.env, a.op, "logits " + matrixText(rows, c), cache, {int32_t(rows), int32_t(c)}, [&](SoftmaxEntry &e) {
+    e.data = memory::desc({rows, c}, dt::f32, tag::ab);
+    e.build({dnnl::prop_kind::forward_training, e.data, 1}, {e.data, e.data, 1});
+  });
 }
 
 }  // namespace
 
 // softmaxForward(heap, rows, C, xOffset, yOffset)
 Napi::Value SoftmaxForward(const Napi::CallbackInfo &info) {
-  auto env = info.Env();
-  const char *op = "Softmax";
-  auto heap = info[0].As<Napi::ArrayBuffer>();
-  const long rows = long(numArg(info, 1)), c = long(numArg(info, 2));
-  SoftmaxEntry &e = entryFor(env, rows, c, op);
-  memory ux(e.data, cpuEngine(), heapFloats(env, heap, numArg(info, 3), size_t(rows) * c, op));
-  memory uy(e.data, cpuEngine(), heapFloats(env, heap, numArg(info, 4), size_t(rows) * c, op));
-  guardedRun(env, op, "[" + std::to_string(rows) + "," + std::to_string(c) + "]", [&] {
-    e.fwd.execute(cpuStream(), {{DNNL_ARG_SRC, ux}, {DNNL_ARG_DST, uy}});
-    cpuStream().wait();
-  });
-  return env.Undefined();
+  HeapArgs a(info, "Softmax");
+  const long rows = a.count(1), c = a.count(2);
+  SoftmaxEntry &e = entryFor(a, rows, c);
+  const size_t n = size_t(rows) * c;
+  execute(a, matrixText(rows, c), e.fwd, {{DNNL_ARG_SRC, a.memory(3, e.data, n)}, {DNNL_ARG_DST, a.memory(4, e.data, n)}});
+  return a.env.Undefined();
 }
 
 // softmaxBackward(heap, rows, C, dyOffset, yOffset, dxOffset)
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo &info) {
-  auto env = info.Env();
-  const char *op = "SslSoftmaxBackward";
-  auto heap = info[0].As<Napi::ArrayBuffer>();
-  const long rows = long(numArg(info, 1)), c = long(numArg(info, 2));
-  SoftmaxEntry &e = entryFor(env, rows, c, op);
-  memory udy(e.data, cpuEngine(), heapFloats(env, heap, numArg(info, 3), size_t(rows) * c, op));
-  memory uy(e.data, cpuEngine(), heapFloats(env, heap, numArg(info, 4), size_t(rows) * c, op));
-  memory udx(e.data, cpuEngine(), heapFloats(env, heap, numArg(info, 5), size_t(rows) * c, op));
-  guardedRun(env, op, "[" + std::to_string(rows) + "," + std::to_string(c) + "]", [&] {
-    e.bwd.execute(cpuStream(), {{DNNL_ARG_DST, uy}, {DNNL_ARG_DIFF_DST, udy}, {DNNL_ARG_DIFF_SRC, udx}});
-    cpuStream().wait();
-  });
-  return env.Undefined();
+  HeapArgs a(info, "SslSoftmaxBackward");
+  const long rows = a.count(1), c = a.count(2);
+  SoftmaxEntry &e = entryFor(a, rows, c);
+  const size_t n = size_t(rows) * c;
+  execute(a, matrixText(rows, c), e.bwd,
+          {{DNNL_ARG_DIFF_DST, a.memory(3, e.data, n)}, {DNNL_ARG_DST, a.memory(4, e.data, n)}, {DNNL_ARG_DIFF_SRC, a.memory(5, e.data, n)}});
+  return a.env.Undefined();
 }
 
 }  // namespace sslnative
