@@ -231,6 +231,77 @@ def write_hog():
     ref.save_safetensors(os.path.join(OUT, 'hog.safetensors'), tensors, {'settings': json.dumps(settings), 'input': 'formula_input([2, 3, 32, 32]) * 2 (NCHW)'})
 
 
+# ---------------------------------------------------------------- MaskFeat (mmselfsup/models/{algorithms/maskfeat,backbones/maskfeat_vit,heads/maskfeat_head}.py)
+class MaskFeatViT(ref.VisionTransformer):
+    def __init__(self, d, layers, heads, ff, img_size, patch_size):
+        super().__init__(d, layers, heads, ff, img_size, patch_size)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, d))
+
+    def forward(self, x, mask):
+        B = x.shape[0]
+        x = self.patch_embed.projection(x).flatten(2).transpose(1, 2)
+        B, L, _ = x.shape
+        mask_tokens = self.mask_token.expand(B, L, -1)
+        mask = mask.flatten(1).unsqueeze(-1)
+        x = x * (1 - mask.int()) + mask_tokens * mask
+        x = torch.cat((self.cls_token.expand(B, -1, -1), x), dim=1) + self.pos_embed
+        for layer in self.layers:
+            x = layer(x)
+        return self.ln1(x)
+
+
+class MaskFeatPretrainHead(nn.Module):
+    def __init__(self, embed_dim, hog_dim):
+        super().__init__()
+        self.head = nn.Linear(embed_dim, hog_dim)
+
+    def forward(self, latent, hog, mask):
+        latent = self.head(latent)
+        mask = mask.flatten(1).bool()
+        pred, target = latent[:, 1:][mask], hog[mask]
+        return ((pred - target) ** 2).mean(-1).mean()
+
+
+class MaskFeat(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        b, h = cfg['backbone'], cfg['head']
+        a = b['arch']
+        self.backbone = MaskFeatViT(a['embed_dims'], a['num_layers'], a['num_heads'], a['feedforward_channels'], b['img_size'], b['patch_size'])
+        self.head = MaskFeatPretrainHead(h['embed_dim'], h['hog_dim'])
+        self.hog_layer = HOGGenerator(**cfg['hog_para'], patches_per_side=self.backbone.res)
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                nn.init.normal_(m.bias, std=0.02)  # nonzero, so bias gradients are checked too
+        for t in (self.backbone.cls_token, self.backbone.mask_token, self.backbone.pos_embed):
+            nn.init.trunc_normal_(t, std=.02)
+
+    def forward_train(self, img, mask):
+        with torch.no_grad():
+            hog = self.hog_layer(img)
+        return self.head(self.backbone(img, mask), hog, mask)
+
+
+def write_maskfeat():
+    torch.manual_seed(0)
+    cfg = {
+        'type': 'MaskFeat',
+        'backbone': {'type': 'MaskFeatViT', 'arch': {'embed_dims': 16, 'num_layers': 2, 'num_heads': 2, 'feedforward_channels': 32}, 'img_size': 32, 'patch_size': 8},
+        'head': {'type': 'MaskFeatPretrainHead', 'embed_dim': 16, 'hog_dim': 108},
+        'hog_para': {'nbins': 9, 'pool': 4, 'gaussian_window': 16},
+    }
+    opt = {'type': 'AdamW', 'lr': 1e-3, 'betas': [0.9, 0.999], 'weight_decay': 0.05, 'paramwise_options': {'ln': {'weight_decay': 0.}, 'bias': {'weight_decay': 0.}}}
+    model = MaskFeat(cfg)
+    img = torch.randn(2, 3, 32, 32)
+    masks = []
+    for _ in range(5):
+        m = (torch.rand(2, 4, 4) < 0.4).float()
+        m[:, 0, 0] = 1  # at least one masked patch per image
+        masks.append(m)
+    replay('maskfeat-tiny', model, cfg, opt, img, masks)
+
+
 def part_counts(model):
     """Parameter elements per direct child (all, and those that require grad), as count_parameters.py sums them."""
     out = {}
@@ -258,9 +329,9 @@ def write_counts():
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(1)
-    which = sys.argv[1:] or ['mae', 'counts', 'hog']
+    which = sys.argv[1:] or ['mae', 'counts', 'hog', 'maskfeat']
     for w in which:
-        {'mae': write_mae, 'counts': write_counts, 'hog': write_hog}[w]()
+        {'mae': write_mae, 'counts': write_counts, 'hog': write_hog, 'maskfeat': write_maskfeat}[w]()
 
 
 if __name__ == '__main__':

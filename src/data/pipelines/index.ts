@@ -6,6 +6,7 @@ import { Lighting, Normalize, ToTensor } from './tensor.js';
 import { RandomAppliedTrans } from './compose.js';
 import { BEiTMaskGenerator, MaskFeatMaskGenerator, SimMIMMaskGenerator } from './masks.js';
 import { RandomAug } from './rand-aug.js';
+import { RandomResizedCropAndInterpolationWithTwoPic } from './two-pic.js';
 
 export { Compose, buildPipeline, RandomAppliedTrans } from './compose.js';
 
@@ -30,3 +31,4 @@ PIPELINES.register('RandomAug', (a) => new RandomAug(a));
 PIPELINES.register('BEiTMaskGenerator', (a) => new BEiTMaskGenerator(a));
 PIPELINES.register('SimMIMMaskGenerator', (a) => new SimMIMMaskGenerator(a));
 PIPELINES.register('MaskFeatMaskGenerator', (a) => new MaskFeatMaskGenerator(a));
+PIPELINES.register('RandomResizedCropAndInterpolationWithTwoPic', (a) => new RandomResizedCropAndInterpolationWithTwoPic(a));

@@ -1,7 +1,8 @@
 import { checkArgs } from '../../registry/registry.js';
 import { ConfigError } from '../../errors.js';
 import { requireFloat, requireUint8, toFloat } from '../image.js';
-import type { Image, Random, Transform } from '../types.js';
+import type { Image, Random, SampleExtras, Transform } from '../types.js';
+import { secondPicToTensor } from './two-pic.js';
 import { wasmKernels, type WasmKernels } from './wasm/kernels.js';
 
 /** torchvision ToTensor: uint8 HWC -> float32 HWC in [0, 1] (ssl keeps channels last). */
@@ -10,8 +11,9 @@ export class ToTensor implements Transform {
   constructor(args: Record<string, unknown>) {
     checkArgs(this.type, args, []);
   }
-  apply(img: Image): Image {
+  apply(img: Image, _rng?: Random, extras?: SampleExtras): Image {
     requireUint8(img, this.type);
+    secondPicToTensor(extras);
     return toFloat(img, 255);
   }
 }
@@ -66,7 +68,8 @@ export class ToTensorNormalize implements Transform {
     return this.luts;
   }
 
-  apply(img: Image, rng: Random): Image {
+  apply(img: Image, rng: Random, extras?: SampleExtras): Image {
+    secondPicToTensor(extras);
     const mirror = this.flip ? this.flip.getParams(rng) : false;
     const src = requireUint8(img, 'ToTensor');
     const { width: W, height: H, channels: C } = img;

@@ -4,6 +4,7 @@ import { barlowTwinsEntry } from './barlowtwins.js';
 import { byolEntry } from './byol.js';
 import { classificationEntry } from './classification.js';
 import { maeEntry } from './mae.js';
+import { maskFeatEntry } from './maskfeat.js';
 import { mocoEntry } from './moco.js';
 import { simclrEntry } from './simclr.js';
 import { simsiamEntry } from './simsiam.js';
@@ -21,6 +22,7 @@ export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = 
   barlowTwinsEntry,
   classificationEntry,
   maeEntry,
+  maskFeatEntry,
   rotationPredEntry,
   relativeLocEntry,
   npidEntry,

@@ -3,7 +3,8 @@ import type { Module } from '../../engine/module.js';
 import { buildResNet, buildResNetCifar, buildResNetV1d, buildResNeXt } from './resnet.js';
 import { buildMAEViT } from './mae-vit.js';
 import { buildMIMVisionTransformer } from './mim-vit.js';
-import { buildMaskFeatViT, buildVisionTransformer } from './vit.js';
+import { buildVisionTransformer } from './vit.js';
+import { buildMaskFeatViT } from './maskfeat-vit.js';
 
 /** Backbones under MMSelfSup's type names; `build({type: 'ResNet', depth: 50, ...})`. */
 export const BACKBONES = new Registry<Module>('backbone');
@@ -19,4 +20,5 @@ BACKBONES.register('MIMVisionTransformer', buildMIMVisionTransformer);
 export { ResNet, type ResNetArgs } from './resnet.js';
 export { BasicBlock, Bottleneck } from './resnet-blocks.js';
 export { MAEViT, type MaskedEncoding } from './mae-vit.js';
+export { MaskFeatViT } from './maskfeat-vit.js';
 export { VisionTransformer, sincosPositionEmbedding, type ViTArgs, type ViTOutput } from './vit.js';

@@ -254,9 +254,3 @@ export function buildVisionTransformer(args: Record<string, unknown>): VisionTra
   checkArgs('VisionTransformer', args, VIT_ARG_NAMES);
   return new VisionTransformer(args as ViTArgs);
 }
-
-/** MaskFeat's ViT: a VisionTransformer with a learnable `mask_token` used by `forward(x, mask)`. */
-export function buildMaskFeatViT(args: Record<string, unknown>): VisionTransformer {
-  checkArgs('MaskFeatViT', args, VIT_ARG_NAMES);
-  return new VisionTransformer(args as ViTArgs, { typeName: 'MaskFeatViT', maskToken: true });
-}
