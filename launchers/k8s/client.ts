@@ -174,13 +174,27 @@ export function translateError(e: unknown, at: CallSite): LauncherError {
   );
 }
 
-/** Whether the cluster serves kubeflow.org/v1 PyTorchJob (the Kubeflow training operator's CRD is installed). */
-export async function servesPyTorchJob(c: KubeClient): Promise<boolean> {
+/** A custom resource ssl creates: its API group, version and plural. */
+export interface CustomResource {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+}
+
+export const PYTORCHJOB_RESOURCE: CustomResource = { group: 'kubeflow.org', version: 'v1', plural: 'pytorchjobs', kind: 'PyTorchJob' };
+export const TRAINJOB_RESOURCE: CustomResource = { group: 'trainer.kubeflow.org', version: 'v1alpha1', plural: 'trainjobs', kind: 'TrainJob' };
+
+/** Whether the cluster serves a custom resource (its CRD is installed): the group version's discovery document lists it. */
+export async function servesResource(c: KubeClient, r: CustomResource): Promise<boolean> {
   try {
-    const list = await c.custom.getAPIResources({ group: 'kubeflow.org', version: 'v1' });
-    return (list.resources ?? []).some((r) => r.name === 'pytorchjobs');
+    const list = await c.custom.getAPIResources({ group: r.group, version: r.version });
+    return (list.resources ?? []).some((x) => x.name === r.plural);
   } catch (e) {
     if (httpStatus(e) === 404) return false;
-    throw translateError(e, { verb: 'get', resource: 'the kubeflow.org/v1 API group', namespace: c.namespace, server: c.server, context: c.kc.getCurrentContext() });
+    throw translateError(e, { verb: 'get', resource: `the ${r.group}/${r.version} API group`, namespace: c.namespace, server: c.server, context: c.kc.getCurrentContext() });
   }
 }
+
+/** Whether the cluster serves kubeflow.org/v1 PyTorchJob (the Kubeflow training operator's CRD is installed). */
+export const servesPyTorchJob = (c: KubeClient): Promise<boolean> => servesResource(c, PYTORCHJOB_RESOURCE);

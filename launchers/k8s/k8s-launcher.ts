@@ -2,15 +2,16 @@ import { finished } from 'node:stream/promises';
 import type { V1ConfigMap, V1Job, V1Pod, V1Service } from '@kubernetes/client-node';
 import { LauncherError } from '../../src/errors.js';
 import type { DryRun, JobHandle, JobSpec, JobStatus, Launcher, LogOptions } from '../launcher.js';
-import { type KubeClient, connect, httpStatus, servesPyTorchJob } from './client.js';
+import { type CustomResource, type KubeClient, PYTORCHJOB_RESOURCE, TRAINJOB_RESOURCE, connect, httpStatus, servesPyTorchJob, servesResource } from './client.js';
 import { type K8sManifests, type K8sObject, buildManifests, renderManifests } from './manifests.js';
 import { type K8sKind, type K8sOptions, k8sOptionsFromFlags } from './options.js';
-import { JOB_NAME_LABEL, NPROC_ANNOTATION, configMapName } from './pod.js';
+import { NPROC_ANNOTATION, configMapName } from './pod.js';
 import { DEFAULT_TRAINING_RUNTIME, TRAINER_MASTER_PORT } from './trainjob.js';
 import { RankFilter } from './rank-filter.js';
 import {
   type JobRef,
   type Phase,
+  agentContainer,
   containerStarted,
   describeFailure,
   firstFailure,
@@ -18,10 +19,17 @@ import {
   indexedJobPhase,
   nodePod,
   parseJobId,
+  podSelector,
   pytorchJobPhase,
+  trainJobPhase,
 } from './status.js';
 
-const PYTORCHJOB = { group: 'kubeflow.org', version: 'v1', plural: 'pytorchjobs' } as const;
+/** The custom resources among the kinds (the Indexed Job is batch/v1). */
+const CUSTOM: Partial<Record<K8sKind, CustomResource>> = { pytorchjob: PYTORCHJOB_RESOURCE, trainjob: TRAINJOB_RESOURCE };
+/** group/version/plural as CustomObjectsApi takes them. */
+const gvp = (r: CustomResource) => ({ group: r.group, version: r.version, plural: r.plural });
+/** Kind name -> our kind, for objects we create and delete. */
+const KIND_OF: Record<string, K8sKind> = { PyTorchJob: 'pytorchjob', TrainJob: 'trainjob' };
 const DEFAULT_POLL_MS = 5000;
 
 /** What `submit` creates: the objects, and the options they were built with. */
@@ -33,17 +41,17 @@ export interface K8sRequest extends K8sManifests {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export const crdMissingError = () =>
-  new LauncherError(
-    'the cluster does not serve kubeflow.org/v1 PyTorchJob (the Kubeflow training operator is not installed); use --k8s-kind indexed-job, or install the operator',
-    { code: 'K8S_NO_PYTORCHJOB_CRD', suggestions: ['--k8s-kind indexed-job'] },
-  );
-
-const trainJobSubmitError = () =>
-  new LauncherError('ssl does not submit or track TrainJobs yet; render one with --dry-run and `kubectl apply -f` it, or use --k8s-kind pytorchjob|indexed-job', {
-    code: 'K8S_TRAINJOB_UNSUPPORTED',
-    suggestions: ['--dry-run'],
-  });
+/** A kind was asked for that the cluster does not serve (its CRD is not installed). */
+export const crdMissingError = (kind: K8sKind = 'pytorchjob') =>
+  kind === 'trainjob'
+    ? new LauncherError(
+        'the cluster does not serve trainer.kubeflow.org/v1alpha1 TrainJob (Kubeflow Trainer v2 is not installed); use --k8s-kind pytorchjob or indexed-job, or install the Trainer',
+        { code: 'K8S_NO_TRAINJOB_CRD', suggestions: ['--k8s-kind indexed-job'] },
+      )
+    : new LauncherError(
+        'the cluster does not serve kubeflow.org/v1 PyTorchJob (the Kubeflow training operator is not installed); use --k8s-kind indexed-job, or install the operator',
+        { code: 'K8S_NO_PYTORCHJOB_CRD', suggestions: ['--k8s-kind indexed-job'] },
+      );
 
 /** What a TrainJob's YAML says above it: what differs from the other kinds. */
 function trainJobNotes(job: JobSpec, opts: K8sOptions): string[] {
@@ -55,7 +63,7 @@ function trainJobNotes(job: JobSpec, opts: K8sOptions): string[] {
 }
 
 /**
- * Kubernetes launcher: a PyTorchJob (Kubeflow training operator) or an Indexed Job with a headless Service,
+ * Kubernetes launcher: a PyTorchJob (Kubeflow training operator), a TrainJob (Kubeflow Trainer v2) or an Indexed Job with a headless Service,
  * each pod running `ssl-agent --nproc-per-node G -- <worker args>`. Job ids are `<namespace>/<kind>/<name>`.
  */
 export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>> {
@@ -109,9 +117,9 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
 
   async submit(dry: DryRun<K8sRequest>): Promise<JobHandle> {
     const req = dry.request;
-    if (req.kind === 'trainjob') throw trainJobSubmitError();
     const c = await this.client(req.options);
-    if (req.kind === 'pytorchjob' && !(await servesPyTorchJob(c))) throw crdMissingError();
+    const custom = CUSTOM[req.kind];
+    if (custom && !(await servesResource(c, custom))) throw crdMissingError(req.kind);
     if (!req.options.pvc && !dry.job.workerArgs.includes('--s3')) {
       process.stderr.write('Warning: the work dir is an emptyDir: checkpoints and logs are lost when the pods end; pass --pvc NAME or --s3 s3://bucket/prefix\n');
     }
@@ -143,13 +151,16 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
         await c.call('create', 'jobs.batch', () => c.batch.createNamespacedJob({ namespace, body: obj as V1Job }));
         return;
       case 'PyTorchJob':
+      case 'TrainJob': {
+        const r = CUSTOM[KIND_OF[obj.kind]]!;
         try {
-          await c.call('create', 'pytorchjobs.kubeflow.org', () => c.custom.createNamespacedCustomObject({ ...PYTORCHJOB, namespace, body: obj }));
+          await c.call('create', `${r.plural}.${r.group}`, () => c.custom.createNamespacedCustomObject({ ...gvp(r), namespace, body: obj }));
         } catch (e) {
-          if ((e as LauncherError).code === 'K8S_NOT_FOUND') throw crdMissingError();
+          if ((e as LauncherError).code === 'K8S_NOT_FOUND') throw crdMissingError(KIND_OF[obj.kind]);
           throw e;
         }
         return;
+      }
       default:
         throw new LauncherError(`cannot create a ${obj.kind}`);
     }
@@ -159,15 +170,13 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
   private async adopt(c: KubeClient, req: K8sRequest): Promise<void> {
     const k8s = await import('@kubernetes/client-node');
     const ns = req.namespace;
-    const job =
-      req.kind === 'pytorchjob'
-        ? ((await c.custom.getNamespacedCustomObject({ ...PYTORCHJOB, namespace: ns, name: req.jobName })) as { metadata?: { uid?: string } })
-        : await c.batch.readNamespacedJob({ name: req.jobName, namespace: ns });
+    const job = await this.readJob(c, { namespace: ns, kind: req.kind, name: req.jobName });
     const uid = job.metadata?.uid;
     if (!uid) return;
+    const custom = CUSTOM[req.kind];
     const owner = {
-      apiVersion: req.kind === 'pytorchjob' ? 'kubeflow.org/v1' : 'batch/v1',
-      kind: req.kind === 'pytorchjob' ? 'PyTorchJob' : 'Job',
+      apiVersion: custom ? `${custom.group}/${custom.version}` : 'batch/v1',
+      kind: custom ? custom.kind : 'Job',
       name: req.jobName,
       uid,
     };
@@ -183,8 +192,7 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
   private async resolve(id: string): Promise<{ c: KubeClient; ref: JobRef; job: Record<string, any> }> {
     const c = await this.client();
     const parsed = parseJobId(id, c.namespace);
-    if (parsed.kind === 'trainjob') throw trainJobSubmitError();
-    const kinds: K8sKind[] = parsed.kind ? [parsed.kind] : ['pytorchjob', 'indexed-job'];
+    const kinds: K8sKind[] = parsed.kind ? [parsed.kind] : ['pytorchjob', 'indexed-job', 'trainjob'];
     for (const kind of kinds) {
       const ref = { ...parsed, kind };
       try {
@@ -199,25 +207,27 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
   }
 
   private async readJob(c: KubeClient, ref: JobRef): Promise<Record<string, any>> {
-    if (ref.kind === 'pytorchjob') {
-      return c.call('get', 'pytorchjobs.kubeflow.org', () => c.custom.getNamespacedCustomObject({ ...PYTORCHJOB, namespace: ref.namespace, name: ref.name }));
+    const custom = CUSTOM[ref.kind];
+    if (custom) {
+      return c.call('get', `${custom.plural}.${custom.group}`, () => c.custom.getNamespacedCustomObject({ ...gvp(custom), namespace: ref.namespace, name: ref.name }));
     }
     return c.call('get', 'jobs.batch', () => c.batch.readNamespacedJob({ name: ref.name, namespace: ref.namespace })) as Promise<Record<string, any>>;
   }
 
   private async pods(c: KubeClient, ref: JobRef): Promise<V1Pod[]> {
-    const list = await c.call('list', 'pods', () => c.core.listNamespacedPod({ namespace: ref.namespace, labelSelector: `${JOB_NAME_LABEL}=${ref.name}` }));
+    const list = await c.call('list', 'pods', () => c.core.listNamespacedPod({ namespace: ref.namespace, labelSelector: podSelector(ref) }));
     return list.items;
   }
 
   async status(id: string): Promise<JobStatus> {
     const { c, ref, job } = await this.resolve(id);
-    const pods = ref.kind === 'indexed-job' ? await this.pods(c, ref) : undefined;
-    const phase: Phase = ref.kind === 'pytorchjob' ? pytorchJobPhase(job) : indexedJobPhase(job as V1Job, pods!);
+    const pods = ref.kind === 'pytorchjob' ? undefined : await this.pods(c, ref);
+    const phase: Phase =
+      ref.kind === 'pytorchjob' ? pytorchJobPhase(job) : ref.kind === 'trainjob' ? trainJobPhase(job, pods!) : indexedJobPhase(job as V1Job, pods!);
     const status: JobStatus = { id: formatJobId(ref), state: phase.state, message: phase.detail ? `${phase.phase}: ${phase.detail}` : phase.phase };
     if (phase.state === 'SUCCEEDED') status.exitCode = 0;
     if (phase.state === 'FAILED') {
-      const failed = firstFailure(pods ?? (await this.pods(c, ref)));
+      const failed = firstFailure(pods ?? (await this.pods(c, ref)), agentContainer(ref.kind));
       status.exitCode = failed?.code ?? 1;
       if (failed) status.message = `${status.message}; ${describeFailure(failed)}`;
     }
@@ -242,12 +252,13 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
   async logs(id: string, out: NodeJS.WritableStream, options: LogOptions = {}): Promise<void> {
     const { c, ref, job } = await this.resolve(id);
     const rank = options.rank ?? 0;
-    const nproc = Number(job.metadata?.annotations?.[NPROC_ANNOTATION] ?? job.spec?.nprocPerNode ?? 1) || 1;
+    const nproc = Number(job.metadata?.annotations?.[NPROC_ANNOTATION] ?? job.spec?.nprocPerNode ?? job.spec?.trainer?.numProcPerNode ?? 1) || 1;
+    const container = agentContainer(ref.kind);
     const node = Math.floor(rank / nproc);
     let pod: V1Pod | undefined;
     for (;;) {
       pod = nodePod(ref, await this.pods(c, ref), node);
-      if (pod && containerStarted(pod)) break;
+      if (pod && containerStarted(pod, container)) break;
       if (!options.follow) throw new LauncherError(`the pod of rank ${rank} (node ${node}) of ${formatJobId(ref)} has ${pod ? 'not started yet' : 'not been created yet'}; retry or use --follow`);
       const s = await this.status(id);
       if (s.state === 'SUCCEEDED' || s.state === 'FAILED' || s.state === 'CANCELLED') {
@@ -259,16 +270,14 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
     const k8s = await import('@kubernetes/client-node');
     const sink = new RankFilter(out, nproc > 1 ? rank : undefined);
     const podName = pod.metadata!.name!;
-    await c.call('get', 'pods/log', () => new k8s.Log(c.kc).log(ref.namespace, podName, 'pytorch', sink, { follow: Boolean(options.follow) }));
+    await c.call('get', 'pods/log', () => new k8s.Log(c.kc).log(ref.namespace, podName, container, sink, { follow: Boolean(options.follow) }));
     await finished(sink);
   }
 
   async cancel(id: string): Promise<void> {
     const { c, ref } = await this.resolve(id);
-    await this.deleteObject(c, ref.namespace, ref.kind === 'pytorchjob' ? 'PyTorchJob' : 'Job', ref.name);
-    await c.call('deletecollection', 'pods', () =>
-      c.core.deleteCollectionNamespacedPod({ namespace: ref.namespace, labelSelector: `${JOB_NAME_LABEL}=${ref.name}` }),
-    );
+    await this.deleteObject(c, ref.namespace, CUSTOM[ref.kind]?.kind ?? 'Job', ref.name);
+    await c.call('deletecollection', 'pods', () => c.core.deleteCollectionNamespacedPod({ namespace: ref.namespace, labelSelector: podSelector(ref) }));
     if (ref.kind === 'indexed-job') await this.deleteObject(c, ref.namespace, 'Service', ref.name);
     await this.deleteObject(c, ref.namespace, 'ConfigMap', configMapName(ref.name));
   }
@@ -277,8 +286,9 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
   private async deleteObject(c: KubeClient, namespace: string, kind: string, name: string): Promise<void> {
     const propagationPolicy = 'Background';
     try {
-      if (kind === 'PyTorchJob') {
-        await c.call('delete', 'pytorchjobs.kubeflow.org', () => c.custom.deleteNamespacedCustomObject({ ...PYTORCHJOB, namespace, name, propagationPolicy }));
+      const custom = CUSTOM[KIND_OF[kind]];
+      if (custom) {
+        await c.call('delete', `${custom.plural}.${custom.group}`, () => c.custom.deleteNamespacedCustomObject({ ...gvp(custom), namespace, name, propagationPolicy }));
       } else if (kind === 'Job') {
         await c.call('delete', 'jobs.batch', () => c.batch.deleteNamespacedJob({ name, namespace, propagationPolicy }));
       } else if (kind === 'Service') {

@@ -2,7 +2,19 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { LauncherError } from '../../src/errors.js';
 import type { JobState } from '../launcher.js';
 import { K8S_KINDS, type K8sKind } from './options.js';
-import { COMPLETION_INDEX_ANNOTATION, CONTAINER } from './pod.js';
+import { COMPLETION_INDEX_ANNOTATION, CONTAINER, JOB_NAME_LABEL } from './pod.js';
+import { TRAINER_NODE } from './trainjob.js';
+
+/** Label the Trainer's JobSet puts on every pod of a TrainJob (the JobSet is named after the TrainJob). */
+export const JOBSET_NAME_LABEL = 'jobset.sigs.k8s.io/jobset-name';
+/** Which of a TrainJob's replicated Jobs a pod belongs to (the torch runtime has one, `node`, with one Job). */
+export const JOBSET_JOB_INDEX_LABEL = 'jobset.sigs.k8s.io/job-index';
+
+/** The label selector of a job's pods: the Trainer's JobSet label for a TrainJob (set on pods whoever made it), else ours. */
+export const podSelector = (ref: JobRef): string => (ref.kind === 'trainjob' ? `${JOBSET_NAME_LABEL}=${ref.name}` : `${JOB_NAME_LABEL}=${ref.name}`);
+
+/** The container that runs the agent: the torch runtime's `node` in a TrainJob, `pytorch` in the other kinds. */
+export const agentContainer = (kind: K8sKind): string => (kind === 'trainjob' ? TRAINER_NODE : CONTAINER);
 
 /** Where a job lives. Its id is `<namespace>/<kind>/<name>`, e.g. `default/pytorchjob/simclr-a1b2c`. */
 export interface JobRef {
@@ -57,6 +69,24 @@ export function pytorchJobPhase(obj: { status?: { conditions?: Condition[] } }):
   return { state: PYTORCHJOB_STATES[last.type] ?? 'UNKNOWN', phase: last.type, detail: last.message };
 }
 
+/**
+ * Phase of a TrainJob (Kubeflow Trainer v2): its Failed or Complete condition (the Trainer copies the JobSet's),
+ * Suspended; else the pods say whether it runs (the Trainer sets no Running condition; older ones set Created).
+ */
+export function trainJobPhase(obj: { spec?: { trainer?: { numNodes?: number } }; status?: { conditions?: Condition[] } }, pods: V1Pod[]): Phase {
+  const conds = (obj.status?.conditions ?? []).filter((c) => c.status === 'True');
+  const detail = (c: Condition) => [c.reason, c.message].filter(Boolean).join(': ') || undefined;
+  const failed = conds.find((c) => c.type === 'Failed');
+  if (failed) return { state: 'FAILED', phase: 'Failed', detail: detail(failed) };
+  const complete = conds.find((c) => c.type === 'Complete');
+  if (complete) return { state: 'SUCCEEDED', phase: 'Succeeded' };
+  if (conds.some((c) => c.type === 'Suspended')) return { state: 'PENDING', phase: 'Suspended' };
+  const nodes = obj.spec?.trainer?.numNodes ?? '?';
+  const running = pods.filter((p) => p.status?.phase === 'Running').length;
+  if (running > 0) return { state: 'RUNNING', phase: 'Running', detail: `${running}/${nodes} pods running` };
+  return { state: 'PENDING', phase: 'Created', detail: `${pods.filter((p) => p.status?.phase === 'Pending').length}/${nodes} pods pending` };
+}
+
 /** Phase of an Indexed Job in the same words: Complete -> Succeeded, Failed/FailureTarget -> Failed, a running pod -> Running. */
 export function indexedJobPhase(job: V1Job, pods: V1Pod[]): Phase {
   const conds = (job.status?.conditions ?? []).filter((c) => c.status === 'True');
@@ -70,12 +100,12 @@ export function indexedJobPhase(job: V1Job, pods: V1Pod[]): Phase {
 }
 
 /** The first container that failed (by finish time): its pod, exit code and the kubelet's reason (OOMKilled, Error...). */
-export function firstFailure(pods: V1Pod[]): { pod: string; code: number; reason?: string } | undefined {
+export function firstFailure(pods: V1Pod[], container = CONTAINER): { pod: string; code: number; reason?: string } | undefined {
   const failures: { at: number; pod: string; code: number; reason?: string }[] = [];
   for (const p of pods) {
     for (const cs of p.status?.containerStatuses ?? []) {
       const t = cs.state?.terminated ?? cs.lastState?.terminated;
-      if (cs.name === CONTAINER && t && t.exitCode !== 0) {
+      if (cs.name === container && t && t.exitCode !== 0) {
         failures.push({ at: t.finishedAt ? new Date(t.finishedAt).getTime() : 0, pod: p.metadata?.name ?? '?', code: t.exitCode, ...(t.reason ? { reason: t.reason } : {}) });
       }
     }
@@ -95,18 +125,24 @@ export function describeFailure(f: { pod: string; code: number; reason?: string 
   return `pod ${f.pod} exited ${f.code}${f.reason ? ` (${f.reason})` : ''}`;
 }
 
-/** The pod of node `node` (newest attempt): PyTorchJob `<job>-master-0` / `<job>-worker-<node-1>`, Indexed Job by completion index. */
+/**
+ * The pod of node `node` (newest attempt): PyTorchJob `<job>-master-0` / `<job>-worker-<node-1>`, Indexed Job by
+ * completion index, TrainJob by completion index in the JobSet's Job 0 (`<job>-node-0-<node>-xxxxx`).
+ */
 export function nodePod(ref: JobRef, pods: V1Pod[], node: number): V1Pod | undefined {
+  const byIndex = (p: V1Pod) => p.metadata?.annotations?.[COMPLETION_INDEX_ANNOTATION] === String(node);
   const matches =
     ref.kind === 'pytorchjob'
       ? pods.filter((p) => p.metadata?.name === (node === 0 ? `${ref.name}-master-0` : `${ref.name}-worker-${node - 1}`))
-      : pods.filter((p) => p.metadata?.annotations?.[COMPLETION_INDEX_ANNOTATION] === String(node));
+      : ref.kind === 'trainjob'
+        ? pods.filter((p) => byIndex(p) && (p.metadata?.labels?.[JOBSET_JOB_INDEX_LABEL] ?? '0') === '0')
+        : pods.filter(byIndex);
   const time = (p: V1Pod) => (p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : 0);
   return matches.sort((a, b) => time(b) - time(a))[0];
 }
 
-/** Whether the pod's `pytorch` container has started (running or already terminated): its log can be read. */
-export function containerStarted(pod: V1Pod): boolean {
-  const cs = (pod.status?.containerStatuses ?? []).find((c) => c.name === CONTAINER);
+/** Whether the pod's agent container has started (running or already terminated): its log can be read. */
+export function containerStarted(pod: V1Pod, container = CONTAINER): boolean {
+  const cs = (pod.status?.containerStatuses ?? []).find((c) => c.name === container);
   return Boolean(cs?.state?.running || cs?.state?.terminated);
 }

@@ -86,7 +86,7 @@ export default class Train extends SslCommand {
 
     image: Flags.string({ description: 'Kubernetes: container image with ssl installed', helpGroup: K8S }),
     'k8s-kind': Flags.string({
-      description: 'Kubernetes: job kind (default: pytorchjob when the cluster serves it); trainjob (Kubeflow Trainer v2) renders with --dry-run only',
+      description: 'Kubernetes: job kind (default: pytorchjob when the cluster serves it); trainjob is a Kubeflow Trainer v2 TrainJob',
       options: ['pytorchjob', 'indexed-job', 'trainjob'],
       helpGroup: K8S,
     }),

@@ -104,7 +104,7 @@ test('the TrainJob validator rejects what the API server would', async () => {
   expect(bad((o) => (o.spec.runtimePatches[0].trainingRuntimeSpec.template.spec.replicatedJobs[0].name = 'trainer'))).toThrow(/replicated job trainer/);
 });
 
-test('ssl train --k8s-kind trainjob --dry-run prints it; submitting says to apply it instead (exit 2, one line)', async () => {
+test('ssl train --k8s-kind trainjob --dry-run prints it without a cluster; submitting without one is one line, exit 2', async () => {
   const ssl = (args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(KUBECONFIG|KUBERNETES_SERVICE_HOST)$/.test(k)));
@@ -123,5 +123,5 @@ test('ssl train --k8s-kind trainjob --dry-run prints it; submitting says to appl
   const sub = await ssl(base);
   expect(sub.code).toBe(2);
   expect(sub.stderr.trim().split('\n')).toHaveLength(1);
-  expect(sub.stderr).toMatch(/does not submit or track TrainJobs yet; render one with --dry-run/);
+  expect(sub.stderr).toMatch(/kubeconfig \S+ not found \(KUBECONFIG\); point it at an existing file/);
 });

@@ -8,11 +8,19 @@ import { writeFileSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AdmissionError, type ClusterOps, admitJob, admitPyTorchJob, runIndexedJob, runPyTorchJob } from './controllers.js';
-import { type Container, type Obj, runPod } from './kubelet.js';
+import { Container, type Obj, runPod } from './kubelet.js';
+import { type TrainerOps, admitTrainJob, runTrainJob } from './trainer.js';
+import { validateManifest } from '../helpers/schemas.js';
 
 export interface FakeClusterOptions {
   /** Serve kubeflow.org/v1 PyTorchJob (the training operator is installed). Default true. */
   pytorchJobCrd?: boolean;
+  /** Serve trainer.kubeflow.org/v1alpha1 TrainJob (Kubeflow Trainer v2 and JobSet are installed). Default false. */
+  trainJobCrd?: boolean;
+  /** ClusterTrainingRuntimes the cluster has (e.g. torch_distributed.yaml, parsed). */
+  runtimes?: Obj[];
+  /** PET_MASTER_PORT the fake Trainer injects (29400 on a real cluster; pass a free port, all pods share this host). */
+  trainerMasterPort?: number;
   /** Requests answered 403 Forbidden, as RBAC would: verb (create, get, list, delete, deletecollection, patch) and resource. */
   forbid?: { verb: string; resource: string }[];
   /** Container path prefix -> local dir (the image's file system). */
@@ -25,11 +33,20 @@ export interface FakeClusterOptions {
   killPod?: { name: RegExp; afterMs: number };
   /** Pods whose name matches are never scheduled (stay Pending), e.g. to keep their peers waiting. */
   unschedulable?: RegExp;
+  /** Fault injection without a process: the pod's container prints `log` and exits with `code` (the first `times` matching pods; default all). */
+  failPod?: { name: RegExp; code: number; log: string; times?: number };
 }
 
-const GROUPS: Record<string, string> = { pytorchjobs: 'kubeflow.org', jobs: 'batch' };
-const KINDS: Record<string, string> = { configmaps: 'ConfigMap', services: 'Service', pods: 'Pod', secrets: 'Secret', jobs: 'Job', pytorchjobs: 'PyTorchJob' };
-const API_VERSIONS: Record<string, string> = { jobs: 'batch/v1', pytorchjobs: 'kubeflow.org/v1' };
+const GROUPS: Record<string, string> = { pytorchjobs: 'kubeflow.org', jobs: 'batch', trainjobs: 'trainer.kubeflow.org', jobsets: 'jobset.x-k8s.io' };
+const KINDS: Record<string, string> = {
+  configmaps: 'ConfigMap', services: 'Service', pods: 'Pod', secrets: 'Secret', jobs: 'Job', pytorchjobs: 'PyTorchJob', trainjobs: 'TrainJob', jobsets: 'JobSet',
+};
+const API_VERSIONS: Record<string, string> = { jobs: 'batch/v1', pytorchjobs: 'kubeflow.org/v1', trainjobs: 'trainer.kubeflow.org/v1alpha1', jobsets: 'jobset.x-k8s.io/v1alpha2' };
+/** Discovery documents of the CRD groups: group version -> [resource, kind, option that serves it]. */
+const CRD_GROUPS: Record<string, [string, string, 'pytorchJobCrd' | 'trainJobCrd']> = {
+  'kubeflow.org/v1': ['pytorchjobs', 'PyTorchJob', 'pytorchJobCrd'],
+  'trainer.kubeflow.org/v1alpha1': ['trainjobs', 'TrainJob', 'trainJobCrd'],
+};
 
 function status(res: ServerResponse, code: number, reason: string, message: string): void {
   res.writeHead(code, { 'content-type': 'application/json' });
@@ -100,6 +117,10 @@ export class FakeCluster {
     return file;
   }
 
+  private serves(option: 'pytorchJobCrd' | 'trainJobCrd'): boolean {
+    return option === 'pytorchJobCrd' ? this.opts.pytorchJobCrd !== false : this.opts.trainJobCrd === true;
+  }
+
   get(resource: string, ns: string, name: string): Obj | undefined {
     return this.store.get(`${resource}/${ns}/${name}`);
   }
@@ -142,14 +163,21 @@ export class FakeCluster {
     return true;
   }
 
-  private ops(): ClusterOps {
+  private ops(): TrainerOps {
     return {
+      runtime: (name) => (this.opts.runtimes ?? []).find((r) => r.metadata?.name === name),
+      masterPort: this.opts.trainerMasterPort ?? 29400,
       put: (resource, obj) => this.put(resource, obj),
       pods: (ns, pred) => this.list('pods', ns).filter(pred),
       deletePod: (ns, name) => this.remove('pods', ns, name, false),
       exists: (resource, ns, name) => this.get(resource, ns, name) !== undefined,
       startPod: (pod, onRunning, onExit) => {
         this.put('pods', pod);
+        const fail = this.opts.failPod;
+        if (fail && fail.name.test(pod.metadata.name) && (fail.times === undefined || fail.times-- > 0)) {
+          this.containers.set(`${pod.metadata.namespace}/${pod.metadata.name}`, this.failingContainer(pod, fail, onRunning, onExit));
+          return;
+        }
         if (this.opts.unschedulable?.test(pod.metadata.name)) {
           pod.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] };
           return;
@@ -178,6 +206,32 @@ export class FakeCluster {
     };
   }
 
+  /** A container that starts, prints `log` and exits with `code`, with the statuses a kubelet reports. */
+  private failingContainer(pod: Obj, fail: { code: number; log: string }, onRunning: () => void, onExit: (code: number) => void): Container {
+    const box = new Container();
+    const c = pod.spec.containers[0];
+    const base = { name: c.name, restartCount: 0, image: c.image, imageID: '' };
+    pod.status = { phase: 'Pending', containerStatuses: [{ ...base, ready: false, state: { waiting: { reason: 'ContainerCreating' } } }] };
+    const delay = this.opts.startDelayMs ?? 300;
+    box.timer = setTimeout(() => {
+      if (pod.metadata.deletionTimestamp) return;
+      const startedAt = new Date().toISOString();
+      pod.status = { phase: 'Running', startTime: startedAt, containerStatuses: [{ ...base, ready: true, started: true, state: { running: { startedAt } } }] };
+      onRunning();
+      box.write(fail.log);
+      box.timer = setTimeout(() => {
+        pod.status = {
+          ...pod.status,
+          phase: 'Failed',
+          containerStatuses: [{ ...base, ready: false, started: false, state: { terminated: { exitCode: fail.code, reason: 'Error', startedAt, finishedAt: new Date().toISOString() } } }],
+        };
+        box.end();
+        onExit(fail.code);
+      }, 50);
+    }, delay);
+    return box;
+  }
+
   /** Cluster DNS: a Service name, or `<pod hostname>.<subdomain service>`, optionally `.<ns>.svc.cluster.local`. */
   private resolves(host: string, ns: string): boolean {
     const short = host.replace(new RegExp(`\\.${ns}(\\.svc(\\.cluster\\.local)?)?$`), '');
@@ -199,18 +253,22 @@ export class FakeCluster {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url!, 'http://x');
     const method = req.method!;
-    if (url.pathname === '/apis/kubeflow.org/v1' && method === 'GET') {
-      this.requests.push('get discovery/kubeflow.org/v1');
-      if (this.opts.pytorchJobCrd === false) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    const crd = CRD_GROUPS[url.pathname.replace(/^\/apis\//, '')];
+    if (crd && method === 'GET') {
+      const [plural, kind, option] = crd;
+      const groupVersion = url.pathname.replace(/^\/apis\//, '');
+      this.requests.push(`get discovery/${groupVersion}`);
+      if (!this.serves(option)) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
       return json(res, 200, {
-        kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'kubeflow.org/v1',
-        resources: [{ name: 'pytorchjobs', singularName: 'pytorchjob', namespaced: true, kind: 'PyTorchJob', verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'] }],
+        kind: 'APIResourceList', apiVersion: 'v1', groupVersion,
+        resources: [{ name: plural, singularName: kind.toLowerCase(), namespaced: true, kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'] }],
       });
     }
-    const m = /^\/(?:api\/v1|apis\/(batch)\/v1|apis\/(kubeflow\.org)\/v1)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/(log))?$/.exec(url.pathname);
+    const m = /^\/(?:api\/v1|apis\/(batch)\/v1|apis\/(kubeflow\.org)\/v1|apis\/(trainer\.kubeflow\.org)\/v1alpha1)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/(log))?$/.exec(url.pathname);
     if (!m) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
-    const [, , , ns, resource, name, sub] = m;
-    if (resource === 'pytorchjobs' && this.opts.pytorchJobCrd === false) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    const [, , , , ns, resource, name, sub] = m;
+    if (resource === 'pytorchjobs' && !this.serves('pytorchJobCrd')) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    if (resource === 'trainjobs' && !this.serves('trainJobCrd')) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
     const verb = method === 'POST' ? 'create' : method === 'PATCH' ? 'patch' : method === 'DELETE' ? (name ? 'delete' : 'deletecollection') : name ? 'get' : 'list';
     const rbacResource = sub ? `${resource}/${sub}` : resource;
     this.requests.push(`${verb} ${rbacResource}${name ? `/${name}` : ''}`);
@@ -224,9 +282,12 @@ export class FakeCluster {
       const c = this.containers.get(`${ns}/${name}`);
       const pod = this.get('pods', ns, name!);
       if (!pod) return notFound();
-      if (!c || pod.status?.phase === 'Pending') return status(res, 400, 'BadRequest', `container "pytorch" in pod "${name}" is waiting to start: ContainerCreating`);
+      const container = url.searchParams.get('container') ?? pod.spec.containers[0].name;
+      if (!pod.spec.containers.some((x: Obj) => x.name === container)) return status(res, 400, 'BadRequest', `container ${container} is not valid for pod ${name}`);
+      if (!c || pod.status?.phase === 'Pending') return status(res, 400, 'BadRequest', `container "${container}" in pod "${name}" is waiting to start: ContainerCreating`);
       res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write(c.log);
+      const tail = url.searchParams.get('tailLines');
+      res.write(tail === null ? c.log : c.log.split(/(?<=\n)/).slice(-Number(tail)).join(''));
       if (url.searchParams.get('follow') === 'true' && !c.exited) c.followers.add(res);
       else res.end();
       return;
@@ -241,6 +302,15 @@ export class FakeCluster {
         try {
           if (resource === 'pytorchjobs') admitPyTorchJob(obj);
           if (resource === 'jobs') admitJob(obj);
+          if (resource === 'trainjobs') {
+            // the API server validates a custom resource against its CRD's schema and CEL rules, then the Trainer's webhook runs
+            try {
+              validateManifest(obj);
+            } catch (e) {
+              throw new AdmissionError(`TrainJob.trainer.kubeflow.org "${obj.metadata.name}" is invalid: ${(e as Error).message}`);
+            }
+            admitTrainJob(obj, this.ops());
+          }
         } catch (e) {
           if (e instanceof AdmissionError) return status(res, 422, 'Invalid', e.message);
           throw e;
@@ -249,6 +319,7 @@ export class FakeCluster {
         json(res, 201, obj);
         if (resource === 'pytorchjobs') runPyTorchJob(obj, this.ops());
         if (resource === 'jobs') runIndexedJob(obj, this.ops());
+        if (resource === 'trainjobs') runTrainJob(obj, this.ops());
         return;
       }
       case 'get': {

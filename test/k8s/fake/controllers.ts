@@ -172,8 +172,8 @@ function matchesExitRule(rule: Obj, container: string, code: number): boolean {
   return r.operator === 'In' ? inList : !inList;
 }
 
-/** Runs a created Indexed Job as the Job controller would. */
-export function runIndexedJob(job: Obj, ops: ClusterOps): void {
+/** Runs a created Indexed Job as the Job controller would; `onFinish` when it gets its Complete or Failed condition. */
+export function runIndexedJob(job: Obj, ops: ClusterOps, onFinish?: (type: 'Complete' | 'Failed', reason: string, message: string) => void): void {
   const ns = job.metadata.namespace;
   const name = job.metadata.name;
   const completions: number = job.spec.completions;
@@ -188,6 +188,7 @@ export function runIndexedJob(job: Obj, ops: ClusterOps): void {
     }
     job.status.active = 0;
     job.status.ready = 0;
+    onFinish?.(type as 'Complete' | 'Failed', reason, message);
   };
   const failedPerIndex = new Map<number, number>();
   const start = (index: number) => {
@@ -210,7 +211,8 @@ export function runIndexedJob(job: Obj, ops: ClusterOps): void {
         job.status.ready++;
       },
       (code) => {
-        if (done() || !ops.exists('jobs', ns, name)) return;
+        // deleted, or being deleted (a JobSet restart replaces its Jobs): the controller stops acting
+        if (done() || job.metadata.deletionTimestamp || !ops.exists('jobs', ns, name)) return;
         job.status.active--;
         job.status.ready = Math.max(0, job.status.ready - 1);
         if (code === 0) {

@@ -84,8 +84,8 @@ function containerEnv(pod: Obj, c: Obj, k: KubeletEnv): Record<string, string> {
     else if (e.valueFrom?.fieldRef) env[e.name] = fieldRef(pod, e.valueFrom.fieldRef.fieldPath) ?? '';
     else if (e.valueFrom?.secretKeyRef) {
       const v = secretValue(k.get('secrets', ns, e.valueFrom.secretKeyRef.name), e.valueFrom.secretKeyRef.key);
-      if (v === undefined) throw new Error(`secret key ${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key} not found`);
-      env[e.name] = v;
+      if (v !== undefined) env[e.name] = v;
+      else if (!e.valueFrom.secretKeyRef.optional) throw new Error(`secret key ${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key} not found`);
     } else env[e.name] = '';
   }
   for (const name of ['MASTER_ADDR', 'PET_MASTER_ADDR']) {
