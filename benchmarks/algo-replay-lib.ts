@@ -14,6 +14,7 @@ import { singleProcessContext } from '../src/dist/trainer-context.js';
 import { buildModel } from '../src/models/index.js';
 import type { Batch } from '../src/models/contracts.js';
 import type { NPID } from '../src/models/algorithms/npid.js';
+import type { DeepCluster } from '../src/models/algorithms/deepcluster.js';
 import { buildOptimizer } from '../src/runner/optim/build.js';
 
 const { sin, sqrt, floor } = Math;
@@ -34,9 +35,9 @@ export function hash01(n: number, salt: number): Float64Array {
   return out;
 }
 
-/** Step k's batch, NHWC. */
-export function stepInput(k: number, shape: number[]): Float32Array {
-  return Float32Array.from(hash01(shape.reduce((a, b) => a * b, 1), k + 1));
+/** Step k's batch, NHWC (`salt`: the fixture's input salt, 1 unless the reference moved it off a ReLU kink). */
+export function stepInput(k: number, shape: number[], salt = 1): Float32Array {
+  return Float32Array.from(hash01(shape.reduce((a, b) => a * b, 1), k + salt));
 }
 
 /** The reference's initial value of state-dict entry `name` (PyTorch layout). */
@@ -60,7 +61,8 @@ export function hashTensor(name: string, shape: number[]): Tensor {
 export function loadHashWeights(m: Module): void {
   const layouts = m.stateDictLayouts();
   const state = new Map<string, Tensor>();
-  for (const [name, t] of m.stateDict()) state.set(name, hashTensor(name, torchShape(t.shape, layouts.get(name)!)));
+  // the Sobel filters are fixed, not initialised
+  for (const [name, t] of m.stateDict()) state.set(name, name.startsWith('sobel_layer.') ? toTorch(t, layouts.get(name)!) : hashTensor(name, torchShape(t.shape, layouts.get(name)!)));
   loadTorchStateDict(m, state, { strict: true });
   for (const t of state.values()) t.dispose();
 }
@@ -113,6 +115,7 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
     let k = 0;
     npid.drawNegatives = () => ints(get(`neg_idx.${k++}`));
   }
+  if (tensors.has('assignment')) (model as unknown as DeepCluster).setReweight(ints(get('assignment')), 0.5);
   const { optimizer } = buildOptimizer(model.namedParameters(), JSON.parse(metadata.optimizer));
   const shape = JSON.parse(metadata.shape) as number[];
   const layouts = model.stateDictLayouts();
@@ -120,9 +123,10 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
   const gradErr: Record<string, number> = {};
   const ctx = { dist: singleProcessContext() };
   for (let k = 0; k < Number(metadata.steps); k++) {
-    const batch: Batch = { views: [{ data: stepInput(k, shape), shape }] };
+    const batch: Batch = { views: [{ data: stepInput(k, shape, Number(metadata.salt ?? 1)), shape }] };
     for (const key of ['rot_label', 'patch_label']) if (tensors.has(`${key}.${k}`)) batch[key] = { data: ints(get(`${key}.${k}`)), shape: [] };
     if (tensors.has(`idx.${k}`)) batch.idx = ints(get(`idx.${k}`));
+    if (tensors.has(`pseudo_label.${k}`)) batch.pseudo_label = ints(get(`pseudo_label.${k}`));
     const out = await model.trainStep(batch, ctx);
     losses.push(out.loss);
     if (k === 0) {

@@ -35,7 +35,7 @@ const { values } = parseArgs({
     'skip-fidelity': { type: 'boolean', default: false },
   },
 });
-const NAMES = ['rotation-pred', 'relative-loc', 'npid'];
+const NAMES = ['rotation-pred', 'relative-loc', 'npid', 'deepcluster'];
 
 if (!values['skip-fidelity']) {
   await initBackend('wasm', { log: () => {} });

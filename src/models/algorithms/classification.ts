@@ -1,8 +1,8 @@
 import type { Module } from '../../engine/module.js';
 import type { Tensor, Tensor4D } from '../../engine/tf.js';
 import type { LossDict, ListModule } from './base.js';
+import { Sobel, checkSobelChannels } from '../sobel.js';
 import { BaseAlgorithm } from './base.js';
-import { ConfigError } from '../../errors.js';
 import { REQUIRED, defineComponent } from '../../registry/index.js';
 import { Augments } from '../augments/batch-mix.js';
 import { buildBackbone, buildHead } from '../registries.js';
@@ -24,14 +24,23 @@ export type ClassificationHead = Module & {
 export class Classification extends BaseAlgorithm {
   pooledInputs = false;
 
+  /** MMSelfSup's `sobel_layer` (`with_sobel`, DeepCluster's benchmarks): images -> Sobel edges before the backbone. */
+  readonly sobelLayer: Sobel | null;
+
   constructor(
     readonly backbone: ListModule,
     readonly head: ClassificationHead,
     readonly augments: Augments | null = null,
+    withSobel = false,
   ) {
     super();
+    this.sobelLayer = withSobel ? this.registerModule('sobel_layer', new Sobel()) : null;
     this.registerModule('backbone', backbone);
     this.registerModule('head', head);
+  }
+
+  override extractFeat(x: Tensor): Tensor[] {
+    return this.backbone.forward(this.sobelLayer ? this.sobelLayer.forward(x) : x);
   }
 
   /** The head's scores of a batch (images, or pooled features with `pooledInputs`). */
@@ -61,9 +70,9 @@ export const classificationEntry = defineComponent({
   type: 'Classification',
   args: { backbone: REQUIRED, head: REQUIRED, with_sobel: false, train_cfg: undefined as unknown, init_cfg: undefined },
   build: (a) => {
-    if (a.with_sobel) throw new ConfigError('Classification: with_sobel is not supported');
+    if (a.with_sobel) checkSobelChannels('Classification', true, a.backbone);
     const trainCfg = (a.train_cfg ?? {}) as Record<string, unknown>;
     const augments = trainCfg.augments ? new Augments(trainCfg.augments) : null;
-    return new Classification(buildBackbone('Classification', a.backbone), buildHead<ClassificationHead>('Classification', a.head), augments);
+    return new Classification(buildBackbone('Classification', a.backbone), buildHead<ClassificationHead>('Classification', a.head), augments, Boolean(a.with_sobel));
   },
 });

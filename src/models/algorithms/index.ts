@@ -12,6 +12,7 @@ import { rotationPredEntry } from './rotation-pred.js';
 import { relativeLocEntry } from './relative-loc.js';
 import { npidEntry } from './npid.js';
 import { swavEntry } from './swav.js';
+import { deepClusterEntry } from './deepcluster.js';
 
 /** Every algorithm's entry (type name, arguments with defaults, builder — each in its own file). */
 export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = [
@@ -27,4 +28,5 @@ export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = 
   relativeLocEntry,
   npidEntry,
   swavEntry,
+  deepClusterEntry,
 ];

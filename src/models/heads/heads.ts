@@ -6,7 +6,7 @@ import { BatchNorm } from '../../engine/layers/batch-norm.js';
 import { Linear } from '../../engine/layers/linear.js';
 import { tf, type Tensor } from '../../engine/tf.js';
 import { contrastiveLoss } from '../losses/contrastive.js';
-import { crossCorrelationLoss, crossEntropy, negativeCosineLoss, topkAccuracy } from '../losses/similarity.js';
+import { crossCorrelationLoss, crossEntropy, negativeCosineLoss, topkAccuracy, weightedCrossEntropy } from '../losses/similarity.js';
 import { applyLinearInitCfg } from '../necks/init.js';
 
 /** ClsHead's default init_cfg: Normal(std=0.01) on Linear, Constant(1) on norms. */
@@ -75,6 +75,7 @@ export class LatentCrossCorrelationHead extends Module {
 export class ClsHead extends Module {
   readonly withAvgPool: boolean;
   readonly vitBackbone: boolean;
+  readonly numClasses: number;
   readonly fcCls: Linear;
 
   constructor(args: Record<string, unknown>) {
@@ -82,7 +83,8 @@ export class ClsHead extends Module {
     checkArgs('ClsHead', args, ['with_avg_pool', 'in_channels', 'num_classes', 'vit_backbone', 'init_cfg']);
     this.withAvgPool = (args.with_avg_pool as boolean) ?? false;
     this.vitBackbone = (args.vit_backbone as boolean) ?? false;
-    this.fcCls = this.registerModule('fc_cls', new Linear((args.in_channels as number) ?? 2048, (args.num_classes as number) ?? 1000));
+    this.numClasses = (args.num_classes as number) ?? 1000;
+    this.fcCls = this.registerModule('fc_cls', new Linear((args.in_channels as number) ?? 2048, this.numClasses));
     applyLinearInitCfg(this, args.init_cfg ?? CLS_HEAD_INIT, 'ClsHead');
   }
 
@@ -106,8 +108,12 @@ export class ClsHead extends Module {
     return this.forwardPooled(this.poolFeatures(inputs));
   }
 
+  /** Class weights of the loss (`criterion = nn.CrossEntropyLoss(weight=...)`, DeepCluster/ODC's re-weighting); null = unweighted. */
+  classWeight: Tensor | null = null;
+
   loss(scores: Tensor[], labels: Tensor): Record<string, Tensor> {
-    return { loss: crossEntropy(scores[0], labels), acc: topkAccuracy(scores[0], labels, 1) };
+    const loss = this.classWeight ? weightedCrossEntropy(scores[0], labels, this.classWeight) : crossEntropy(scores[0], labels);
+    return { loss, acc: topkAccuracy(scores[0], labels, 1) };
   }
 }
 

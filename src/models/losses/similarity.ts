@@ -39,6 +39,17 @@ export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
   return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, logp), 1)));
 }
 
+/**
+ * `nn.CrossEntropyLoss(weight=w)`: Σ w[y_i]·nll_i / Σ w[y_i]. logits `[N, K]`, labels `[N]`, weight `[K]`.
+ */
+export function weightedCrossEntropy(logits: Tensor, labels: Tensor, weight: Tensor): Tensor {
+  const k = logits.shape[1] as number;
+  const oneHot = tf.oneHot(tf.cast(labels, 'int32'), k);
+  const w = tf.sum(tf.mul(oneHot, weight), 1);
+  const nll = tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1));
+  return tf.div(tf.sum(tf.mul(w, nll)), tf.sum(w));
+}
+
 /** Top-k accuracy in percent (mmcls `accuracy`): share of rows whose label is among the k largest logits. */
 export function topkAccuracy(logits: Tensor, labels: Tensor, k = 1): Tensor {
   return tf.tidy(() => {
