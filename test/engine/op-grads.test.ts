@@ -1,4 +1,5 @@
 import { tf, type Tensor } from '../../src/engine/tf.js';
+import { roll } from '../../src/engine/ops/roll.js';
 import { describeEachEngine } from './backends-under-test.js';
 
 const y = () => tf.tensor2d([[1.1, 0.2, -0.4], [0.6, -0.9, 1.3]]);
@@ -49,6 +50,7 @@ const OPS: Record<string, (a: Tensor) => Tensor> = {
   div: (a) => tf.div(a, tf.add(tf.abs(y()), 1)),
   oneHotMask: (a) => tf.mul(a, tf.oneHot(tf.tensor1d([2, 0], 'int32'), 3)),
   reverse: (a) => tf.reverse(a, 1),
+  roll: (a) => roll(a, [1, -2], [0, 1]),
   mirrorPad: (a) => tf.mirrorPad(a, [[1, 1], [1, 1]], 'reflect'),
   avgPoolSame: (a) => tf.avgPool(img(a), 2, 1, 'same'),
   maxPoolSame: (a) => tf.maxPool(img(a), 2, 1, 'same'), // negative window at the border: wasm's own kernel is wrong here

@@ -5,6 +5,8 @@ import { buildMAEViT } from './mae-vit.js';
 import { buildMIMVisionTransformer } from './mim-vit.js';
 import { buildVisionTransformer } from './vit.js';
 import { buildMaskFeatViT } from './maskfeat-vit.js';
+import { buildSwinTransformer } from './swin.js';
+import { buildSimMIMSwinTransformer } from './simmim-swin.js';
 
 /** Backbones under MMSelfSup's type names; `build({type: 'ResNet', depth: 50, ...})`. */
 export const BACKBONES = new Registry<Module>('backbone');
@@ -16,6 +18,8 @@ BACKBONES.register('VisionTransformer', buildVisionTransformer);
 BACKBONES.register('MaskFeatViT', buildMaskFeatViT);
 BACKBONES.register('MAEViT', buildMAEViT);
 BACKBONES.register('MIMVisionTransformer', buildMIMVisionTransformer);
+BACKBONES.register('SwinTransformer', buildSwinTransformer);
+BACKBONES.register('SimMIMSwinTransformer', buildSimMIMSwinTransformer);
 
 export { ResNet, type ResNetArgs } from './resnet.js';
 export { BasicBlock, Bottleneck } from './resnet-blocks.js';
