@@ -13,6 +13,7 @@ import { relativeLocEntry } from './relative-loc.js';
 import { npidEntry } from './npid.js';
 import { swavEntry } from './swav.js';
 import { deepClusterEntry } from './deepcluster.js';
+import { simMIMEntry } from './simmim.js';
 
 /** Every algorithm's entry (type name, arguments with defaults, builder — each in its own file). */
 export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = [
@@ -29,4 +30,5 @@ export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = 
   npidEntry,
   swavEntry,
   deepClusterEntry,
+  simMIMEntry,
 ];

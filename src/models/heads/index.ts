@@ -5,7 +5,8 @@ import { maePretrainHeadEntry } from './mae-pretrain-head.js';
 import { maskFeatPretrainHeadEntry } from './maskfeat-pretrain-head.js';
 import { multiClsHeadEntry } from './multi-cls-head.js';
 import { swavHeadEntry } from './swav-head.js';
+import { simMIMHeadEntry } from './simmim-head.js';
 import { clsHeadEntry, contrastiveHeadEntry, latentCrossCorrelationHeadEntry, latentPredictHeadEntry } from './heads.js';
 
 /** Every head's entry (each defined in its component's file). */
-export const HEAD_ENTRIES: readonly ComponentEntry<Module, any>[] = [contrastiveHeadEntry, latentPredictHeadEntry, latentCrossCorrelationHeadEntry, clsHeadEntry, multiClsHeadEntry, maePretrainHeadEntry, maeFinetuneHeadEntry, maskFeatFinetuneHeadEntry, swavHeadEntry, maskFeatPretrainHeadEntry];
+export const HEAD_ENTRIES: readonly ComponentEntry<Module, any>[] = [contrastiveHeadEntry, latentPredictHeadEntry, latentCrossCorrelationHeadEntry, clsHeadEntry, multiClsHeadEntry, maePretrainHeadEntry, maeFinetuneHeadEntry, maskFeatFinetuneHeadEntry, swavHeadEntry, maskFeatPretrainHeadEntry, simMIMHeadEntry];
