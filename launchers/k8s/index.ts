@@ -3,7 +3,7 @@ import { K8sLauncher } from './k8s-launcher.js';
 import { type K8sOptions, k8sOptionsFromFlags } from './options.js';
 
 export { K8sLauncher, type K8sRequest } from './k8s-launcher.js';
-export { K8S_KINDS, type K8sKind, type K8sOptions, k8sOptionsFromFlags } from './options.js';
+export { K8S_KINDS, K8S_KIND_CHOICES, type K8sKind, type K8sOptions, k8sOptionsFromFlags } from './options.js';
 export { buildManifests, renderManifests } from './manifests.js';
 
 /**

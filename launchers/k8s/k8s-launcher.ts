@@ -2,7 +2,8 @@ import { finished } from 'node:stream/promises';
 import type { V1ConfigMap, V1Job, V1Pod, V1Service } from '@kubernetes/client-node';
 import { LauncherError } from '../../src/errors.js';
 import type { DryRun, JobHandle, JobSpec, JobStatus, Launcher, LogOptions } from '../launcher.js';
-import { type CustomResource, type KubeClient, PYTORCHJOB_RESOURCE, TRAINJOB_RESOURCE, connect, httpStatus, servesPyTorchJob, servesResource } from './client.js';
+import { type CustomResource, type KubeClient, PYTORCHJOB_RESOURCE, TRAINJOB_RESOURCE, connect, httpStatus, servesResource } from './client.js';
+import { chooseKind } from './discovery.js';
 import { type K8sManifests, type K8sObject, buildManifests, renderManifests } from './manifests.js';
 import { type K8sKind, type K8sOptions, k8sOptionsFromFlags } from './options.js';
 import { NPROC_ANNOTATION, configMapName } from './pod.js';
@@ -41,17 +42,22 @@ export interface K8sRequest extends K8sManifests {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A kind was asked for that the cluster does not serve (its CRD is not installed). */
-export const crdMissingError = (kind: K8sKind = 'pytorchjob') =>
-  kind === 'trainjob'
-    ? new LauncherError(
-        'the cluster does not serve trainer.kubeflow.org/v1alpha1 TrainJob (Kubeflow Trainer v2 is not installed); use --k8s-kind pytorchjob or indexed-job, or install the Trainer',
-        { code: 'K8S_NO_TRAINJOB_CRD', suggestions: ['--k8s-kind indexed-job'] },
-      )
-    : new LauncherError(
-        'the cluster does not serve kubeflow.org/v1 PyTorchJob (the Kubeflow training operator is not installed); use --k8s-kind indexed-job, or install the operator',
-        { code: 'K8S_NO_PYTORCHJOB_CRD', suggestions: ['--k8s-kind indexed-job'] },
-      );
+/** A kind was asked for that the cluster does not serve (its CRD is not installed); `instead`: what `auto` would choose there. */
+export const crdMissingError = (kind: K8sKind, instead: K8sKind = 'indexed-job') => {
+  const use = `use --k8s-kind ${instead} (what this cluster serves; --k8s-kind auto chooses it)`;
+  return kind === 'trainjob'
+    ? new LauncherError(`the cluster does not serve trainer.kubeflow.org/v1alpha1 TrainJob (Kubeflow Trainer v2 is not installed); ${use}, or install the Trainer`, {
+        code: 'K8S_NO_TRAINJOB_CRD',
+      })
+    : new LauncherError(`the cluster does not serve kubeflow.org/v1 PyTorchJob (the Kubeflow training operator is not installed); ${use}, or install the operator`, {
+        code: 'K8S_NO_PYTORCHJOB_CRD',
+      });
+};
+
+/** The error for a kind the cluster does not serve, naming the kind it does. */
+async function kindNotServed(c: KubeClient, kind: K8sKind): Promise<LauncherError> {
+  return crdMissingError(kind, (await chooseKind(c).catch(() => undefined))?.kind);
+}
 
 /** What a TrainJob's YAML says above it: what differs from the other kinds. */
 function trainJobNotes(job: JobSpec, opts: K8sOptions): string[] {
@@ -90,7 +96,7 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
   async dryRun(job: JobSpec, flags: Record<string, unknown> = {}): Promise<DryRun<K8sRequest>> {
     const opts: K8sOptions = { ...this.base, ...k8sOptionsFromFlags(flags) };
     const notes: string[] = [];
-    let kind: K8sKind | undefined = opts.kind;
+    let kind: K8sKind | undefined = opts.kind === 'auto' ? undefined : opts.kind;
     let namespace = opts.namespace;
     if (!kind || !namespace) {
       // Ask the cluster for what the flags leave open; a dry run still renders without one.
@@ -98,8 +104,9 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
         const c = await this.client(opts);
         namespace ??= c.namespace;
         if (!kind) {
-          kind = (await servesPyTorchJob(c)) ? 'pytorchjob' : 'indexed-job';
-          notes.push(`kind ${kind}: the cluster ${kind === 'pytorchjob' ? 'serves' : 'does not serve'} kubeflow.org/v1 PyTorchJob`);
+          const choice = await chooseKind(c);
+          kind = choice.kind;
+          notes.push(choice.reason);
         }
       } catch (e) {
         namespace ??= 'default';
@@ -119,7 +126,7 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
     const req = dry.request;
     const c = await this.client(req.options);
     const custom = CUSTOM[req.kind];
-    if (custom && !(await servesResource(c, custom))) throw crdMissingError(req.kind);
+    if (custom && !(await servesResource(c, custom))) throw await kindNotServed(c, req.kind);
     if (!req.options.pvc && !dry.job.workerArgs.includes('--s3')) {
       process.stderr.write('Warning: the work dir is an emptyDir: checkpoints and logs are lost when the pods end; pass --pvc NAME or --s3 s3://bucket/prefix\n');
     }
@@ -156,7 +163,7 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
         try {
           await c.call('create', `${r.plural}.${r.group}`, () => c.custom.createNamespacedCustomObject({ ...gvp(r), namespace, body: obj }));
         } catch (e) {
-          if ((e as LauncherError).code === 'K8S_NOT_FOUND') throw crdMissingError(KIND_OF[obj.kind]);
+          if ((e as LauncherError).code === 'K8S_NOT_FOUND') throw await kindNotServed(c, KIND_OF[obj.kind]);
           throw e;
         }
         return;

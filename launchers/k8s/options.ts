@@ -2,6 +2,8 @@ import { LauncherError } from '../../src/errors.js';
 
 export const K8S_KINDS = ['pytorchjob', 'indexed-job', 'trainjob'] as const;
 export type K8sKind = (typeof K8S_KINDS)[number];
+/** What `--k8s-kind` takes: a kind, or `auto` (the default): TrainJob, else PyTorchJob, else Indexed Job, as the cluster serves them. */
+export const K8S_KIND_CHOICES = ['auto', ...K8S_KINDS] as const;
 
 /** Settings of the Kubernetes launcher (from `ssl train`/`ssl jobs` flags or given programmatically). */
 export interface K8sOptions {
@@ -11,8 +13,8 @@ export interface K8sOptions {
   context?: string;
   /** kubeconfig file (default: `KUBECONFIG`, then ~/.kube/config, then in-cluster). */
   kubeconfig?: string;
-  /** Job kind (default: `pytorchjob` when the cluster serves kubeflow.org/v1 PyTorchJob, else `indexed-job`). */
-  kind?: K8sKind;
+  /** Job kind; `auto` or unset: `trainjob` when the cluster serves it, else `pytorchjob` when it serves that, else `indexed-job`. */
+  kind?: K8sKind | 'auto';
   /** TrainJob: the ClusterTrainingRuntime it references (`--runtime`, default torch-distributed). */
   runtime?: string;
   /** Container image with ssl installed (required to build a job). */
@@ -44,15 +46,15 @@ const int = (v: unknown): number | undefined => (typeof v === 'number' && Number
  */
 export function k8sOptionsFromFlags(flags: Record<string, unknown> = {}): K8sOptions {
   const kind = str(flags['k8s-kind']) ?? str(flags.kind);
-  if (kind !== undefined && !(K8S_KINDS as readonly string[]).includes(kind)) {
-    throw new LauncherError(`unknown --k8s-kind "${kind}"; use one of ${K8S_KINDS.join(', ')}`);
+  if (kind !== undefined && !(K8S_KIND_CHOICES as readonly string[]).includes(kind)) {
+    throw new LauncherError(`unknown --k8s-kind "${kind}"; use one of ${K8S_KIND_CHOICES.join(', ')}`);
   }
   const pull = str(flags['image-pull-policy']) ?? str(flags.imagePullPolicy);
   const o: K8sOptions = {
     namespace: str(flags.namespace),
     context: str(flags.context),
     kubeconfig: str(flags.kubeconfig),
-    kind: kind as K8sKind | undefined,
+    kind: kind as K8sOptions['kind'],
     image: str(flags.image),
     runtime: str(flags.runtime),
     s3Secret: str(flags['s3-secret']) ?? str(flags.s3Secret),

@@ -86,8 +86,9 @@ export default class Train extends SslCommand {
 
     image: Flags.string({ description: 'Kubernetes: container image with ssl installed', helpGroup: K8S }),
     'k8s-kind': Flags.string({
-      description: 'Kubernetes: job kind (default: pytorchjob when the cluster serves it); trainjob is a Kubeflow Trainer v2 TrainJob',
-      options: ['pytorchjob', 'indexed-job', 'trainjob'],
+      description:
+        'Kubernetes: job kind; auto (default): trainjob (Kubeflow Trainer v2) when the cluster serves it, else pytorchjob (training operator) when it does, else indexed-job; --dry-run says which and why',
+      options: ['auto', 'pytorchjob', 'indexed-job', 'trainjob'],
       helpGroup: K8S,
     }),
     runtime: Flags.string({ description: 'Kubernetes: ClusterTrainingRuntime a TrainJob references (default torch-distributed)', helpGroup: K8S }),

@@ -108,5 +108,5 @@ test('job names: an explicit invalid name is rejected with the reason; a derived
   const long = k8sJobName('x'.repeat(80), 'r-abcdef', false);
   expect(long.length).toBeLessThanOrEqual(52);
   expect(long).toMatch(/^x+-bcdef$/);
-  await expect(launcher.dryRun(sampleJob(join(tmp, 'job')), { 'k8s-kind': 'volcano' })).rejects.toThrow(/unknown --k8s-kind "volcano"; use one of pytorchjob, indexed-job/);
+  await expect(launcher.dryRun(sampleJob(join(tmp, 'job')), { 'k8s-kind': 'volcano' })).rejects.toThrow(/unknown --k8s-kind "volcano"; use one of auto, pytorchjob, indexed-job, trainjob$/);
 });
