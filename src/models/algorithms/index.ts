@@ -14,6 +14,7 @@ import { npidEntry } from './npid.js';
 import { swavEntry } from './swav.js';
 import { deepClusterEntry } from './deepcluster.js';
 import { simMIMEntry } from './simmim.js';
+import { mmclsClassifierWrapperEntry } from './mmcls-classifier-wrapper.js';
 
 /** Every algorithm's entry (type name, arguments with defaults, builder — each in its own file). */
 export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = [
@@ -31,4 +32,5 @@ export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = 
   swavEntry,
   deepClusterEntry,
   simMIMEntry,
+  mmclsClassifierWrapperEntry,
 ];

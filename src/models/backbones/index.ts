@@ -20,6 +20,8 @@ BACKBONES.register('MAEViT', buildMAEViT);
 BACKBONES.register('MIMVisionTransformer', buildMIMVisionTransformer);
 BACKBONES.register('SwinTransformer', buildSwinTransformer);
 BACKBONES.register('SimMIMSwinTransformer', buildSimMIMSwinTransformer);
+// MMSelfSup's Swin fine-tuning configs name mmcls's class by its package scope
+BACKBONES.register('mmcls.SwinTransformer', buildSwinTransformer);
 
 export { ResNet, type ResNetArgs } from './resnet.js';
 export { BasicBlock, Bottleneck } from './resnet-blocks.js';
