@@ -60,6 +60,8 @@ export interface JobStatus {
   exitCode?: number;
   /** Launcher-specific detail (Slurm state name, Kubernetes condition message...). */
   message?: string;
+  /** A failed job: the last lines of the log of the worker that failed first, and whose it is (Kubernetes: the pod). */
+  logTail?: { source: string; lines: string[] };
 }
 
 export interface LogOptions {

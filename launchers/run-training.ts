@@ -1,4 +1,5 @@
 import { getLauncher } from './index.js';
+import { formatLogTail } from './log-tail.js';
 import type { PreparedTrainJob } from './train-job.js';
 
 /** The flags `ssl train` passes on: each launcher reads the ones it knows (kebab-case, as typed). */
@@ -32,6 +33,7 @@ export async function submitTraining(prepared: PreparedTrainJob, flags: LaunchFl
   const status = await launcher.wait(handle.id);
   if (status.state !== 'SUCCEEDED') {
     process.stderr.write(`Job ${handle.id} ended ${status.state}${status.message ? `: ${status.message}` : ''}\n`);
+    if (status.logTail?.lines.length) process.stderr.write(formatLogTail(status.logTail));
   }
   return status.exitCode ?? (status.state === 'SUCCEEDED' ? 0 : 1);
 }

@@ -32,6 +32,8 @@ const gvp = (r: CustomResource) => ({ group: r.group, version: r.version, plural
 /** Kind name -> our kind, for objects we create and delete. */
 const KIND_OF: Record<string, K8sKind> = { PyTorchJob: 'pytorchjob', TrainJob: 'trainjob' };
 const DEFAULT_POLL_MS = 5000;
+/** Lines of the failed pod's log `ssl jobs status` and `--wait` show. */
+export const LOG_TAIL_LINES = 10;
 
 /** What `submit` creates: the objects, and the options they were built with. */
 export interface K8sRequest extends K8sManifests {
@@ -234,11 +236,27 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
     const status: JobStatus = { id: formatJobId(ref), state: phase.state, message: phase.detail ? `${phase.phase}: ${phase.detail}` : phase.phase };
     if (phase.state === 'SUCCEEDED') status.exitCode = 0;
     if (phase.state === 'FAILED') {
-      const failed = firstFailure(pods ?? (await this.pods(c, ref)), agentContainer(ref.kind));
+      const container = agentContainer(ref.kind);
+      const failed = firstFailure(pods ?? (await this.pods(c, ref)), container);
       status.exitCode = failed?.code ?? 1;
-      if (failed) status.message = `${status.message}; ${describeFailure(failed)}`;
+      if (failed) {
+        status.message = `${status.message}; ${describeFailure(failed)}`;
+        const lines = await this.logTail(c, ref.namespace, failed.pod, container, failed.previous);
+        if (lines) status.logTail = { source: `pod ${failed.pod}`, lines };
+      }
     }
     return status;
+  }
+
+  /** The last lines of a container's log; undefined when it cannot be read (pod already removed, no RBAC for pods/log). */
+  private async logTail(c: KubeClient, namespace: string, name: string, container: string, previous = false): Promise<string[] | undefined> {
+    try {
+      const text = await c.core.readNamespacedPodLog({ name, namespace, container, tailLines: LOG_TAIL_LINES, ...(previous ? { previous } : {}) });
+      const lines = String(text ?? '').replace(/\n$/, '').split('\n');
+      return lines.length === 1 && lines[0] === '' ? [] : lines;
+    } catch {
+      return undefined;
+    }
   }
 
   async wait(id: string): Promise<JobStatus> {

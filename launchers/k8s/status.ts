@@ -100,19 +100,30 @@ export function indexedJobPhase(job: V1Job, pods: V1Pod[]): Phase {
 }
 
 /** The first container that failed (by finish time): its pod, exit code and the kubelet's reason (OOMKilled, Error...). */
-export function firstFailure(pods: V1Pod[], container = CONTAINER): { pod: string; code: number; reason?: string } | undefined {
-  const failures: { at: number; pod: string; code: number; reason?: string }[] = [];
+export function firstFailure(pods: V1Pod[], container = CONTAINER): Failure | undefined {
+  const failures: (Failure & { at: number })[] = [];
   for (const p of pods) {
     for (const cs of p.status?.containerStatuses ?? []) {
+      // a container restarted in place (restartPolicy OnFailure) keeps its failure in lastState: its log is the previous one
+      const previous = !cs.state?.terminated && Boolean(cs.lastState?.terminated);
       const t = cs.state?.terminated ?? cs.lastState?.terminated;
       if (cs.name === container && t && t.exitCode !== 0) {
-        failures.push({ at: t.finishedAt ? new Date(t.finishedAt).getTime() : 0, pod: p.metadata?.name ?? '?', code: t.exitCode, ...(t.reason ? { reason: t.reason } : {}) });
+        const at = t.finishedAt ? new Date(t.finishedAt).getTime() : 0;
+        failures.push({ at, pod: p.metadata?.name ?? '?', code: t.exitCode, ...(t.reason ? { reason: t.reason } : {}), ...(previous ? { previous } : {}) });
       }
     }
   }
   failures.sort((a, b) => a.at - b.at);
   const f = failures[0];
-  return f && { pod: f.pod, code: f.code, ...(f.reason ? { reason: f.reason } : {}) };
+  return f && { pod: f.pod, code: f.code, ...(f.reason ? { reason: f.reason } : {}), ...(f.previous ? { previous: true } : {}) };
+}
+
+/** The container that failed first: its pod, exit code, the kubelet's reason, and whether it has been restarted since. */
+export interface Failure {
+  pod: string;
+  code: number;
+  reason?: string;
+  previous?: boolean;
 }
 
 /** Exit code of the first container that failed (by finish time), e.g. 137 for a killed node; undefined if none. */

@@ -116,6 +116,8 @@ test('TrainJob: a node whose container exits 1 fails the JobSet; --wait exits 1 
   const status = await createLauncher({ kubeconfig }).status('tj-fails');
   expect(status).toMatchObject({ id: 'default/trainjob/tj-fails', state: 'FAILED', exitCode: 1 });
   expect(status.message).toMatch(/^Failed: FailedJobs: jobset failed due to one or more job failures; pod tj-fails-node-0-1-[0-9a-f]{5} exited 1 \(Error\)/);
+  // its last log lines, from the TrainJob's container (node)
+  expect(status.logTail).toEqual({ source: `pod ${/pod (\S+) exited/.exec(status.message!)![1]}`, lines: ['starting', 'Error: out of cheese'] });
   // the JobSet's failure removed the pod still pending
   expect(cluster!.list('pods', 'default').filter((p) => /-node-0-0-/.test(p.metadata.name))).toEqual([]);
 }, LONG);

@@ -2,7 +2,8 @@ import { Args, Flags } from '@oclif/core';
 import { SslCommand } from '../../cli/ssl-command.js';
 
 export default class JobsStatus extends SslCommand {
-  static override description = 'Show the state of a launched training job (Slurm: squeue/scontrol/sacct; Kubernetes: the job object)';
+  static override description =
+    'Show the state of a launched training job (Slurm: squeue/scontrol/sacct; Kubernetes: the job object and its pods; a failed job: which pod failed, its exit code and reason, and its last log lines)';
 
   static override examples = ['<%= config.bin %> <%= command.id %> 1234', '<%= config.bin %> <%= command.id %> 1234 --wait', '<%= config.bin %> <%= command.id %> simclr-r18-x7k2 --launcher k8s'];
 
@@ -22,7 +23,13 @@ export default class JobsStatus extends SslCommand {
     const launcher = await launcherForJob(args.id, flags);
     const st = flags.wait ? await launcher.wait(args.id) : await launcher.status(args.id);
     if (flags.json) this.log(JSON.stringify({ launcher: launcher.name, ...st }));
-    else this.log(`${launcher.name} job ${st.id}: ${st.state}${st.exitCode !== undefined ? ` (exit code ${st.exitCode})` : ''}${st.message ? ` - ${st.message}` : ''}`);
+    else {
+      this.log(`${launcher.name} job ${st.id}: ${st.state}${st.exitCode !== undefined ? ` (exit code ${st.exitCode})` : ''}${st.message ? ` - ${st.message}` : ''}`);
+      if (st.logTail?.lines.length) {
+        const { formatLogTail } = await import('../../../launchers/log-tail.js');
+        this.log(formatLogTail(st.logTail).replace(/\n$/, ''));
+      }
+    }
     if (flags.wait && st.state !== 'SUCCEEDED') this.exit(st.exitCode || 1);
   }
 }
