@@ -16,6 +16,8 @@ import type { Batch } from '../src/models/contracts.js';
 import type { NPID } from '../src/models/algorithms/npid.js';
 import type { DeepCluster } from '../src/models/algorithms/deepcluster.js';
 import { buildOptimizer } from '../src/runner/optim/build.js';
+import type { BaseRunner } from '../src/runner/base-runner.js';
+import { HOOKS } from '../src/runner/hooks/index.js';
 
 const { sin, sqrt, floor } = Math;
 
@@ -44,7 +46,7 @@ export function stepInput(k: number, shape: number[], salt = 1): Float32Array {
 export function hashTensor(name: string, shape: number[]): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const leaf = name.split('.').pop()!;
-  if (leaf === 'num_batches_tracked') return tf.zeros(shape, 'int32');
+  if (leaf === 'num_batches_tracked' || leaf.endsWith('_ptr')) return tf.zeros(shape, 'int32');
   const v = hash01(n, nameHash(name) + 1);
   const out = new Float32Array(n);
   for (let j = 0; j < n; j++) {
@@ -96,6 +98,13 @@ export interface AlgoReplay {
   refLosses: number[];
   gradErr: Record<string, number>;
   finalErr: Record<string, number>;
+  /** For each `init.<name>` of the fixture: ssl's value as built (before the hashed weights) against it. */
+  builtErr: Record<string, number>;
+}
+
+/** mmcv's hook calls of one iteration, on a stand-in runner holding what the hooks read. */
+function hookRunner(model: unknown, maxIters: number) {
+  return { model, iter: 0, innerIter: 0, epoch: 0, maxIters, maxEpochs: 1, epochLength: maxIters } as unknown as BaseRunner;
 }
 
 /** Replays fixture `name` in ssl; returns ssl's and PyTorch's losses and the per-tensor relative errors. */
@@ -103,8 +112,28 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
   const { tensors, metadata } = decodeSafetensors(readFileSync(fixture));
   const get = (k: string) => tensors.get(k)!;
   const model = buildModel(JSON.parse(metadata.model));
+  const layouts = model.stateDictLayouts();
+  const built = model.stateDict();
+  const builtErr: Record<string, number> = {};
+  const inits = new Map<string, Tensor>();
+  for (const key of tensors.keys()) {
+    if (!key.startsWith('init.')) continue;
+    const name = key.slice(5);
+    const ref = tensorFromRaw(get(key));
+    const mine = tf.tidy(() => toTorch(built.get(name)!, layouts.get(name)!));
+    builtErr[name] = relErr(mine.dataSync() as Float32Array, ref.dataSync() as Float32Array);
+    mine.dispose();
+    inits.set(name, ref);
+  }
   loadHashWeights(model);
+  // what MMSelfSup's __init__ does after the weights: momentum encoders copy the online ones
+  model.afterInitWeights();
+  loadTorchStateDict(model, inits, { strict: false });
+  for (const t of inits.values()) t.dispose();
   model.train(true);
+  const hooks = (JSON.parse(metadata.hooks ?? '[]') as Record<string, unknown>[]).map((h) => HOOKS.build(h));
+  const runner = hookRunner(model, Number(metadata.steps));
+  for (const h of hooks) await h.beforeRun(runner);
   const neck = (model as unknown as { neck?: { dropout?: unknown } }).neck;
   if (neck && 'dropout' in neck) {
     neck.dropout = new MaskDropout([...tensors.keys()].filter((k) => k.startsWith('dropout.')).sort().map((k) => tensorFromRaw(get(k))));
@@ -118,12 +147,17 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
   if (tensors.has('assignment')) (model as unknown as DeepCluster).setReweight(ints(get('assignment')), 0.5);
   const { optimizer } = buildOptimizer(model.namedParameters(), JSON.parse(metadata.optimizer));
   const shape = JSON.parse(metadata.shape) as number[];
-  const layouts = model.stateDictLayouts();
+  const numViews = Number(metadata.views ?? 1);
   const losses: number[] = [];
   const gradErr: Record<string, number> = {};
   const ctx = { dist: singleProcessContext() };
   for (let k = 0; k < Number(metadata.steps); k++) {
-    const batch: Batch = { views: [{ data: stepInput(k, shape, Number(metadata.salt ?? 1)), shape }] };
+    (runner as { iter: number; innerIter: number }).iter = k;
+    (runner as { iter: number; innerIter: number }).innerIter = k;
+    for (const h of hooks) await h.beforeTrainIter(runner);
+    // view v of step k: the reference's step_input(k + 100 v, salt)
+    const salt = Number(metadata.salt ?? 1);
+    const batch: Batch = { views: Array.from({ length: numViews }, (_, v) => ({ data: stepInput(k + 100 * v, shape, salt), shape })) };
     for (const key of ['rot_label', 'patch_label']) if (tensors.has(`${key}.${k}`)) batch[key] = { data: ints(get(`${key}.${k}`)), shape: [] };
     if (tensors.has(`idx.${k}`)) batch.idx = ints(get(`idx.${k}`));
     if (tensors.has(`pseudo_label.${k}`)) batch.pseudo_label = ints(get(`pseudo_label.${k}`));
@@ -142,6 +176,7 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
     }
     optimizer.step(out.grads);
     for (const g of out.grads.values()) g.dispose();
+    for (const h of hooks) await h.afterTrainIter(runner);
   }
   const finalErr: Record<string, number> = {};
   for (const [n, t] of model.stateDict()) {
@@ -156,6 +191,6 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
   }
   optimizer.dispose();
   model.dispose();
-  return { losses, refLosses: [...tensorFromRaw(get('loss')).dataSync()], gradErr, finalErr };
+  return { losses, refLosses: [...tensorFromRaw(get('loss')).dataSync()], gradErr, finalErr, builtErr };
 }
 

@@ -1,8 +1,8 @@
 /**
  * Fidelity and step time of the algorithms of tools/torch-algos-reference.py (RotationPred,
- * RelativeLoc, NPID).
+ * RelativeLoc, NPID) and tools/torch-momentum-algos-reference.py (DenseCL, MoCo v3).
  *
- * Fidelity: the PyTorch reference (Debian python3-torch) writes fresh fixtures to --out, ssl replays
+ * Fidelity: the PyTorch references (Debian python3-torch) write fresh fixtures to --out, ssl replays
  * them (algo-replay-lib.ts): step-0 loss of both, the worst step-0 gradient and the worst state entry
  * after the last step, relative.
  * Step time: ResNet-18 (CIFAR stem) training steps on one batch of --batch 32x32 images, SimCLR's and
@@ -10,7 +10,8 @@
  * differ by algorithm (SimCLR 2N, RotationPred 4N, RelativeLoc 2x8N patches of 16x16, NPID N), so the
  * time per backbone image is printed too.
  *
- * Usage: npm run bench:algo-replay [-- --out /tmp/ssl-algo-replay --batch 32 --rounds 5 --backend native]
+ * Usage: npm run bench:algo-replay [-- --out /tmp/ssl-algo-replay --batch 32 --rounds 5 --backend native
+ *        --skip-fidelity --skip-times --only densecl,DenseCL]  (--only: fixture and step-time case names)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -33,16 +34,27 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     backend: { type: 'string', default: 'native' },
     'skip-fidelity': { type: 'boolean', default: false },
+    'skip-times': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
-const NAMES = ['rotation-pred', 'relative-loc', 'npid', 'deepcluster'];
+const only = values.only ? new Set(values.only.split(',')) : null;
+const SCRIPTS: [string, string[]][] = [
+  ['tools/torch-algos-reference.py', ['rotation-pred', 'relative-loc', 'npid', 'deepcluster']],
+  ['tools/torch-momentum-algos-reference.py', ['densecl', 'densecl-grid']],
+];
+const NAMES = SCRIPTS.flatMap(([, names]) => names).filter((n) => !only || only.has(n));
 
 if (!values['skip-fidelity']) {
   await initBackend('wasm', { log: () => {} });
   const py = '/usr/bin/python3';
-  const r = spawnSync(py, [join(root, 'tools/torch-algos-reference.py'), '--out', values.out!], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tools/torch-algos-reference.py failed (needs python3-torch): ${r.stderr}`);
-  console.log(`fidelity (wasm vs PyTorch ${spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim()}, 5 SGD steps, fixtures fresh in ${values.out})`);
+  for (const [script, names] of SCRIPTS) {
+    const wanted = names.filter((n) => NAMES.includes(n));
+    if (wanted.length === 0) continue;
+    const r = spawnSync(py, [join(root, script), '--out', values.out!, ...wanted], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${script} failed (needs python3-torch): ${r.stderr}`);
+  }
+  console.log(`fidelity (wasm vs PyTorch ${spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim()}, 5 steps (SGD; AdamW for MoCo v3), fixtures fresh in ${values.out})`);
   console.log('| algorithm | step-0 loss ssl | PyTorch | step-0 grads, max rel diff | after 5 steps, max rel diff (losses; params, BN stats, memory) |');
   console.log('|---|---|---|---|---|');
   for (const name of NAMES) {
@@ -54,6 +66,7 @@ if (!values['skip-fidelity']) {
 }
 
 // ---------------------------------------------------------------- step times
+if (values['skip-times']) process.exit(0);
 const backend = await initBackend(values.backend as 'native', { log: () => {} });
 const n = Number(values.batch);
 const backbone = { type: 'ResNet_CIFAR', depth: 18, out_indices: [4], norm_cfg: { type: 'BN' } };
@@ -84,7 +97,15 @@ const CASES: { name: string; images: number; model: Record<string, unknown>; bat
     },
     batch: { views: [view(n, 32)], idx },
   },
-];
+  {
+    name: 'DenseCL', images: 2 * n,
+    model: {
+      type: 'DenseCL', backbone, neck: { type: 'DenseCLNeck', in_channels: 512, hid_channels: 2048, out_channels: 128 }, head: { type: 'ContrastiveHead', temperature: 0.2 },
+      queue_len: 65536, feat_dim: 128,
+    },
+    batch: { views: [view(n, 32), view(n, 32)] },
+  },
+].filter((c) => !only || c.name === 'SimCLR' || only.has(c.name));
 const ctx = { dist: singleProcessContext() };
 const built = CASES.map((c) => {
   manualSeed(0);

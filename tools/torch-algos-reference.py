@@ -49,7 +49,7 @@ def hash_tensor(name, shape):
     for d in shape:
         n *= d
     leaf = name.split('.')[-1]
-    if leaf == 'num_batches_tracked':
+    if leaf == 'num_batches_tracked' or leaf.endswith('_ptr'):
         return torch.zeros(shape, dtype=torch.int64)
     v = hash01(torch.arange(n, dtype=torch.float64), ref.name_hash(name) + 1)
     if leaf == 'running_var':
@@ -309,17 +309,29 @@ def relu_margin(model):
 def write(name, model, out_dir):
     torch.manual_seed(0)
     fill_hash(model)
+    # what the algorithm's __init__/init_weights sets after the weights (momentum encoders copy the
+    # online ones, random queues): `init.<name>` entries the replay loads over the hashed weights
+    tensors = {f'init.{k}': v.clone() for k, v in (model.after_hash() if hasattr(model, 'after_hash') else {}).items()}
     model.train()
     margins = relu_margin(model)
-    o = OPTIMIZER
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=o['lr'], momentum=o['momentum'], weight_decay=o['weight_decay'])
-    tensors, losses = {}, []
+    o = getattr(model, 'optimizer', OPTIMIZER)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if o['type'] == 'AdamW':
+        opt = torch.optim.AdamW(params, lr=o['lr'], weight_decay=o['weight_decay'])
+    else:
+        opt = torch.optim.SGD(params, lr=o['lr'], momentum=o['momentum'], weight_decay=o['weight_decay'])
+    views = getattr(model, 'views', 1)
+    salt = getattr(model, 'salt', 1)
+    losses = []
     for k in range(STEPS):
-        x = step_input(k, model.shape, getattr(model, 'salt', 1))
+        if hasattr(model, 'before_iter'):
+            model.before_iter(k, STEPS)
+        # view v of step k: step_input(k + 100 v) (the test computes the same)
+        xs = [nchw(step_input(k + 100 * v, model.shape, salt)) for v in range(views)]
         inputs = model.inputs(k)
         for key, v in inputs.items():
             tensors[f'{key}.{k}'] = v
-        loss = model.forward_train(nchw(x), **inputs)
+        loss = model.forward_train(xs[0] if views == 1 else xs, **inputs)
         margin = min(margins, default=math.inf)
         margins.clear()
         print(f'{name} step {k}: min |ReLU input| {margin:.2e}')
@@ -329,9 +341,11 @@ def write(name, model, out_dir):
         loss.backward()
         if k == 0:
             for n, p in model.named_parameters():
-                if p.requires_grad:
+                if p.grad is not None:
                     tensors[f'grad.{n}'] = p.grad.clone()
         opt.step()
+        if hasattr(model, 'after_iter'):
+            model.after_iter(k, STEPS)
         losses.append(float(loss))
     tensors['loss'] = torch.tensor(losses)
     for n, t in model.state_dict().items():
@@ -340,7 +354,8 @@ def write(name, model, out_dir):
     if hasattr(model, 'extra'):
         tensors.update(model.extra())
     tensors = {k: (v.to(torch.int64) if not v.is_floating_point() else v) for k, v in tensors.items()}
-    meta = {'model': json.dumps(model.cfg), 'optimizer': json.dumps(OPTIMIZER), 'shape': json.dumps(model.shape), 'steps': str(STEPS), 'salt': str(getattr(model, 'salt', 1)), 'torch': torch.__version__}
+    meta = {'model': json.dumps(model.cfg), 'optimizer': json.dumps(o), 'shape': json.dumps(model.shape), 'views': str(views),
+            'hooks': json.dumps(getattr(model, 'hooks', [])), 'steps': str(STEPS), 'salt': str(salt), 'torch': torch.__version__}
     ref.save_safetensors(os.path.join(out_dir, f'algo-{name}.safetensors'), tensors, meta)
     print(name, 'losses', ' '.join(f'{v:.6f}' for v in losses))
 

@@ -15,6 +15,7 @@ import { swavEntry } from './swav.js';
 import { deepClusterEntry } from './deepcluster.js';
 import { simMIMEntry } from './simmim.js';
 import { mmclsClassifierWrapperEntry } from './mmcls-classifier-wrapper.js';
+import { denseCLEntry } from './densecl.js';
 
 /** Every algorithm's entry (type name, arguments with defaults, builder — each in its own file). */
 export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = [
@@ -33,4 +34,5 @@ export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = 
   deepClusterEntry,
   simMIMEntry,
   mmclsClassifierWrapperEntry,
+  denseCLEntry,
 ];

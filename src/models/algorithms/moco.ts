@@ -40,10 +40,7 @@ export class MoCo extends BaseAlgorithm {
     copyParams(this.encoderQ, this.encoderK);
     this.encoderK.requiresGrad(false);
     this.registerModule('head', head);
-    const q = tf.tensor2d(normalArray(featDim * queueLen, 0, 1), [featDim, queueLen]);
-    const qn = tf.tidy(() => tf.div(q, tf.maximum(tf.norm(q, 2, 0, true), 1e-12)));
-    q.dispose();
-    this.queue = this.registerBuffer('queue', qn);
+    this.queue = this.registerBuffer('queue', randomQueue(featDim, queueLen));
     this.queuePtr = this.registerBuffer('queue_ptr', tf.tensor1d([0], 'int32'));
   }
 
@@ -75,8 +72,16 @@ export class MoCo extends BaseAlgorithm {
   }
 
   protected override async afterStep(ctx: StepContext): Promise<void> {
-    const local = this.keys as Tensor;
+    const keys = this.keys as Tensor;
     this.keys = null;
+    await this.enqueue(this.queue, this.queuePtr, keys, ctx);
+  }
+
+  /**
+   * MoCo's `_dequeue_and_enqueue`: the keys `[n, C]` of every rank (all-gathered, rank order) replace
+   * the queue's columns at the pointer, which then moves on modulo `queue_len`. Disposes `local`.
+   */
+  protected async enqueue(queue: Variable, queuePtr: Variable, local: Tensor, ctx: StepContext): Promise<void> {
     let keys = local;
     if (ctx.dist.worldSize > 1) {
       const all = await ctx.dist.allGather(local);
@@ -85,19 +90,30 @@ export class MoCo extends BaseAlgorithm {
       local.dispose();
     }
     const n = keys.shape[0];
-    const ptr = (await this.queuePtr.data())[0];
-    if (this.queueLen % n !== 0) throw new Error(`MoCo: queue_len ${this.queueLen} must be a multiple of the total batch ${n}`);
+    const ptr = (await queuePtr.data())[0];
+    if (this.queueLen % n !== 0) {
+      keys.dispose();
+      throw new Error(`${this.constructor.name}: queue_len ${this.queueLen} must be a multiple of the total batch ${n}`);
+    }
     tf.tidy(() => {
       const kT = tf.transpose(keys);
       const parts: Tensor[] = [];
-      if (ptr > 0) parts.push(tf.slice(this.queue, [0, 0], [-1, ptr]));
+      if (ptr > 0) parts.push(tf.slice(queue, [0, 0], [-1, ptr]));
       parts.push(kT);
-      if (ptr + n < this.queueLen) parts.push(tf.slice(this.queue, [0, ptr + n], [-1, -1]));
-      this.queue.assign(tf.concat(parts, 1));
-      this.queuePtr.assign(tf.tensor1d([(ptr + n) % this.queueLen], 'int32'));
+      if (ptr + n < this.queueLen) parts.push(tf.slice(queue, [0, ptr + n], [-1, -1]));
+      queue.assign(tf.concat(parts, 1));
+      queuePtr.assign(tf.tensor1d([(ptr + n) % this.queueLen], 'int32'));
     });
     keys.dispose();
   }
+}
+
+/** A queue `[feat_dim, queue_len]` of random unit columns (`normalize(randn(feat_dim, queue_len), dim=0)`). */
+export function randomQueue(featDim: number, queueLen: number): Tensor {
+  const q = tf.tensor2d(normalArray(featDim * queueLen, 0, 1), [featDim, queueLen]);
+  const qn = tf.tidy(() => tf.div(q, tf.maximum(tf.norm(q, 2, 0, true), 1e-12)));
+  q.dispose();
+  return qn;
 }
 
 export const mocoEntry = defineComponent({

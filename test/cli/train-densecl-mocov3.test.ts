@@ -1,0 +1,56 @@
+/**
+ * MMSelfSup's DenseCL and MoCo v3 configs build with PyTorch's parameter counts (`ssl model
+ * count-params`) and train 2 iterations unchanged on the synthetic source, with small models chosen
+ * by --cfg-options.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SHARED_DIR, runCli } from '../helpers/run-cli.js';
+
+const DIR = join(SHARED_DIR, 'data', 'mmselfsup-configs', 'selfsup');
+const DENSECL = join(DIR, 'densecl', 'densecl_resnet50_8xb32-coslr-200e_in1k.py');
+const SYNTHETIC = ['data.train.data_source.type=SyntheticShapes', 'data.train.data_source.ann_file=None', 'data.train.data_source.data_prefix=None', 'data.train.data_source.num_samples=8'];
+const SMALL = ['data.samples_per_gpu=4', 'data.workers_per_gpu=0', 'runner.max_epochs=1', 'log_config.interval=1'];
+
+// torch: ResNet(50) 23,508,032; DenseCLNeck(2048, 2048, 128): 2 × (Linear/Conv1×1(2048, 2048) + (2048, 128), with biases)
+const RESNET50 = 23_508_032;
+const DENSECL_NECK = 2 * (2048 * 2048 + 2048 + 2048 * 128 + 128);
+
+const RUNS: [string, string, string[], RegExp][] = [
+  [
+    'DenseCL', DENSECL,
+    ['model.backbone.depth=18', 'model.neck.in_channels=512', 'model.neck.hid_channels=64', 'model.neck.out_channels=16', 'model.feat_dim=16', 'model.queue_len=16', 'data.train.pipelines.0.0.size=32'],
+    /loss_single: [\d.]+, loss_dense: [\d.]+, loss: ([\d.]+)/,
+  ],
+];
+
+let work: string;
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'ssl-densecl-mocov3-'));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const counts = (cfg: string) => {
+  const r = runCli(['model', 'count-params', cfg, '--json'], { timeoutMs: 120_000 });
+  expect(r.status).toBe(0);
+  return Object.fromEntries((JSON.parse(r.stdout).parts as { part: string; total: number }[]).map((p) => [p.part, p.total]));
+};
+
+(existsSync(DENSECL) ? test : test.skip)('DenseCL builds with count-params: ResNet-50 backbone, query and key encoders with DenseCLNeck', () => {
+  expect(counts(DENSECL)).toEqual({ backbone: RESNET50, encoder_q: RESNET50 + DENSECL_NECK, encoder_k: RESNET50 + DENSECL_NECK, head: 0 });
+}, 150_000);
+
+describe.each(RUNS)('%s', (name, cfg, extra, lossLine) => {
+  (existsSync(cfg) ? test : test.skip)('trains 2 iterations on the synthetic source', () => {
+    const wd = join(work, name);
+    const r = runCli(['train', cfg, '--work-dir', wd, '--backend', 'wasm', '--seed', '0', '--cfg-options', ...SYNTHETIC, ...SMALL, ...extra], { timeoutMs: 240_000 });
+    expect(r.stderr + r.stdout).not.toMatch(/ERROR/);
+    expect(r.status).toBe(0);
+    const log = readFileSync(join(wd, readdirSync(wd).find((f) => f.endsWith('.log'))!), 'utf8');
+    const losses = [...log.matchAll(new RegExp(`Epoch \\[1\\]\\[\\d/2\\].*?${lossLine.source}`, 'g'))].map((m) => Number(m[1]));
+    expect(losses).toHaveLength(2);
+    expect(losses.every((l) => Number.isFinite(l) && l > 0)).toBe(true);
+    expect(existsSync(join(wd, 'epoch_1.ckpt'))).toBe(true);
+  }, 300_000);
+});
