@@ -138,6 +138,18 @@ export class FakeCluster {
     return obj;
   }
 
+  /**
+   * Evicts a pod as a node drain or pre-emption does: the pod gets the DisruptionTarget condition and its container
+   * SIGTERM (the kubelet's SIGKILL after the grace period is not simulated); the pod stays, Failed, when it exits.
+   */
+  evict(ns: string, name: string): void {
+    const pod = this.get('pods', ns, name);
+    const c = this.containers.get(`${ns}/${name}`);
+    if (!pod || !c?.proc || c.exited) throw new Error(`pod ${ns}/${name} is not running`);
+    pod.status.conditions = [...(pod.status.conditions ?? []), { type: 'DisruptionTarget', status: 'True', reason: 'PreemptionByScheduler', lastTransitionTime: new Date().toISOString() }];
+    c.proc.kill('SIGTERM');
+  }
+
   addSecret(ns: string, name: string, stringData: Record<string, string>): void {
     this.put('secrets', { metadata: { name, namespace: ns }, type: 'Opaque', data: Object.fromEntries(Object.entries(stringData).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) });
   }
