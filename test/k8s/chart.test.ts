@@ -20,7 +20,7 @@ const normalise = (docs: Obj[]) =>
   [...docs].sort((a, b) => a.kind.localeCompare(b.kind)).map((d) => (d.kind === 'ConfigMap' ? { ...d, data: Object.fromEntries(Object.entries(d.data).map(([k, v]) => [k, parse(v as string)])) } : d));
 
 interface Case {
-  kind: 'pytorchjob' | 'indexed-job';
+  kind: 'pytorchjob' | 'indexed-job' | 'trainjob';
   nodes: number;
   gpusPerNode: number;
   procsPerNode: number;
@@ -35,6 +35,8 @@ const cases: Case[] = [
   { kind: 'pytorchjob', nodes: 1, gpusPerNode: 0, procsPerNode: 2, s3: { uri: 's3://bucket/runs/a', endpoint: 'http://minio:9000', secret: 's3-creds' }, extraArgs: ['--seed', '7'] },
   { kind: 'indexed-job', nodes: 3, gpusPerNode: 4, procsPerNode: 1, s3: { uri: 's3://bucket/runs/b', secret: 's3-creds' }, env: { NCCL_DEBUG: 'INFO' } },
   { kind: 'indexed-job', nodes: 2, gpusPerNode: 0, procsPerNode: 1 },
+  { kind: 'trainjob', nodes: 2, gpusPerNode: 8, procsPerNode: 1, pvc: 'train-pvc', extraArgs: ['--seed', '7'] },
+  { kind: 'trainjob', nodes: 1, gpusPerNode: 0, procsPerNode: 2, s3: { uri: 's3://bucket/runs/c', endpoint: 'http://minio:9000', secret: 's3-creds' }, env: { NCCL_DEBUG: 'INFO' } },
 ];
 
 test.each(cases)('$kind, $nodes node(s), $gpusPerNode GPU(s): chart objects = CLI dry-run objects', async (c) => {
@@ -75,6 +77,10 @@ test("the chart's defaults render valid objects; a construct the test renderer d
   for (const d of docs) expect(() => validateManifest(d)).not.toThrow();
   expect(docs[1].spec.pytorchReplicaSpecs.Worker.replicas).toBe(1);
   expect(chart.renderObjects(mergeValues(defaults, { image: 'ssl:1', kind: 'indexed-job' })).map((d) => d.kind)).toEqual(['ConfigMap', 'Job', 'Service']);
+  const tj = chart.renderObjects(mergeValues(defaults, { image: 'ssl:1', kind: 'trainjob' }));
+  expect(tj.map((d) => d.kind)).toEqual(['ConfigMap', 'TrainJob']);
+  for (const d of tj) expect(() => validateManifest(d)).not.toThrow();
+  expect(tj[1].spec.runtimeRef.name).toBe('torch-distributed');
   const bad = new HelmLite(CHART);
   expect(() => (bad as unknown as { evalPipeline: (t: string[], c: Obj) => unknown }).evalPipeline(['range', '.Values.x'], { Values: {} })).toThrow(/unsupported token "range"/);
 });

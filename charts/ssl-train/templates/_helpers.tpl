@@ -31,28 +31,7 @@ spec:
         - node
         - {{ .Values.appDir }}/bin/ssl-agent.js
       args:
-        - --nproc-per-node
-        - {{ .Values.nprocPerNode | quote }}
-        - --
-        - --config
-        - /etc/ssl-train/{{ .Values.configFile }}
-        - --work-dir
-        - {{ .Values.workDir }}
-        {{- if .Values.s3.uri }}
-        - --s3
-        - {{ .Values.s3.uri }}
-        {{- end }}
-        {{- if .Values.s3.endpoint }}
-        - --s3-endpoint
-        - {{ .Values.s3.endpoint }}
-        {{- end }}
-        - --port
-        - {{ .Values.port | quote }}
-        {{- if .Values.workerArgs }}
-        {{- toYaml .Values.workerArgs | nindent 8 }}
-        {{- end }}
-        - --checkpoint-on-signal
-        - --auto-resume
+        {{- include "ssl-train.agentArgs" . | nindent 8 }}
       env:
         {{- if eq .Values.kind "indexed-job" }}
         - name: MASTER_ADDR
@@ -114,4 +93,29 @@ spec:
       {{- else }}
       emptyDir: {}
       {{- end }}
+{{- end }}
+
+{{- define "ssl-train.agentArgs" -}}
+- --nproc-per-node
+- {{ .Values.nprocPerNode | quote }}
+- --
+- --config
+- /etc/ssl-train/{{ .Values.configFile }}
+- --work-dir
+- {{ .Values.workDir }}
+{{- if .Values.s3.uri }}
+- --s3
+- {{ .Values.s3.uri }}
+{{- end }}
+{{- if .Values.s3.endpoint }}
+- --s3-endpoint
+- {{ .Values.s3.endpoint }}
+{{- end }}
+- --port
+- {{ if eq .Values.kind "trainjob" }}"29400"{{ else }}{{ .Values.port | quote }}{{ end }}
+{{- if .Values.workerArgs }}
+{{- toYaml .Values.workerArgs | nindent 0 }}
+{{- end }}
+- --checkpoint-on-signal
+- --auto-resume
 {{- end }}
