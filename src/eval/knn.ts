@@ -62,14 +62,16 @@ export function knnClassify(bank: FeatureBank, queries: FeatureBank, k: number, 
   return { top1: (top1 * 100) / queries.n, top5: (top5 * 100) / queries.n };
 }
 
+/** kNN's feature of a batch: the last backbone output, globally average-pooled and L2-normalised. */
+export function knnFeatureHead(outs: Tensor[]): Tensor[] {
+  const g = globalAvgPool(outs[outs.length - 1]);
+  return [l2Normalize(tf.reshape(g, [g.shape[0], -1]))];
+}
+
 /** Global-average-pooled, L2-normalised last backbone output of every image of `datasetCfg` (eval mode, in order). */
 export async function extractFeatures(model: BaseAlgorithm, datasetCfg: Cfg, batchSize: number, log: (m: string) => void = () => {}): Promise<FeatureBank> {
   const dataset = await buildDataset(datasetCfg);
-  const head = (outs: Tensor[]) => {
-    const g = globalAvgPool(outs[outs.length - 1]);
-    return [l2Normalize(tf.reshape(g, [g.shape[0], -1]))];
-  };
-  const { sets, labels, n } = await extractFeatureSets(model, dataset, head, { batchSize, log });
+  const { sets, labels, n } = await extractFeatureSets(model, dataset, knnFeatureHead, { batchSize, log });
   return { feats: sets[0].feats, labels, n, dim: sets[0].dim };
 }
 

@@ -210,7 +210,17 @@ export async function setupTraining(o: SetupOptions): Promise<TrainingSetup> {
   registerTrainingHooks(runner, cfg, o.sourceOf('custom_hooks') ?? o.sourceOf('model'));
   const closers: (() => Promise<void>)[] = [];
   let evaluate: Evaluator | undefined;
-  if (cfg.evaluation || o.args.evalResult) {
+  const evaluationType = (cfg.evaluation as Record<string, unknown> | undefined)?.type;
+  if (evaluationType === 'knn') {
+    // the online kNN monitor (an ssl addition): kNN on held-out features every interval, on rank 0
+    const { knnMonitorEvaluator } = await import('../eval/knn-monitor.js');
+    const ev = await knnMonitorEvaluator(model, cfg, { source: o.sourceOf('evaluation'), log: (m) => logger.info(m), rank: dist.rank });
+    const { interval, start, by_epoch: byEpoch, save_best: saveBest, rule } = cfg.evaluation as EvalHookArgs;
+    runner.registerHook(new EvalHook({ interval, start, by_epoch: byEpoch ?? runner.byEpoch, save_best: saveBest, rule }, ev.evaluate), 'LOW');
+    evaluate = ev.evaluate;
+  } else if (evaluationType !== undefined) {
+    throw new ConfigError(`evaluation.type must be 'knn' (the online kNN monitor), or left out for MMSelfSup's EvalHook; got ${JSON.stringify(evaluationType)}${o.sourceOf('evaluation') ? ` (in ${o.sourceOf('evaluation')})` : ''}`);
+  } else if (cfg.evaluation || o.args.evalResult) {
     // MMSelfSup's train_model: EvalHook(val data, **evaluation, by_epoch from the runner type), priority LOW
     // its keys first: a typo fails before the evaluation data is built
     try {

@@ -52,3 +52,31 @@ export class RepeatDataset implements Dataset {
     return { ...s, idx };
   }
 }
+
+/** The items at `indices` of `dataset`, in that order (torch.utils.data.Subset). */
+export class SubsetDataset implements Dataset {
+  readonly type = 'SubsetDataset';
+  cfg?: Record<string, unknown>;
+  constructor(readonly dataset: Dataset, readonly indices: readonly number[]) {
+    for (const i of indices) if (!(Number.isInteger(i) && i >= 0 && i < dataset.length)) throw new ConfigError(`SubsetDataset: index ${i} is outside the dataset (${dataset.length} items)`);
+  }
+  get source() {
+    return this.dataset.source;
+  }
+  get length(): number {
+    return this.indices.length;
+  }
+  getLabel(idx: number): number {
+    return this.dataset.getLabel(this.indices[idx]);
+  }
+  async getItem(idx: number, rng: Random): Promise<Sample> {
+    const s = await this.dataset.getItem(this.indices[idx], rng);
+    return { ...s, idx };
+  }
+}
+
+/** `count` indices spread evenly over `0..length-1` (all of them when `count` is at least `length`). */
+export function evenlySpaced(length: number, count: number): number[] {
+  if (count >= length) return Array.from({ length }, (_, i) => i);
+  return Array.from({ length: count }, (_, i) => Math.floor((i * length) / count));
+}

@@ -5,6 +5,7 @@ import { checkArgs } from '../../registry/index.js';
 import type { BaseRunner } from '../base-runner.js';
 import type { Evaluator } from '../evaluation.js';
 import { Hook } from '../hook.js';
+import { LoggerHook } from './logger-hook.js';
 import { PRIORITIES } from '../priority.js';
 
 /** mmcv's rule inference: keys naming these are better when greater, `loss` ones when less. */
@@ -64,7 +65,12 @@ export class EvalHook extends Hook {
   }
 
   override async afterTrainIter(runner: BaseRunner): Promise<void> {
-    if (!this.byEpoch && this.shouldEvaluate(runner.iter + 1)) await this.evaluate(runner);
+    if (this.byEpoch || !this.shouldEvaluate(runner.iter + 1)) return;
+    // mmcv: this hook runs before the loggers, so the iteration's training log is written (and the buffer
+    // cleared) first; otherwise the evaluation's metrics and the training losses land in one log line
+    for (const h of runner.hooks) if (h instanceof LoggerHook) await h.logTrainIter(runner);
+    runner.logBuffer.clear();
+    await this.evaluate(runner);
   }
 
   /** mmcv `_should_evaluate` (`progress` = epochs or iterations done): before `start` never; from it every `interval`. */
@@ -75,7 +81,19 @@ export class EvalHook extends Hook {
   }
 
   private async evaluate(runner: BaseRunner): Promise<void> {
-    if (runner.rank !== 0) return;
+    if (runner.rank !== 0) {
+      // the other ranks wait here for rank 0's evaluation (and its save_best checkpoint)
+      await runner.dist.barrier();
+      return;
+    }
+    try {
+      await this.evaluateOnRank0(runner);
+    } finally {
+      if (runner.worldSize > 1) await runner.dist.barrier();
+    }
+  }
+
+  private async evaluateOnRank0(runner: BaseRunner): Promise<void> {
     const { results, batches } = await this.evaluator();
     this.last = { results, progress: this.byEpoch ? runner.epoch + 1 : runner.iter + 1 };
     for (const [k, v] of Object.entries(results)) runner.logger.info(`${k}: ${v.toFixed(3)}`);

@@ -42,6 +42,11 @@ export abstract class LoggerHook extends Hook {
   }
 
   override async afterTrainIter(runner: BaseRunner): Promise<void> {
+    await this.logTrainIter(runner);
+  }
+
+  /** The interval logging of `afterTrainIter` alone (EvalHook writes the training log out before it evaluates). */
+  async logTrainIter(runner: BaseRunner): Promise<void> {
     const due =
       (this.byEpoch && this.everyNInnerIters(runner, this.interval)) ||
       (!this.byEpoch && this.everyNIters(runner, this.interval)) ||
@@ -51,10 +56,9 @@ export abstract class LoggerHook extends Hook {
       await runner.flushLog();
       runner.logBuffer.average(this.interval);
     }
-    if (runner.logBuffer.ready) {
-      await this.log(runner);
-      if (this.resetFlag) runner.logBuffer.clearOutput();
-    }
+    // empty: an evaluation just cleared the buffer and this rank has no metrics of its own (rank 0 evaluates)
+    if (runner.logBuffer.ready && Object.keys(runner.logBuffer.output).length > 0) await this.log(runner);
+    if (runner.logBuffer.ready && this.resetFlag) runner.logBuffer.clearOutput();
   }
 
   override async afterTrainEpoch(runner: BaseRunner): Promise<void> {

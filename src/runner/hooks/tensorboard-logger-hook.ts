@@ -6,7 +6,7 @@ import type { LoggerHookArgs } from './logger-hook.js';
 import { LoggerHook } from './logger-hook.js';
 
 /**
- * mmcv `TensorboardLoggerHook`: scalars `train/<key>` (all log-buffer outputs but time/data_time),
+ * mmcv `TensorboardLoggerHook`: scalars `train/<key>` (all log-buffer outputs but time/data_time; `val/<key>` for an evaluation's),
  * `learning_rate`, `momentum`, at step `iter + 1`, into `<log_dir | work_dir/tf_logs>` (rank 0).
  */
 export class TensorboardLoggerHook extends LoggerHook {
@@ -29,9 +29,12 @@ export class TensorboardLoggerHook extends LoggerHook {
   protected log(runner: BaseRunner): void {
     if (!this.writer) return;
     const step = this.getIter(runner);
-    for (const [k, v] of Object.entries(runner.logBuffer.output)) {
-      if (k === 'time' || k === 'data_time') continue;
-      this.writer.addScalar(`${runner.mode}/${k}`, v, step);
+    const { output } = runner.logBuffer;
+    // mmcv get_mode: an output without `time` during training is an evaluation's (EvalHook): tags val/<metric>
+    const mode = runner.mode === 'train' && !('time' in output) && 'eval_iter_num' in output ? 'val' : runner.mode;
+    for (const [k, v] of Object.entries(output)) {
+      if (k === 'time' || k === 'data_time' || k === 'eval_iter_num') continue;
+      this.writer.addScalar(`${mode}/${k}`, v, step);
     }
     const lrs = runner.currentLr();
     this.writer.addScalar('learning_rate', lrs[0], step);
