@@ -100,13 +100,16 @@ export async function knnMonitorEvaluator(model: BaseAlgorithm, cfg: Cfg, o: { s
   o.log?.(`kNN monitor: bank ${train.length} images, queries ${val.length}, k ${settings.k}, T ${settings.temperature}`);
   const evaluate = async () => {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const wasTraining = model.training;
     model.eval();
     try {
       const bank = await monitorFeatures(model, train, settings.batchSize);
       const queries = await monitorFeatures(model, val, settings.batchSize);
       const r = knnClassify(bank, queries, settings.k, settings.temperature);
-      o.log?.(`kNN monitor: ${bank.n} + ${queries.n} images in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const cpu = process.cpuUsage(cpu0);
+      // CPU time as well as wall time: on a shared machine the wall time says more about the load than the monitor
+      o.log?.(`kNN monitor: ${bank.n} + ${queries.n} images in ${((performance.now() - t0) / 1000).toFixed(1)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s)`);
       return { results: { 'knn.top1': r.top1, 'knn.top5': r.top5 }, batches: Math.ceil(queries.n / settings.batchSize) };
     } finally {
       model.train(wasTraining);
