@@ -129,6 +129,12 @@ describe('mask generators', () => {
     for (let y = 0; y < 48; y++) for (let x = 0; x < 48; x++) expect(m[y * 48 + x]).toBe(m[(y - (y % 8)) * 48 + (x - (x % 8))]);
   });
 
+  it('SimMIMMaskGenerator: bad sizes and mask_ratio are one-line errors naming the key', () => {
+    for (const r of [1, -0.1, 1.5]) expect(() => PIPELINES.build({ type: 'SimMIMMaskGenerator', mask_ratio: r })).toThrow(`SimMIMMaskGenerator: mask_ratio must be in [0, 1), got ${r}`);
+    expect(() => PIPELINES.build({ type: 'SimMIMMaskGenerator', input_size: 200 })).toThrow('SimMIMMaskGenerator: input_size 200 must be a multiple of mask_patch_size 32');
+    expect(() => PIPELINES.build({ type: 'SimMIMMaskGenerator', model_patch_size: 5 })).toThrow('SimMIMMaskGenerator: mask_patch_size 32 must be a multiple of model_patch_size 5');
+  });
+
   it('a masked pipeline batches the mask as [N, h, w]', async () => {
     const ds = await buildDataset({
       type: 'SingleViewDataset',

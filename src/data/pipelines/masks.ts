@@ -107,6 +107,7 @@ export class SimMIMMaskGenerator implements Transform {
     const maskPatch = (args.mask_patch_size as number) ?? 32;
     const modelPatch = (args.model_patch_size as number) ?? 4;
     const ratio = (args.mask_ratio as number) ?? 0.6;
+    if (typeof ratio !== 'number' || !(ratio >= 0 && ratio < 1)) throw new ConfigError(`SimMIMMaskGenerator: mask_ratio must be in [0, 1), got ${JSON.stringify(ratio)}`);
     if (input % maskPatch !== 0) throw new ConfigError(`SimMIMMaskGenerator: input_size ${input} must be a multiple of mask_patch_size ${maskPatch}`);
     if (maskPatch % modelPatch !== 0) throw new ConfigError(`SimMIMMaskGenerator: mask_patch_size ${maskPatch} must be a multiple of model_patch_size ${modelPatch}`);
     this.randSize = input / maskPatch;
