@@ -52,6 +52,14 @@ export const WORKLOADS: Record<string, Workload> = {
     backbone: { type: 'VisionTransformer', arch: 'deit-tiny', img_size: 224, patch_size: 16 },
     features: 192,
   },
+  'swin-tiny': {
+    name: 'swin-tiny',
+    title: "Swin-T, 192², window 6, batch 8 (SimMIM's encoder as its configs run it)",
+    batch: 8,
+    image: [192, 192, 3],
+    backbone: { type: 'SwinTransformer', arch: 'tiny', img_size: 192, window_size: 6, drop_path_rate: 0 },
+    features: 768,
+  },
 };
 
 export interface BenchModel {

@@ -7,7 +7,7 @@
  * the addon's register-only FMA loop. `--layers` adds per-layer conv timings (forward, input grad,
  * filter grad) of ResNet-18-CIFAR, native vs PyTorch.
  *
- * Usage: npm run bench:engine [-- --workloads resnet18-cifar,resnet18-narrow,resnet50,vit-tiny
+ * Usage: npm run bench:engine [-- --workloads resnet18-cifar,resnet18-narrow,resnet50,vit-tiny,swin-tiny
  *          --engines wasm,native,native-bf16 --threads 1,2 --torch nchw,channels_last --rounds 5 --layers]
  * Set-up for the PyTorch side: tools/setup-bench-env.sh
  */
@@ -26,7 +26,7 @@ import { WORKLOADS, buildBenchModel, type Workload } from './engine-model.js';
 
 const { values } = parseArgs({
   options: {
-    workloads: { type: 'string', default: 'resnet18-cifar,resnet18-narrow,resnet50,vit-tiny' },
+    workloads: { type: 'string', default: 'resnet18-cifar,resnet18-narrow,resnet50,vit-tiny,swin-tiny' },
     engines: { type: 'string', default: 'wasm,native,native-bf16' },
     threads: { type: 'string', default: '1,2' },
     torch: { type: 'string', default: 'nchw,channels_last' },

@@ -24,6 +24,16 @@ elif W == 'resnet50':
     model, feat, shape = ref.ResNet(50), 2048, (8, 3, 224, 224)
 elif W == 'vit-tiny':
     model, feat, shape = ref.VisionTransformer(192, 12, 3, 768, 224, 16), 192, (8, 3, 224, 224)
+elif W == 'swin-tiny':
+    spec = importlib.util.spec_from_file_location('simmim_ref', os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tools', 'torch-simmim-reference.py'))
+    simmim_ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(simmim_ref)
+    swin = simmim_ref.SimMIMSwinTransformer({'arch': {'embed_dims': 96, 'depths': [2, 2, 6, 2], 'num_heads': [3, 6, 12, 24]}, 'img_size': 192,
+                                             'out_indices': [3], 'stage_cfgs': {'block_cfgs': {'window_size': 6}}})
+    # mmcls's SwinTransformer forward: SimMIM's with nothing masked (one multiply-add on the patch tokens more)
+    model = nn.Sequential(swin)
+    model.forward = lambda t: swin(t, torch.zeros(t.shape[0], 48, 48))
+    feat, shape = 768, (8, 3, 192, 192)
 else:
     raise SystemExit(f'unknown workload {W}')
 fc = nn.Linear(feat, 10)
