@@ -139,6 +139,7 @@ export function buildDataLoader(dataset: Dataset, o: DataLoaderOptions): DataLoa
     length,
     batchSize: bs,
     dataset,
+    sampler,
     async *epoch(epoch: number): AsyncIterable<Batch> {
       const idx = sampler.indices(epoch);
       const batches = Array.from({ length }, (_, b) => idx.slice(b * bs, (b + 1) * bs));

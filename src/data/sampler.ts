@@ -37,12 +37,46 @@ export class DistributedSampler {
     this.totalSize = this.numSamples * this.worldSize;
   }
 
-  /** Dataset indices of this rank in epoch `epoch`. */
+  /** Dataset indices of this rank in epoch `epoch` (a pending `setUniformIndices` list replaces the shuffle once). */
   indices(epoch: number): number[] {
-    let idx = this.shuffle ? new Rng(seedOf(this.seed, epoch, 0x5a3b1e)).permutation(this.size) : Array.from({ length: this.size }, (_, i) => i);
+    if (this.uniform) {
+      const idx = this.uniform;
+      this.uniform = null;
+      return this.split(idx);
+    }
+    return this.split(this.shuffle ? new Rng(seedOf(this.seed, epoch, 0x5a3b1e)).permutation(this.size) : Array.from({ length: this.size }, (_, i) => i));
+  }
+
+  private uniform: number[] | null = null;
+
+  /**
+   * MMSelfSup `DistributedSampler.set_uniform_indices` (DeepClusterHook's `unif_sampling`): the next
+   * epoch draws `floor(N / num_classes) + 1` samples from every non-empty class (with replacement
+   * where the class is not larger than that), shuffles them and keeps the first N, so small clusters
+   * are seen as often as large ones. Seeded by (seed, epoch) and the same on every rank.
+   */
+  setUniformIndices(labels: ArrayLike<number>, numClasses: number, epoch: number): void {
+    if (labels.length !== this.size) throw new ConfigError(`uniform sampling: got ${labels.length} labels for ${this.size} samples`);
+    const n = labels.length;
+    const perLabel = Math.floor(n / numClasses) + 1;
+    const rng = new Rng(seedOf(this.seed, epoch, 0x7f4a21));
+    const members: number[][] = Array.from({ length: numClasses }, () => []);
+    for (let i = 0; i < n; i++) members[labels[i]].push(i);
+    const idx: number[] = [];
+    for (const m of members) {
+      if (m.length === 0) continue;
+      if (m.length <= perLabel) for (let k = 0; k < perLabel; k++) idx.push(m[rng.int(m.length)]);
+      else idx.push(...rng.permutation(m.length).slice(0, perLabel).map((j) => m[j]));
+    }
+    this.uniform = rng.permutation(idx.length).slice(0, n).map((j) => idx[j]);
+  }
+
+  /** Pads (or truncates with dropLast) to `totalSize`, then takes this rank's positions r, r + W, ... */
+  private split(all: number[]): number[] {
+    let idx = all;
     if (!this.dropLast) {
       const pad = this.totalSize - idx.length;
-      for (let k = 0; k < pad; k++) idx.push(idx[k % this.size]);
+      for (let k = 0; k < pad; k++) idx.push(idx[k % idx.length]);
     } else idx = idx.slice(0, this.totalSize);
     const out: number[] = [];
     for (let i = this.rank; i < this.totalSize; i += this.worldSize) out.push(idx[i]);

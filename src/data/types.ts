@@ -4,6 +4,8 @@
  * batches into tensors itself. Images are HWC (row-major, channels last), RGB order.
  */
 
+import type { DistributedSampler } from './sampler.js';
+
 /** A host-side array with a shape (row-major). */
 export interface HostTensor<A extends Float32Array | Int32Array | Uint8Array = Float32Array> {
   data: A;
@@ -148,6 +150,8 @@ export interface DataLoader {
   readonly length: number;
   readonly batchSize: number;
   readonly dataset: Dataset;
+  /** The index order per epoch (DeepClusterHook replaces it with `setUniformIndices`). */
+  readonly sampler?: DistributedSampler;
   /** Batches of epoch `epoch` (0-based). */
   epoch(epoch: number): AsyncIterable<Batch>;
   /** Ends worker threads. */

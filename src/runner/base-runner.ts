@@ -64,6 +64,8 @@ export abstract class BaseRunner {
   readonly meta: Record<string, unknown>;
   readonly timestamp: string;
   readonly hooks: Hook[] = [];
+  /** The workflow's loaders while `run` runs (MMSelfSup hands DeepClusterHook `data_loaders`; [0] trains). */
+  dataLoaders: TrainLoader[] = [];
   readonly logBuffer = new LogBuffer();
   mode: 'train' | 'val' = 'train';
   epoch = 0;

@@ -8,6 +8,7 @@ export class EpochBasedRunner extends BaseRunner {
   readonly byEpoch = true;
 
   async run(loaders: TrainLoader[], workflow: WorkflowEntry[]): Promise<void> {
+    this.dataLoaders = loaders;
     checkWorkflow(workflow, loaders);
     const trainIdx = workflow.findIndex(([m]) => m === 'train');
     this.epochLength = loaders[trainIdx].length;

@@ -40,6 +40,7 @@ export class IterBasedRunner extends BaseRunner {
   readonly byEpoch = false;
 
   async run(loaders: TrainLoader[], workflow: WorkflowEntry[]): Promise<void> {
+    this.dataLoaders = loaders;
     checkWorkflow(workflow, loaders, false);
     this.epochLength = loaders[0].length;
     this.maxEpochs = Math.ceil(this.maxIters / this.epochLength);

@@ -13,11 +13,14 @@ beforeAll(async () => {
   await initBackend('wasm', { log: () => {} });
 });
 
-test('with_sobel and the backbone in_channels must agree (one-line config error naming both keys)', () => {
-  expect(() => buildModel(dc({ backbone: backbone(3) }))).toThrow(ConfigError);
-  expect(() => buildModel(dc({ backbone: backbone(3) }))).toThrow(/with_sobel=True .* model.backbone.in_channels is 3; set model.backbone.in_channels=2/);
-  expect(() => buildModel(dc({ with_sobel: false }))).toThrow(/with_sobel=False gives the backbone 3 channels/);
-  expect(() => buildModel({ type: 'Classification', with_sobel: true, backbone: backbone(3), head })).toThrow(/Classification: with_sobel=True/);
+test('with_sobel and the backbone in_channels must agree before training (one-line config error naming both keys)', () => {
+  // MMSelfSup builds these (count-params works) and fails at the first forward
+  const check = (cfg: Record<string, unknown>) => () => buildModel(cfg).checkDataset(8);
+  expect(check(dc({ backbone: backbone(3) }))).toThrow(ConfigError);
+  expect(check(dc({ backbone: backbone(3) }))).toThrow(/with_sobel=True .* model.backbone.in_channels is 3; set model.backbone.in_channels=2/);
+  expect(check(dc({ with_sobel: false }))).toThrow(/with_sobel=False gives the backbone 3 channels/);
+  expect(check({ type: 'Classification', with_sobel: true, backbone: backbone(3), head })).toThrow(/Classification: with_sobel=True/);
+  expect(check(dc())).not.toThrow();
 });
 
 test('set_reweight: weights (count + 1e-10)^-pow normalised to 1 go into the head loss; an empty cluster weighs most', () => {

@@ -32,11 +32,17 @@ export class Classification extends BaseAlgorithm {
     readonly head: ClassificationHead,
     readonly augments: Augments | null = null,
     withSobel = false,
+    private readonly backboneCfg: unknown = {},
   ) {
     super();
     this.sobelLayer = withSobel ? this.registerModule('sobel_layer', new Sobel()) : null;
     this.registerModule('backbone', backbone);
     this.registerModule('head', head);
+  }
+
+  /** with_sobel over a 3-channel backbone fails at the first forward in MMSelfSup; here before training, in one line. */
+  override checkDataset(_length: number): void {
+    if (this.sobelLayer) checkSobelChannels('Classification', true, this.backboneCfg);
   }
 
   override extractFeat(x: Tensor): Tensor[] {
@@ -70,9 +76,8 @@ export const classificationEntry = defineComponent({
   type: 'Classification',
   args: { backbone: REQUIRED, head: REQUIRED, with_sobel: false, train_cfg: undefined as unknown, init_cfg: undefined },
   build: (a) => {
-    if (a.with_sobel) checkSobelChannels('Classification', true, a.backbone);
     const trainCfg = (a.train_cfg ?? {}) as Record<string, unknown>;
     const augments = trainCfg.augments ? new Augments(trainCfg.augments) : null;
-    return new Classification(buildBackbone('Classification', a.backbone), buildHead<ClassificationHead>('Classification', a.head), augments, Boolean(a.with_sobel));
+    return new Classification(buildBackbone('Classification', a.backbone), buildHead<ClassificationHead>('Classification', a.head), augments, Boolean(a.with_sobel), a.backbone);
   },
 });

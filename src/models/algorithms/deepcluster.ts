@@ -1,3 +1,4 @@
+import { ConfigError } from '../../errors.js';
 import { tf, type Tensor } from '../../engine/tf.js';
 import type { Batch, StepContext } from '../contracts.js';
 import type { ClsHead } from '../heads/heads.js';
@@ -22,6 +23,7 @@ export class DeepCluster extends BaseAlgorithm {
     readonly neck: ListModule | null,
     readonly head: ClsHead,
     readonly withSobel = true,
+    private readonly backboneCfg: unknown = {},
   ) {
     super();
     this.sobelLayer = withSobel ? this.registerModule('sobel_layer', new Sobel()) : null;
@@ -31,8 +33,23 @@ export class DeepCluster extends BaseAlgorithm {
     this.lossWeight = new Float32Array(head.numClasses).fill(1 / head.numClasses);
   }
 
+  /**
+   * MMSelfSup builds a Sobel model over a 3-channel backbone (its own deepcluster_resnet50 config) and
+   * fails at the first forward; here training stops first, in one line (count-params still builds it).
+   */
+  override checkDataset(_length: number): void {
+    checkSobelChannels('DeepCluster', this.withSobel, this.backboneCfg);
+  }
+
   override extractFeat(x: Tensor): Tensor[] {
     return this.backbone.forward(this.sobelLayer ? this.sobelLayer.forward(x) : x);
+  }
+
+  protected override async beforeStep(_views: Tensor[], _ctx: StepContext, batch?: Batch): Promise<void> {
+    const pseudo = batch?.pseudo_label as ArrayLike<number> | undefined;
+    if (pseudo && Array.prototype.some.call(pseudo, (l: number) => l < 0)) {
+      throw new ConfigError('DeepCluster: a sample has no pseudo label yet (-1): DeepClusterHook assigns them before the first epoch with initial=True (add it to custom_hooks)');
+    }
   }
 
   forwardTrain(views: Tensor[], _labels?: Tensor, _ctx?: StepContext, batch?: Batch): LossDict {
@@ -59,12 +76,12 @@ export const deepClusterEntry = defineComponent({
   type: 'DeepCluster',
   args: { backbone: REQUIRED, with_sobel: true, neck: undefined, head: REQUIRED, init_cfg: undefined },
   build: (a) => {
-    checkSobelChannels('DeepCluster', Boolean(a.with_sobel), a.backbone);
     return new DeepCluster(
       buildBackbone('DeepCluster', a.backbone),
       a.neck ? buildNeck('DeepCluster', a.neck) : null,
       buildHead<ClsHead>('DeepCluster', a.head),
       Boolean(a.with_sobel),
+      a.backbone,
     );
   },
 });

@@ -85,7 +85,15 @@ export class ClsHead extends Module {
     this.vitBackbone = (args.vit_backbone as boolean) ?? false;
     this.numClasses = (args.num_classes as number) ?? 1000;
     this.fcCls = this.registerModule('fc_cls', new Linear((args.in_channels as number) ?? 2048, this.numClasses));
-    applyLinearInitCfg(this, args.init_cfg ?? CLS_HEAD_INIT, 'ClsHead');
+    this.initCfg = args.init_cfg ?? CLS_HEAD_INIT;
+    this.initWeights();
+  }
+
+  private readonly initCfg: unknown;
+
+  /** mmcv `init_weights` from the head's `init_cfg` (DeepClusterHook re-initialises the classifier after each clustering). */
+  initWeights(): void {
+    applyLinearInitCfg(this, this.initCfg, 'ClsHead');
   }
 
   /** The parameter-free part (cached by linear evaluation's fast path): the last backbone output, average-pooled with `with_avg_pool`. */

@@ -10,6 +10,7 @@ import { buildMomentumUpdaterHook } from './momentum-updater-hook.js';
 import { MomentumUpdateHook, SimSiamHook } from './momentum-update-hook.js';
 import { OptimizerHook } from './optimizer-hook.js';
 import { SwAVHook } from './swav-hook.js';
+import { deepClusterHookEntry } from './deepcluster-hook.js';
 import { TensorboardLoggerHook } from './tensorboard-logger-hook.js';
 import { TextLoggerHook } from './text-logger-hook.js';
 
@@ -22,6 +23,7 @@ HOOKS.register('MomentumUpdateHook', (a) => new MomentumUpdateHook('MomentumUpda
 HOOKS.register('SimSiamHook', (a) => new SimSiamHook(a));
 HOOKS.register('SwAVHook', (a) => new SwAVHook(a));
 HOOKS.register('DenseCLHook', (a) => new DenseCLHook(a));
+HOOKS.add(deepClusterHookEntry);
 HOOKS.register('TextLoggerHook', (a) => new TextLoggerHook(a));
 HOOKS.register('TensorboardLoggerHook', (a) => new TensorboardLoggerHook(a));
 HOOKS.register('IterTimerHook', () => new IterTimerHook());
