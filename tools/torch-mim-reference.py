@@ -143,7 +143,7 @@ def adamw_groups(model, opt_cfg):
     return groups
 
 
-def replay(name, model, model_cfg, opt_cfg, img, masks, extra_meta=None):
+def replay(name, model, model_cfg, opt_cfg, img, masks, extra_meta=None, extra_tensors=None):
     """Runs len(masks) AdamW steps of model.forward_train(img, masks[k]); writes the fixture."""
     tensors = {f'init.{k}': v.clone() for k, v in model.state_dict().items()}
     tensors['input'] = ref.nhwc(img)
@@ -162,6 +162,7 @@ def replay(name, model, model_cfg, opt_cfg, img, masks, extra_meta=None):
         tensors[f'mask.{k}'] = m
     for k, v in model.state_dict().items():
         tensors[f'final.{k}'] = v.clone()
+    tensors.update(extra_tensors or {})  # read after the steps: they may add to it
     meta = {'model': json.dumps(model_cfg), 'optimizer': json.dumps(opt_cfg), 'steps': str(len(masks)), 'torch': torch.__version__, **(extra_meta or {})}
     ref.save_safetensors(os.path.join(OUT, f'{name}.safetensors'), tensors, meta)
 

@@ -47,6 +47,8 @@ export interface TrainableModel {
   trainStep(batch: Batch, ctx: StepContext): Promise<StepOutputs>;
   /** Throws a ConfigError when the model cannot train on a data set of `length` samples (memory banks). */
   checkDataset?(length: number): void;
+  /** Reads files the model needs besides its weights (CAE's DALL-E tokenizer); the runner awaits it once at start-up. */
+  loadAuxiliaryFiles?(): Promise<void>;
   /** Losses without gradients (a `val` workflow entry). */
   valStep?(batch: Batch, ctx: StepContext): Promise<{ logVars: Record<string, number>; numSamples: number }>;
 }

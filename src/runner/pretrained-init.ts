@@ -54,6 +54,8 @@ export async function applyPretrainedInit(
   o: { info: (m: string) => void; warn: (m: string) => void; fetch?: (uri: string) => Promise<string> },
 ): Promise<number> {
   const specs = pretrainedSpecs(modelCfg);
+  // mmcv builds these in the model's constructor (CAE's DALL-E tokenizer); before load_from/resume so they load too
+  await model.loadAuxiliaryFiles?.();
   for (const s of specs) {
     const path = o.fetch ? await o.fetch(s.checkpoint) : s.checkpoint;
     const r = await loadWeights(model, path, { into: s.into, prefix: s.prefix, what: s.where, warn: o.warn });

@@ -47,3 +47,13 @@ test('a CAE pipeline batches img_target [N, h, w, 3] and mask [N, h, w] next to 
     break;
   }
 });
+
+test('BEiTMaskGenerator masks exactly num_masking_patches, as MMSelfSup loops until it does (CAE depends on it)', () => {
+  const t = PIPELINES.build({ type: 'BEiTMaskGenerator', input_size: [14, 14], num_masking_patches: 75, min_num_patches: 16 });
+  const img = { data: new Float32Array(12), height: 2, width: 2, channels: 3 };
+  for (let seed = 0; seed < 30; seed++) {
+    const extras: Record<string, any> = {};
+    t.apply(img, new Rng(seed), extras);
+    expect(extras.mask.data.reduce((s: number, v: number) => s + v, 0)).toBe(75);
+  }
+});

@@ -8,11 +8,14 @@ const randint = (rng: Random, lo: number, hi: number) => lo + rng.int(hi - lo + 
 
 /**
  * Block-wise masking of BEiT / MaskFeat: rectangles of random area and aspect are added until
- * `count` patches are masked. Returns an h x w uint8 mask (1 = masked).
+ * `count` patches are masked. Returns an h x w uint8 mask (1 = masked). With `exact` (MMSelfSup's
+ * BEiTMaskGenerator, whose count CAE's neck relies on) a round that adds nothing is retried;
+ * otherwise (MaskFeat's) masking stops there, a few patches short.
  */
-function blockMask(rng: Random, h: number, w: number, count: number, minPatches: number, maxPatches: number, logAspect: [number, number], tries: number): Uint8Array {
+function blockMask(rng: Random, h: number, w: number, count: number, minPatches: number, maxPatches: number, logAspect: [number, number], tries: number, exact = false): Uint8Array {
   const mask = new Uint8Array(h * w);
   let masked = 0;
+  let idle = 0;
   while (masked < count) {
     const maxMask = Math.min(count - masked, maxPatches);
     let delta = 0;
@@ -39,7 +42,12 @@ function blockMask(rng: Random, h: number, w: number, count: number, minPatches:
         }
       }
     }
-    if (delta === 0) break;
+    if (delta === 0) {
+      if (!exact) break;
+      if (++idle > 10_000) throw new ConfigError(`BEiTMaskGenerator: cannot place ${count} masked patches in ${h}×${w} with min_num_patches ${minPatches}, max_num_patches ${maxPatches}`);
+      continue;
+    }
+    idle = 0;
     masked += delta;
   }
   return mask;
@@ -53,7 +61,7 @@ abstract class BlockMaskGenerator implements Transform {
   readonly logAspect: [number, number];
 
   /** `min_num_patches`, `max_num_patches` (default numMasking), `min_aspect` (0.3), `max_aspect` (1 / min_aspect). */
-  constructor(args: Record<string, unknown>, readonly height: number, readonly width: number, readonly numMasking: number, minPatches: number, private readonly tries: number) {
+  constructor(args: Record<string, unknown>, readonly height: number, readonly width: number, readonly numMasking: number, minPatches: number, private readonly tries: number, private readonly exact = false) {
     this.minPatches = (args.min_num_patches as number) ?? minPatches;
     this.maxPatches = (args.max_num_patches as number) ?? numMasking;
     const minA = (args.min_aspect as number) ?? 0.3;
@@ -62,7 +70,7 @@ abstract class BlockMaskGenerator implements Transform {
   }
 
   apply(img: Image, rng: Random, extras: SampleExtras): Image {
-    const mask = blockMask(rng, this.height, this.width, this.numMasking, this.minPatches, this.maxPatches, this.logAspect, this.tries);
+    const mask = blockMask(rng, this.height, this.width, this.numMasking, this.minPatches, this.maxPatches, this.logAspect, this.tries, this.exact);
     extras.mask = { data: mask, shape: [this.height, this.width] };
     return img;
   }
@@ -80,7 +88,7 @@ export class BEiTMaskGenerator extends BlockMaskGenerator {
     if (!(h > 0 && w > 0)) throw new ConfigError(`BEiTMaskGenerator: input_size must be positive, got ${JSON.stringify(s)}`);
     const count = args.num_masking_patches as number;
     if (!(count >= 0 && count <= h * w)) throw new ConfigError('BEiTMaskGenerator: num_masking_patches must be within [0, input_size^2]');
-    super(args, h, w, count, 4, 10);
+    super(args, h, w, count, 4, 10, true);
   }
 }
 

@@ -31,12 +31,17 @@ export class MultiheadAttention extends Module {
     this.projDrop = this.registerModule('proj_drop', new Dropout(args.projDrop ?? 0));
   }
 
+  /** x `[N, L, D]` -> `[N, L, 3D]` (q, k, v); subclasses with their own biases override it. */
+  protected projectQKV(x: Tensor3D): Tensor {
+    return this.qkv.forward(x);
+  }
+
   forward(x: Tensor3D): Tensor3D {
     const [n, l, d] = x.shape;
     const h = this.numHeads;
     const hd = this.headDims;
     // [N, L, 3, H, hd] -> [3, N, H, L, hd]
-    const qkv = tf.transpose(tf.reshape(this.qkv.forward(x), [n, l, 3, h, hd]), [2, 0, 3, 1, 4]);
+    const qkv = tf.transpose(tf.reshape(this.projectQKV(x), [n, l, 3, h, hd]), [2, 0, 3, 1, 4]);
     const [q, k, v] = tf.unstack(qkv, 0) as Tensor[];
     const q3 = tf.reshape(q, [n * h, l, hd]) as Tensor3D;
     const k3 = tf.reshape(k, [n * h, l, hd]) as Tensor3D;

@@ -5,6 +5,7 @@ import { byolEntry } from './byol.js';
 import { classificationEntry } from './classification.js';
 import { maeEntry } from './mae.js';
 import { maskFeatEntry } from './maskfeat.js';
+import { caeEntry } from './cae.js';
 import { mocoEntry } from './moco.js';
 import { simclrEntry } from './simclr.js';
 import { simsiamEntry } from './simsiam.js';
@@ -27,6 +28,7 @@ export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = 
   classificationEntry,
   maeEntry,
   maskFeatEntry,
+  caeEntry,
   rotationPredEntry,
   relativeLocEntry,
   npidEntry,

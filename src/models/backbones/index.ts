@@ -7,6 +7,7 @@ import { buildVisionTransformer } from './vit.js';
 import { buildMaskFeatViT } from './maskfeat-vit.js';
 import { buildSwinTransformer } from './swin.js';
 import { buildSimMIMSwinTransformer } from './simmim-swin.js';
+import { buildCAEViT } from './cae-vit.js';
 
 /** Backbones under MMSelfSup's type names; `build({type: 'ResNet', depth: 50, ...})`. */
 export const BACKBONES = new Registry<Module>('backbone');
@@ -16,6 +17,7 @@ BACKBONES.register('ResNeXt', buildResNeXt);
 BACKBONES.register('ResNet_CIFAR', buildResNetCifar);
 BACKBONES.register('VisionTransformer', buildVisionTransformer);
 BACKBONES.register('MaskFeatViT', buildMaskFeatViT);
+BACKBONES.register('CAEViT', buildCAEViT);
 BACKBONES.register('MAEViT', buildMAEViT);
 BACKBONES.register('MIMVisionTransformer', buildMIMVisionTransformer);
 BACKBONES.register('SwinTransformer', buildSwinTransformer);

@@ -10,6 +10,7 @@ import { LayerNorm } from '../../engine/layers/layer-norm.js';
 import { Linear } from '../../engine/layers/linear.js';
 import { FFN } from '../../engine/layers/mlp.js';
 import { tf, type Tensor, type Tensor2D, type Tensor3D, type Tensor4D, type Variable } from '../../engine/tf.js';
+import { QVBiasAttention } from './qv-bias-attention.js';
 
 interface ArchSpec {
   embed_dims: number;
@@ -59,26 +60,50 @@ export const VIT_ARG_NAMES = [
   'output_cls_token', 'interpolate_mode', 'patch_cfg', 'layer_cfgs', 'stop_grad_conv1', 'frozen_stages', 'norm_eval', 'init_cfg', 'pos_embed_type',
 ] as const;
 
-/** mmcls TransformerEncoderLayer: x + attn(ln1(x)), then x + ffn(ln2(x)); DropPath on both branches. */
+/** Options of a TransformerEncoderLayer; `mmselfsup` selects MMSelfSup's own layer (models/utils/transformer_blocks.py). */
+export interface EncoderLayerOptions {
+  dropRate: number;
+  dropPathRate: number;
+  qkvBias: boolean;
+  eps: number;
+  /** MMSelfSup's TransformerEncoderLayer: q/v biases when qkv_bias=False, layer scale gamma_1/gamma_2 = init_values when > 0. */
+  mmselfsup?: { initValues: number };
+}
+
+/**
+ * mmcls TransformerEncoderLayer: x + attn(ln1(x)), then x + ffn(ln2(x)); DropPath on both branches.
+ * With `mmselfsup`, MMSelfSup's subclass: its attention (QVBiasAttention) and, for init_values > 0,
+ * x + gamma_1 · attn(ln1(x)), x + gamma_2 · ffn(ln2(x)).
+ */
 export class TransformerEncoderLayer extends Module {
   readonly ln1: LayerNorm;
   readonly attn: MultiheadAttention;
   readonly ln2: LayerNorm;
   readonly ffn: FFN;
   readonly dropPath: DropPath;
+  readonly gamma1: Variable | null = null;
+  readonly gamma2: Variable | null = null;
 
-  constructor(d: number, heads: number, ff: number, o: { dropRate: number; dropPathRate: number; qkvBias: boolean; eps: number }) {
+  constructor(d: number, heads: number, ff: number, o: EncoderLayerOptions) {
     super();
     this.ln1 = this.registerModule('ln1', new LayerNorm(d, o.eps));
-    this.attn = this.registerModule('attn', new MultiheadAttention(d, heads, { qkvBias: o.qkvBias, projDrop: o.dropRate }));
+    this.attn = this.registerModule('attn', o.mmselfsup
+      ? new QVBiasAttention(d, heads, { qkvBias: o.qkvBias, projDrop: o.dropRate })
+      : new MultiheadAttention(d, heads, { qkvBias: o.qkvBias, projDrop: o.dropRate }));
     this.ln2 = this.registerModule('ln2', new LayerNorm(d, o.eps));
     this.ffn = this.registerModule('ffn', new FFN(d, ff, { ffnDrop: o.dropRate }));
     this.dropPath = this.registerModule('drop_path', new DropPath(o.dropPathRate));
+    const init = o.mmselfsup?.initValues ?? 0;
+    if (init > 0) {
+      this.gamma1 = this.registerParameter('gamma_1', tf.fill([d], init));
+      this.gamma2 = this.registerParameter('gamma_2', tf.fill([d], init));
+    }
   }
 
   forward(x: Tensor3D): Tensor3D {
-    const a = tf.add(x, this.dropPath.forward(this.attn.forward(this.ln1.forward(x) as Tensor3D))) as Tensor3D;
-    return tf.add(a, this.dropPath.forward(this.ffn.forward(this.ln2.forward(a)))) as Tensor3D;
+    const scale = (g: Variable | null, t: Tensor) => (g ? tf.mul(g, t) : t);
+    const a = tf.add(x, this.dropPath.forward(scale(this.gamma1, this.attn.forward(this.ln1.forward(x) as Tensor3D)))) as Tensor3D;
+    return tf.add(a, this.dropPath.forward(scale(this.gamma2, this.ffn.forward(this.ln2.forward(a))))) as Tensor3D;
   }
 }
 
@@ -107,7 +132,7 @@ export class VisionTransformer extends Module {
   readonly layers: ModuleList<TransformerEncoderLayer>;
   readonly ln1: LayerNorm | null;
 
-  constructor(args: ViTArgs, options: { typeName?: string; maskToken?: boolean } = {}) {
+  constructor(args: ViTArgs, options: { typeName?: string; maskToken?: boolean; mmselfsupLayers?: { initValues: number } } = {}) {
     super();
     const type = options.typeName ?? 'VisionTransformer';
     const spec = typeof args.arch === 'object' ? args.arch : ARCH_ZOO[(args.arch ?? 'base').toLowerCase()];
@@ -149,7 +174,7 @@ export class VisionTransformer extends Module {
     const layers: TransformerEncoderLayer[] = [];
     for (let i = 0; i < this.numLayers; i++) {
       const dpr = this.numLayers > 1 ? (dprMax * i) / (this.numLayers - 1) : 0;
-      layers.push(new TransformerEncoderLayer(d, spec.num_heads, spec.feedforward_channels, { dropRate: args.drop_rate ?? 0, dropPathRate: dpr, qkvBias: args.qkv_bias ?? true, eps }));
+      layers.push(new TransformerEncoderLayer(d, spec.num_heads, spec.feedforward_channels, { dropRate: args.drop_rate ?? 0, dropPathRate: dpr, qkvBias: args.qkv_bias ?? true, eps, mmselfsup: options.mmselfsupLayers }));
     }
     this.layers = this.registerModule('layers', new ModuleList(layers));
     this.ln1 = (args.final_norm ?? true) ? this.registerModule('ln1', new LayerNorm(d, eps)) : null;

@@ -3,6 +3,7 @@ import type { ComponentEntry } from '../../registry/index.js';
 import { maeFinetuneHeadEntry, maskFeatFinetuneHeadEntry } from './finetune-heads.js';
 import { maePretrainHeadEntry } from './mae-pretrain-head.js';
 import { maskFeatPretrainHeadEntry } from './maskfeat-pretrain-head.js';
+import { caeHeadEntry } from './cae-head.js';
 import { multiClsHeadEntry } from './multi-cls-head.js';
 import { swavHeadEntry } from './swav-head.js';
 import { simMIMHeadEntry } from './simmim-head.js';
@@ -10,4 +11,4 @@ import { linearClsHeadEntry } from './linear-cls-head.js';
 import { clsHeadEntry, contrastiveHeadEntry, latentCrossCorrelationHeadEntry, latentPredictHeadEntry } from './heads.js';
 
 /** Every head's entry (each defined in its component's file). */
-export const HEAD_ENTRIES: readonly ComponentEntry<Module, any>[] = [contrastiveHeadEntry, latentPredictHeadEntry, latentCrossCorrelationHeadEntry, clsHeadEntry, multiClsHeadEntry, maePretrainHeadEntry, maeFinetuneHeadEntry, maskFeatFinetuneHeadEntry, swavHeadEntry, maskFeatPretrainHeadEntry, simMIMHeadEntry, linearClsHeadEntry];
+export const HEAD_ENTRIES: readonly ComponentEntry<Module, any>[] = [contrastiveHeadEntry, latentPredictHeadEntry, latentCrossCorrelationHeadEntry, clsHeadEntry, multiClsHeadEntry, maePretrainHeadEntry, maeFinetuneHeadEntry, maskFeatFinetuneHeadEntry, swavHeadEntry, maskFeatPretrainHeadEntry, simMIMHeadEntry, linearClsHeadEntry, caeHeadEntry];

@@ -5,6 +5,7 @@ import { nonLinearNeckEntry } from './non-linear-neck.js';
 import { relativeLocNeckEntry } from './relative-loc-neck.js';
 import { swavNeckEntry } from './swav-neck.js';
 import { simMIMNeckEntry } from './simmim-neck.js';
+import { caeNeckEntry } from './cae-neck.js';
 import { denseCLNeckEntry } from './densecl-neck.js';
 import { globalAveragePoolingEntry } from './global-average-pooling.js';
 import { avgPool2dNeckEntry, linearNeckEntry, moCoV2NeckEntry } from './simple-necks.js';
@@ -21,4 +22,5 @@ export const NECK_ENTRIES: readonly ComponentEntry<ListModule, any>[] = [
   simMIMNeckEntry,
   globalAveragePoolingEntry,
   denseCLNeckEntry,
+  caeNeckEntry,
 ];

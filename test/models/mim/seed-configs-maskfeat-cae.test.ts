@@ -1,12 +1,13 @@
 /** Issue 18: the seed's MaskFeat and CAE configs build and train 2 iterations on the synthetic source at 32² (--cfg-options). */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../../src/config/index.js';
 import { runWorker } from '../../../src/runner/worker-main.js';
-import { quiet, tempDir } from '../../runner/helpers.js';
+import { tempDir } from '../../runner/helpers.js';
 
 const SEED = join(process.cwd(), '..', 'shared', 'data', 'mmselfsup-configs', 'selfsup');
 
+/** Trains; `log` is the work dir's log, or what the worker printed when it stopped before keeping one. */
 async function trainTwoIterations(file: string, opts: string[], edit: (cfg: Record<string, any>) => void = () => {}): Promise<{ code: number; log: string }> {
   const cfg = loadConfig(file, { cfgOptions: opts }) as Record<string, any>;
   cfg.data.train.data_source = { type: 'SyntheticShapes', num_samples: 2 * cfg.data.samples_per_gpu, image_size: 40, num_classes: 4 };
@@ -14,7 +15,17 @@ async function trainTwoIterations(file: string, opts: string[], edit: (cfg: Reco
   edit(cfg);
   const dir = tempDir('ssl-mim-cfg-');
   writeFileSync(join(dir, 'cfg.json'), JSON.stringify(cfg));
-  const code = await quiet(() => runWorker(['--config', join(dir, 'cfg.json'), '--work-dir', join(dir, 'w'), '--backend', 'wasm', '--seed', '0']));
+  let output = '';
+  const streams = [process.stdout, process.stderr];
+  const writes = streams.map((st) => st.write.bind(st));
+  for (const st of streams) (st as { write: unknown }).write = (chunk: string | Uint8Array) => ((output += String(chunk)), true);
+  let code: number;
+  try {
+    code = await runWorker(['--config', join(dir, 'cfg.json'), '--work-dir', join(dir, 'w'), '--backend', 'wasm', '--seed', '0']);
+  } finally {
+    streams.forEach((st, i) => ((st as { write: unknown }).write = writes[i]));
+  }
+  if (!existsSync(join(dir, 'w'))) return { code, log: output };
   const log = readdirSync(join(dir, 'w')).filter((f) => f.endsWith('.log')).map((f) => readFileSync(join(dir, 'w', f), 'utf8')).join('\n');
   return { code, log };
 }
@@ -31,3 +42,27 @@ describe.each(readdirSync(join(SEED, 'maskfeat')).filter((f) => f.endsWith('.py'
     expect(code).toBe(0);
   }, 120_000);
 });
+
+// CAE at 32²: deit-tiny with 16² patches (2×2), 2 masked; the DALL-E tokenizer is the small random one of
+// tools/torch-cae-reference.py (vocabulary 16), read from 16² second pictures (2×2 tokens)
+const SMALL_CAE = [
+  'model.backbone.img_size=32', 'model.backbone.arch=deit-tiny', 'model.neck.embed_dims=192', 'model.neck.num_heads=3', 'model.neck.regressor_depth=1',
+  'model.neck.decoder_depth=1', 'model.neck.num_classes=16', 'model.neck.mask_tokens_num=2', 'model.head.tokenizer_path=test/fixtures/torch/cae-tokenizer.pth',
+  'data.samples_per_gpu=2', 'data.train.pipeline.1.size=32', 'data.train.pipeline.1.second_size=16', 'data.train.pipeline.3.input_size=[2,2]',
+  'data.train.pipeline.3.num_masking_patches=2', 'data.train.pipeline.3.min_num_patches=1', 'runner.max_epochs=1', 'log_config.interval=1',
+];
+
+describe.each(readdirSync(join(SEED, 'cae')).filter((f) => f.endsWith('.py')))('selfsup/cae/%s', (name) => {
+  test('trains 2 iterations at 32² (ViT deit-tiny, 1+1 neck layers, a 16-token DALL-E)', async () => {
+    const { code, log } = await trainTwoIterations(join(SEED, 'cae', name), SMALL_CAE);
+    expect(log).toMatch(/Epoch \[1\] mean loss: [0-9.]+ over 2 iterations/);
+    expect(log).toMatch(/main: [0-9.]+.*align: [0-9.]+|align: [0-9.]+.*main: [0-9.]+/);
+    expect(code).toBe(0);
+  }, 120_000);
+});
+
+test('CAE without the tokenizer file stops at start-up with one line naming it and where MMSelfSup gets it', async () => {
+  const { code, log } = await trainTwoIterations(join(SEED, 'cae', 'cae_vit-base-p16_8xb256-fp16-coslr-300e_in1k.py'), [...SMALL_CAE, 'model.head.tokenizer_path=no/such/dalle_encoder.pth']);
+  expect(code).toBe(2);
+  expect(log).toContain('CAEHead: tokenizer_path no/such/dalle_encoder.pth does not exist; CAE needs the DALL-E encoder weights there (MMSelfSup\'s: https://download.openmmlab.com/mmselfsup/cae/dalle_encoder.pth)');
+}, 60_000);
