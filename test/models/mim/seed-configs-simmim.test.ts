@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../../src/config/index.js';
 import { runWorker } from '../../../src/runner/worker-main.js';
 import { quiet, tempDir } from '../../runner/helpers.js';
+import { runCli } from '../../helpers/run-cli.js';
 
 const CONFIGS = join(process.cwd(), '..', 'shared', 'data', 'mmselfsup-configs');
 const SEED = join(CONFIGS, 'selfsup', 'simmim');
@@ -38,6 +39,16 @@ describe.each(readdirSync(SEED).filter((f) => f.endsWith('.py')))('selfsup/simmi
     expect(code).toBe(0);
   }, 120_000);
 });
+
+test('ssl train runs the config file unchanged with only --cfg-options (synthetic source, 2 iterations)', () => {
+  const dir = tempDir('ssl-simmim-cli-');
+  const synthetic = ['data.train.data_source._delete_=True', 'data.train.data_source.type=SyntheticShapes', 'data.train.data_source.num_samples=4', 'data.train.data_source.image_size=72'];
+  const r = runCli(['train', join(SEED, 'simmim_swin-base_8xb256-coslr-100e_in1k-192.py'), '--work-dir', dir, '--backend', 'wasm', '--seed', '0',
+    '--cfg-options', ...SMALL_SIMMIM, 'data.workers_per_gpu=0', ...synthetic], { timeoutMs: 110_000 });
+  expect(r.stdout + r.stderr).toMatch(/Epoch \[1\] mean loss: [0-9.]+ over 2 iterations/);
+  expect(r.status).toBe(0);
+  expect(readdirSync(dir)).toContain('latest.ckpt');
+}, 120_000);
 
 // MMClsImageClassifierWrapper with mmcls.SwinTransformer, GlobalAveragePooling, LinearClsHead (label smoothing), Mixup/CutMix, RandomAug, layer decay
 const SMALL_SWIN_FT = [
