@@ -181,7 +181,6 @@ export class SwinTransformer extends Module {
     super.train(mode);
     if (this.frozenStages >= 0 && this.stages) {
       this.patchEmbed.eval().requiresGrad(false);
-      if (this.absolutePosEmbed) this.absolutePosEmbed.trainable = false;
       for (let i = 0; i < Math.min(this.frozenStages + 1, this.stages.length); i++) this.stages.at(i).eval().requiresGrad(false);
       for (const [i, norm] of this.norms) if (i <= this.frozenStages) norm.requiresGrad(false);
     }
