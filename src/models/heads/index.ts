@@ -4,6 +4,7 @@ import { maeFinetuneHeadEntry, maskFeatFinetuneHeadEntry } from './finetune-head
 import { maePretrainHeadEntry } from './mae-pretrain-head.js';
 import { maskFeatPretrainHeadEntry } from './maskfeat-pretrain-head.js';
 import { caeHeadEntry } from './cae-head.js';
+import { maeLinprobeHeadEntry } from './mae-linprobe-head.js';
 import { multiClsHeadEntry } from './multi-cls-head.js';
 import { swavHeadEntry } from './swav-head.js';
 import { simMIMHeadEntry } from './simmim-head.js';
@@ -11,4 +12,4 @@ import { linearClsHeadEntry } from './linear-cls-head.js';
 import { clsHeadEntry, contrastiveHeadEntry, latentCrossCorrelationHeadEntry, latentPredictHeadEntry } from './heads.js';
 
 /** Every head's entry (each defined in its component's file). */
-export const HEAD_ENTRIES: readonly ComponentEntry<Module, any>[] = [contrastiveHeadEntry, latentPredictHeadEntry, latentCrossCorrelationHeadEntry, clsHeadEntry, multiClsHeadEntry, maePretrainHeadEntry, maeFinetuneHeadEntry, maskFeatFinetuneHeadEntry, swavHeadEntry, maskFeatPretrainHeadEntry, simMIMHeadEntry, linearClsHeadEntry, caeHeadEntry];
+export const HEAD_ENTRIES: readonly ComponentEntry<Module, any>[] = [contrastiveHeadEntry, latentPredictHeadEntry, latentCrossCorrelationHeadEntry, clsHeadEntry, multiClsHeadEntry, maePretrainHeadEntry, maeFinetuneHeadEntry, maskFeatFinetuneHeadEntry, swavHeadEntry, maskFeatPretrainHeadEntry, simMIMHeadEntry, linearClsHeadEntry, caeHeadEntry, maeLinprobeHeadEntry];
