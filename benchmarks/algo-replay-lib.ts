@@ -126,9 +126,9 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
     inits.set(name, ref);
   }
   loadHashWeights(model);
-  // what MMSelfSup's __init__ does after the weights: momentum encoders copy the online ones
-  model.afterInitWeights();
   loadTorchStateDict(model, inits, { strict: false });
+  // what MMSelfSup's __init__/init_weights does after the weights: momentum encoders copy the online ones
+  model.afterInitWeights();
   for (const t of inits.values()) t.dispose();
   model.train(true);
   const hooks = (JSON.parse(metadata.hooks ?? '[]') as Record<string, unknown>[]).map((h) => HOOKS.build(h));

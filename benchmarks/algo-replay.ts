@@ -41,7 +41,7 @@ const { values } = parseArgs({
 const only = values.only ? new Set(values.only.split(',')) : null;
 const SCRIPTS: [string, string[]][] = [
   ['tools/torch-algos-reference.py', ['rotation-pred', 'relative-loc', 'npid', 'deepcluster']],
-  ['tools/torch-momentum-algos-reference.py', ['densecl', 'densecl-grid']],
+  ['tools/torch-momentum-algos-reference.py', ['densecl', 'densecl-grid', 'mocov3']],
 ];
 const NAMES = SCRIPTS.flatMap(([, names]) => names).filter((n) => !only || only.has(n));
 
@@ -54,7 +54,7 @@ if (!values['skip-fidelity']) {
     const r = spawnSync(py, [join(root, script), '--out', values.out!, ...wanted], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${script} failed (needs python3-torch): ${r.stderr}`);
   }
-  console.log(`fidelity (wasm vs PyTorch ${spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim()}, 5 steps (SGD; AdamW for MoCo v3), fixtures fresh in ${values.out})`);
+  console.log(`fidelity (wasm vs PyTorch ${spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim()}, 5 SGD steps, fixtures fresh in ${values.out})`);
   console.log('| algorithm | step-0 loss ssl | PyTorch | step-0 grads, max rel diff | after 5 steps, max rel diff (losses; params, BN stats, memory) |');
   console.log('|---|---|---|---|---|');
   for (const name of NAMES) {
@@ -102,6 +102,20 @@ const CASES: { name: string; images: number; model: Record<string, unknown>; bat
     model: {
       type: 'DenseCL', backbone, neck: { type: 'DenseCLNeck', in_channels: 512, hid_channels: 2048, out_channels: 128 }, head: { type: 'ContrastiveHead', temperature: 0.2 },
       queue_len: 65536, feat_dim: 128,
+    },
+    batch: { views: [view(n, 32), view(n, 32)] },
+  },
+  {
+    // MMSelfSup's MoCo v3 configs use a ViT; here the same algorithm on the ResNet-18 (2 views through
+    // the base encoder with gradients, 2 through the momentum encoder without)
+    name: 'MoCoV3', images: 4 * n,
+    model: {
+      type: 'MoCoV3', backbone,
+      neck: { type: 'NonLinearNeck', in_channels: 512, hid_channels: 2048, out_channels: 128, num_layers: 3, with_last_bn_affine: false, norm_cfg: { type: 'BN' } },
+      head: {
+        type: 'MoCoV3Head', temperature: 0.2,
+        predictor: { type: 'NonLinearNeck', in_channels: 128, hid_channels: 2048, out_channels: 128, with_avg_pool: false, with_last_bn_affine: false, norm_cfg: { type: 'BN' } },
+      },
     },
     batch: { views: [view(n, 32), view(n, 32)] },
   },

@@ -16,7 +16,7 @@ beforeAll(async () => {
   await initBackend('wasm', { log: () => {} });
 });
 
-test.each(['rotation-pred', 'relative-loc', 'npid', 'deepcluster', 'densecl', 'densecl-grid'])('%s equals MMSelfSup forward_train in PyTorch over 5 SGD steps', async (name) => {
+test.each(['rotation-pred', 'relative-loc', 'npid', 'deepcluster', 'densecl', 'densecl-grid', 'mocov3'])('%s equals MMSelfSup forward_train in PyTorch over 5 SGD steps', async (name) => {
   const r = await replay(join(FIXTURES, `algo-${name}.safetensors`));
   expect(Math.abs(r.losses[0] - r.refLosses[0]) / Math.abs(r.refLosses[0])).toBeLessThan(1e-4);
   expect(Object.keys(r.gradErr).length).toBeGreaterThan(10);
@@ -24,4 +24,10 @@ test.each(['rotation-pred', 'relative-loc', 'npid', 'deepcluster', 'densecl', 'd
   expect(worst(r.gradErr)[1]).toBeLessThan(1e-3);
   r.losses.forEach((l, i) => expect(Math.abs(l - r.refLosses[i]) / Math.abs(r.refLosses[i])).toBeLessThan(1e-3));
   expect(worst(r.finalErr)[1]).toBeLessThan(1e-3);
+}, 60_000);
+
+test('MoCo v3: the ViT built by ssl has MMSelfSup\'s fixed 2-D sin-cos position embedding', async () => {
+  const r = await replay(join(FIXTURES, 'algo-mocov3.safetensors'));
+  expect(Object.keys(r.builtErr)).toEqual(['base_encoder.0.pos_embed']);
+  expect(r.builtErr['base_encoder.0.pos_embed']).toBeLessThan(1e-6);
 }, 60_000);

@@ -17,6 +17,7 @@ import { deepClusterEntry } from './deepcluster.js';
 import { simMIMEntry } from './simmim.js';
 import { mmclsClassifierWrapperEntry } from './mmcls-classifier-wrapper.js';
 import { denseCLEntry } from './densecl.js';
+import { moCoV3Entry } from './mocov3.js';
 
 /** Every algorithm's entry (type name, arguments with defaults, builder — each in its own file). */
 export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = [
@@ -37,4 +38,5 @@ export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = 
   simMIMEntry,
   mmclsClassifierWrapperEntry,
   denseCLEntry,
+  moCoV3Entry,
 ];

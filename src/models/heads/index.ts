@@ -9,7 +9,24 @@ import { multiClsHeadEntry } from './multi-cls-head.js';
 import { swavHeadEntry } from './swav-head.js';
 import { simMIMHeadEntry } from './simmim-head.js';
 import { linearClsHeadEntry } from './linear-cls-head.js';
+import { moCoV3HeadEntry } from './mocov3-head.js';
 import { clsHeadEntry, contrastiveHeadEntry, latentCrossCorrelationHeadEntry, latentPredictHeadEntry } from './heads.js';
 
 /** Every head's entry (each defined in its component's file). */
-export const HEAD_ENTRIES: readonly ComponentEntry<Module, any>[] = [contrastiveHeadEntry, latentPredictHeadEntry, latentCrossCorrelationHeadEntry, clsHeadEntry, multiClsHeadEntry, maePretrainHeadEntry, maeFinetuneHeadEntry, maskFeatFinetuneHeadEntry, swavHeadEntry, maskFeatPretrainHeadEntry, simMIMHeadEntry, linearClsHeadEntry, caeHeadEntry, maeLinprobeHeadEntry];
+export const HEAD_ENTRIES: readonly ComponentEntry<Module, any>[] = [
+  contrastiveHeadEntry,
+  latentPredictHeadEntry,
+  latentCrossCorrelationHeadEntry,
+  clsHeadEntry,
+  multiClsHeadEntry,
+  maePretrainHeadEntry,
+  maeFinetuneHeadEntry,
+  maskFeatFinetuneHeadEntry,
+  swavHeadEntry,
+  maskFeatPretrainHeadEntry,
+  simMIMHeadEntry,
+  linearClsHeadEntry,
+  caeHeadEntry,
+  maeLinprobeHeadEntry,
+  moCoV3HeadEntry,
+];

@@ -1,3 +1,4 @@
+import { ConfigError } from '../../errors.js';
 import { checkArgs, defineComponent } from '../../registry/index.js';
 import type { ListModule } from '../algorithms/base.js';
 import { Module } from '../../engine/module.js';
@@ -14,15 +15,17 @@ export const NON_LINEAR_NECK_ARGS = [
 ] as const;
 
 /**
- * MMSelfSup `NonLinearNeck` (SimCLR/BYOL/SimSiam projector and predictor):
+ * MMSelfSup `NonLinearNeck` (SimCLR/BYOL/SimSiam/MoCo v3 projector and predictor):
  * [avgpool] -> fc0 -> bn0 -> (relu -> fc_i -> [bn_i]) for i = 1..num_layers-1.
- * Input: backbone outputs (last one used), `[N, H, W, C]` or `[N, C]`; output `[[N, out_channels]]`.
+ * Input: backbone outputs (last one used), `[N, H, W, C]` or `[N, C]`, or with `vit_backbone` a ViT's
+ * `[patch tokens, class token]` (the class token is used); output `[[N, out_channels]]`.
  * Parameter names: `fc0.weight`, `bn0.weight`, ..., as PyTorch.
  */
 export class NonLinearNeck extends Module {
   private readonly fcs: Linear[] = [];
   private readonly bns: (BatchNorm | null)[] = [];
   readonly withAvgPool: boolean;
+  readonly vitBackbone: boolean;
 
   constructor(args: Record<string, unknown>) {
     super();
@@ -36,6 +39,7 @@ export class NonLinearNeck extends Module {
     const withLastBnAffine = (args.with_last_bn_affine as boolean) ?? true;
     const withLastBias = (args.with_last_bias as boolean) ?? false;
     this.withAvgPool = (args.with_avg_pool as boolean) ?? true;
+    this.vitBackbone = (args.vit_backbone as boolean) ?? false;
     const norm = args.norm_cfg as NormCfg | undefined;
     this.fcs.push(this.registerModule('fc0', new Linear(inC, hid, { bias: withBias })));
     this.bns.push(this.registerModule('bn0', buildNorm1d(norm, hid)));
@@ -50,7 +54,14 @@ export class NonLinearNeck extends Module {
   }
 
   forward(inputs: Tensor[]): Tensor[] {
-    let x = inputs[inputs.length - 1];
+    // a ViT's output is [patch tokens, class token]: vit_backbone=True takes the class token
+    const last = inputs[inputs.length - 1] as Tensor | Tensor[];
+    if (Array.isArray(last) !== this.vitBackbone) {
+      throw new ConfigError(
+        this.vitBackbone ? 'NonLinearNeck: vit_backbone=True needs a ViT backbone with output_cls_token=True' : 'NonLinearNeck: a ViT backbone gives [patch tokens, class token]; set vit_backbone=True',
+      );
+    }
+    let x = Array.isArray(last) ? last[last.length - 1] : last;
     if (this.withAvgPool) x = globalAvgPool(x);
     x = tf.reshape(x, [x.shape[0], -1]);
     x = this.bns[0]!.forward(this.fcs[0].forward(x));
