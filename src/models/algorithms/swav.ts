@@ -24,7 +24,7 @@ export class SwAV extends BaseAlgorithm {
     this.registerModule('head', head);
   }
 
-  protected override async beforeStep(views: Tensor[], _ctx: StepContext, _batch?: Batch): Promise<void> {
+  protected override async beforeStep(views: Tensor[], ctx: StepContext, _batch?: Batch): Promise<void> {
     const total = this.head.totalCrops;
     if (views.length !== total) {
       throw new ConfigError(
@@ -32,6 +32,13 @@ export class SwAV extends BaseAlgorithm {
       );
     }
     this.head.normalizePrototypes();
+    const { dist } = ctx;
+    if (dist.worldSize > 1) {
+      // MMSelfSup's distributed_sinkhorn all-reduces inside the forward: the blocking float32 collectives
+      const c = dist.collectives;
+      if (!c) throw new Error('SwAV across processes needs the float32 collectives of src/dist (distributed_sinkhorn all-reduces)');
+      this.head.distributed = { allReduceSum: (d) => c.allReduce(d, 'sum'), worldSize: dist.worldSize };
+    } else this.head.distributed = null;
   }
 
   forwardTrain(views: Tensor[]): LossDict {

@@ -5,17 +5,24 @@ import { Linear } from '../../engine/layers/linear.js';
 import { tf, type Tensor } from '../../engine/tf.js';
 import { stopGradient } from '../ops.js';
 
+/** A blocking element-wise sum over the ranks of the job (the dist context's float32 all-reduce). */
+export type AllReduceSum = (data: Float32Array) => Float32Array;
+
 /**
- * MMSelfSup `distributed_sinkhorn` on one rank: `Q = exp(out/ε)ᵀ` `[K, B]`, normalised to sum 1, then
- * `iterations` × (rows to 1/K, columns to 1/B); returns `(B·Q)ᵀ` `[B, K]`.
+ * MMSelfSup `distributed_sinkhorn`: `Q = exp(out/ε)ᵀ` `[K, B]`, normalised to sum 1, then `iterations` ×
+ * (rows to 1/K, columns to 1/B); returns `(B·Q)ᵀ` `[B, K]`. Across ranks (`allReduceSum` given) `B` is the
+ * global batch (local × world size) and sum(Q) and the per-prototype row sums are all-reduced, so each rank's
+ * rows equal those of one rank with the whole batch; the column step stays local, as in MMSelfSup.
  */
-export function sinkhorn(out: Tensor, iterations: number, epsilon: number): Tensor {
+export function sinkhorn(out: Tensor, iterations: number, epsilon: number, allReduceSum?: AllReduceSum, worldSize = 1): Tensor {
+  const reduce = (t: Tensor): Tensor => (allReduceSum ? tf.tensor(allReduceSum(Float32Array.from(t.dataSync())), t.shape) : t);
   return tf.tidy(() => {
     let q = tf.transpose(tf.exp(tf.div(out, epsilon)));
-    const [k, b] = q.shape as [number, number];
-    q = tf.div(q, tf.sum(q));
+    const k = q.shape[0] as number;
+    const b = (q.shape[1] as number) * (allReduceSum ? worldSize : 1);
+    q = tf.div(q, reduce(tf.sum(q)));
     for (let it = 0; it < iterations; it++) {
-      q = tf.div(tf.div(q, tf.sum(q, 1, true)), k);
+      q = tf.div(tf.div(q, reduce(tf.sum(q, 1, true))), k);
       q = tf.div(tf.div(q, tf.sum(q, 0, true)), b);
     }
     return tf.transpose(tf.mul(q, b));
@@ -40,6 +47,8 @@ export class SwAVHead extends Module {
   /** `[len(crops_for_assign)][L·feat_dim]`, newest rows first; null until SwAVHook starts it. */
   queue: Float32Array[] | null = null;
   useQueue = false;
+  /** Set by `SwAV` before each step when the job has several ranks: Sinkhorn's sums are all-reduced over them. */
+  distributed: { allReduceSum: AllReduceSum; worldSize: number } | null = null;
   private pending: Tensor | null = null;
 
   constructor(args: Record<string, unknown>) {
@@ -97,7 +106,7 @@ export class SwAVHead extends Module {
           out = tf.concat([tf.matMul(feats, tf.transpose(wT)), out], 0);
         }
       }
-      const codes = stopGradient(tf.slice(sinkhorn(out, this.sinkhornIterations, this.epsilon), [out.shape[0] - bs, 0], [bs, -1]));
+      const codes = stopGradient(tf.slice(sinkhorn(out, this.sinkhornIterations, this.epsilon, this.distributed?.allReduceSum, this.distributed?.worldSize), [out.shape[0] - bs, 0], [bs, -1]));
       let subloss: Tensor = tf.scalar(0);
       for (let v = 0; v < total; v++) {
         if (v === cropId) continue;
