@@ -65,8 +65,12 @@ export class SwinBlock extends Module {
   }
 
   forward(x: Tensor3D, hw: [number, number]): Tensor3D {
-    const a = tf.add(x, this.attn.forward(this.norm1.forward(x) as Tensor3D, hw)) as Tensor3D;
-    return tf.add(a, this.ffnDropPath.forward(this.ffn.forward(this.norm2.forward(a)))) as Tensor3D;
+    // Inside a gradient tape every intermediate would live until the backward pass; the kernels keep
+    // what their gradients need, so the block's scratch (reshapes, rolls, window copies) is freed here.
+    return tf.tidy(() => {
+      const a = tf.add(x, this.attn.forward(this.norm1.forward(x) as Tensor3D, hw)) as Tensor3D;
+      return tf.add(a, this.ffnDropPath.forward(this.ffn.forward(this.norm2.forward(a)))) as Tensor3D;
+    });
   }
 }
 
