@@ -1,7 +1,10 @@
 #!/usr/bin/python3
-"""Writes the PyTorch reference fixture of ssl's CAE (test/fixtures/torch/cae-tiny.safetensors) and the
-small random DALL-E tokenizer it reads (test/fixtures/torch/cae-tokenizer.pth).
-Run:  /usr/bin/python3 tools/torch-cae-reference.py
+"""Writes the PyTorch reference fixture of ssl's CAE (test/fixtures/torch/cae-tiny.safetensors), the
+small random DALL-E tokenizer it reads (test/fixtures/torch/cae-tokenizer.pth), and one of the
+MIMVisionTransformer of the -rpe fine-tuning config (vit-rpe-tiny.safetensors: use_window,
+init_values, qkv_bias=False, under Classification with MAEFinetuneHead; the labels of step k stand in
+the fixture's mask.<k> slot).
+Run:  /usr/bin/python3 tools/torch-cae-reference.py [cae] [rpe]
 
 The modules re-implement MMSelfSup 0.x (models/algorithms/cae.py, backbones/cae_vit.py,
 necks/cae_neck.py, heads/cae_head.py, utils/transformer_blocks.py, utils/dall_e.py) with the same
@@ -280,6 +283,123 @@ class CAE(nn.Module):
         return self.head(img_target, logits, latent_pred, latent_target, mask)
 
 
+# ---------------------------------------------------------------- MIMVisionTransformer with use_window (the -rpe fine-tuning config)
+class MultiheadAttentionWithRPE(nn.Module):
+    """mmselfsup utils MultiheadAttentionWithRPE: bias-free qkv, q_bias/v_bias only when qkv_bias."""
+
+    def __init__(self, d, heads, window_size, qkv_bias):
+        super().__init__()
+        self.num_heads, self.head_dims, self.window_size = heads, d // heads, window_size
+        self.scale = self.head_dims ** -0.5
+        self.qkv = nn.Linear(d, 3 * d, bias=False)
+        if qkv_bias:
+            self.q_bias = nn.Parameter(torch.zeros(d))
+            self.v_bias = nn.Parameter(torch.zeros(d))
+        else:
+            self.q_bias = self.v_bias = None
+        self.num_relative_distance = (2 * window_size[0] - 1) * (2 * window_size[1] - 1) + 3
+        self.relative_position_bias_table = nn.Parameter(torch.zeros(self.num_relative_distance, heads))
+        coords = torch.stack(torch.meshgrid([torch.arange(window_size[0]), torch.arange(window_size[1])], indexing='ij'))
+        coords_flatten = torch.flatten(coords, 1)
+        relative_coords = (coords_flatten[:, :, None] - coords_flatten[:, None, :]).permute(1, 2, 0).contiguous()
+        relative_coords[:, :, 0] += window_size[0] - 1
+        relative_coords[:, :, 1] += window_size[1] - 1
+        relative_coords[:, :, 0] *= 2 * window_size[1] - 1
+        index = torch.zeros(size=(window_size[0] * window_size[1] + 1, ) * 2, dtype=relative_coords.dtype)
+        index[1:, 1:] = relative_coords.sum(-1)
+        index[0, 0:] = self.num_relative_distance - 3
+        index[0:, 0] = self.num_relative_distance - 2
+        index[0, 0] = self.num_relative_distance - 1
+        self.register_buffer('relative_position_index', index)
+        self.proj = nn.Linear(d, d)
+
+    def forward(self, x):
+        qkv_bias = None
+        if self.q_bias is not None:
+            qkv_bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias, requires_grad=False), self.v_bias))
+        B, N, _ = x.shape
+        qkv = F.linear(x, weight=self.qkv.weight, bias=qkv_bias).reshape(B, N, 3, self.num_heads, self.head_dims).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = (q * self.scale) @ k.transpose(-2, -1)
+        n = self.window_size[0] * self.window_size[1] + 1
+        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)].view(n, n, -1).permute(2, 0, 1).contiguous()
+        attn = (attn + bias.unsqueeze(0)).softmax(dim=-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(B, N, -1))
+
+
+class MIMVisionTransformer(nn.Module):
+    def __init__(self, b):
+        super().__init__()
+        a = b['arch']
+        d = a['embed_dims']
+        self.res = b['img_size'] // b['patch_size']
+        self.patch_embed = ref.PatchEmbed(3, d, b['patch_size'])
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
+        self.pos_embed = nn.Parameter(torch.zeros(1, self.res * self.res + 1, d))
+        self.layers = nn.ModuleList()
+        for _ in range(a['num_layers']):
+            layer = EncoderLayer(d, a['num_heads'], a['feedforward_channels'], b['qkv_bias'], b['init_values'])
+            if b['use_window']:
+                layer.attn = MultiheadAttentionWithRPE(d, a['num_heads'], (self.res, self.res), b['qkv_bias'])
+            self.layers.append(layer)
+        self.final_norm = b['final_norm']
+        if self.final_norm:
+            self.ln1 = nn.LayerNorm(d, eps=1e-6)
+        else:
+            self.fc_norm = nn.LayerNorm(d, eps=1e-6)
+
+    def forward(self, x):
+        B = x.shape[0]
+        x = self.patch_embed.projection(x).flatten(2).transpose(1, 2)
+        x = torch.cat((self.cls_token.expand(B, -1, -1), x), dim=1) + self.pos_embed
+        for layer in self.layers:
+            x = layer(x)
+        if self.final_norm:
+            return self.ln1(x)[:, 0]
+        return self.fc_norm(x[:, 1:, :].mean(dim=1))
+
+
+class RPEClassification(nn.Module):
+    """Classification(MIMVisionTransformer, MAEFinetuneHead): mmcls LabelSmoothLoss on the head's logits."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.backbone = MIMVisionTransformer(cfg['backbone'])
+        h = cfg['head']
+        self.head = nn.Module()
+        self.head.head = nn.Linear(h['embed_dim'], h['num_classes'])
+        self.eps, self.num_classes = h['label_smooth_val'], h['num_classes']
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                nn.init.xavier_uniform_(m.weight)
+                if m.bias is not None:
+                    nn.init.normal_(m.bias, std=0.02)
+        for name, p in self.named_parameters():
+            if name.endswith(('cls_token', 'pos_embed', 'relative_position_bias_table')):
+                nn.init.normal_(p, std=0.02)
+
+    def forward_train(self, img, labels):
+        logits = self.head.head(self.backbone(img))
+        smooth = F.one_hot(labels.long(), self.num_classes).float() * (1 - self.eps) + self.eps / self.num_classes
+        return -(smooth * F.log_softmax(logits, dim=-1)).sum(-1).mean()
+
+
+def write_rpe():
+    torch.manual_seed(0)
+    cfg = {
+        'type': 'Classification',
+        'backbone': {'type': 'MIMVisionTransformer', 'arch': {'embed_dims': 16, 'num_layers': 2, 'num_heads': 2, 'feedforward_channels': 32}, 'img_size': 16,
+                     'patch_size': 4, 'final_norm': False, 'use_window': True, 'init_values': 0.1, 'qkv_bias': False},
+        'head': {'type': 'MAEFinetuneHead', 'embed_dim': 16, 'num_classes': 4, 'label_smooth_val': 0.1},
+    }
+    opt = {'type': 'AdamW', 'lr': 1e-3, 'betas': [0.9, 0.999], 'weight_decay': 0.05,
+           'paramwise_options': {'ln': {'weight_decay': 0.}, 'bias': {'weight_decay': 0.}, 'pos_embed': {'weight_decay': 0.}, 'cls_token': {'weight_decay': 0.}}}
+    model = RPEClassification(cfg)
+    img = torch.randn(4, 3, 16, 16)
+    labels = [torch.randint(0, 4, (4, )) for _ in range(5)]  # in the fixture's mask.<k> slot
+    mim.replay('vit-rpe-tiny', model, cfg, opt, img, labels)
+
+
 TOKENIZER = 'test/fixtures/torch/cae-tokenizer.pth'
 
 
@@ -323,4 +443,5 @@ def write_cae():
 
 if __name__ == '__main__':
     torch.set_num_threads(1)
-    sys.exit(write_cae())
+    for w in sys.argv[1:] or ['cae', 'rpe']:
+        {'cae': write_cae, 'rpe': write_rpe}[w]()

@@ -11,8 +11,10 @@ export interface MIMViTArgs extends ViTArgs {
 }
 
 /**
- * MMSelfSup 0.x MIMVisionTransformer, the ViT that MAE/MaskFeat/SimMIM checkpoints are fine-tuned
- * and probed with: learned position embedding; output `[N, D]` — the class token after the final
+ * MMSelfSup 0.x MIMVisionTransformer, the ViT that MAE/MaskFeat/SimMIM/CAE checkpoints are fine-tuned
+ * and probed with: learned position embedding, MMSelfSup's transformer layers (`qkv_bias=False`: q/v
+ * biases, or none with `use_window`; layer scale `init_values`; `use_window`: relative position bias
+ * over the patch grid, the -rpe config); output `[N, D]` — the class token after the final
  * norm (`final_norm=True`), or the mean patch token through `fc_norm` (`final_norm=False`, MAE's
  * global pooling). `finetune=False` freezes everything (linear probing).
  */
@@ -22,9 +24,8 @@ export class MIMVisionTransformer extends VisionTransformer {
 
   constructor(args: MIMViTArgs) {
     const { use_window: useWindow, init_values: initValues, finetune, ...vit } = args;
-    if (useWindow) throw new ConfigError('MIMVisionTransformer: use_window=True (relative position bias) is not supported; remove model.backbone.use_window');
-    if (initValues) throw new ConfigError(`MIMVisionTransformer: init_values ${initValues} (layer scale) is not supported; set model.backbone.init_values=0`);
-    super({ pos_embed_type: 'learned', ...vit }, { typeName: 'MIMVisionTransformer' });
+    // MMSelfSup's own layers: q/v biases when qkv_bias=False, layer scale init_values, relative position bias over the patch grid with use_window
+    super({ pos_embed_type: 'learned', ...vit }, { typeName: 'MIMVisionTransformer', mmselfsupLayers: { initValues: initValues ?? 0, useWindow: Boolean(useWindow) } });
     const finalNorm = vit.final_norm ?? true;
     this.fcNorm = finalNorm ? null : this.registerModule('fc_norm', new LayerNorm(this.embedDims, vit.norm_cfg?.eps ?? 1e-6));
     this.finetune = finetune ?? true;

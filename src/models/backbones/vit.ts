@@ -11,6 +11,7 @@ import { Linear } from '../../engine/layers/linear.js';
 import { FFN } from '../../engine/layers/mlp.js';
 import { tf, type Tensor, type Tensor2D, type Tensor3D, type Tensor4D, type Variable } from '../../engine/tf.js';
 import { QVBiasAttention } from './qv-bias-attention.js';
+import { MultiheadAttentionWithRPE } from './rpe-attention.js';
 
 interface ArchSpec {
   embed_dims: number;
@@ -67,7 +68,7 @@ export interface EncoderLayerOptions {
   qkvBias: boolean;
   eps: number;
   /** MMSelfSup's TransformerEncoderLayer: q/v biases when qkv_bias=False, layer scale gamma_1/gamma_2 = init_values when > 0. */
-  mmselfsup?: { initValues: number };
+  mmselfsup?: { initValues: number; windowSize?: [number, number] };
 }
 
 /**
@@ -87,9 +88,12 @@ export class TransformerEncoderLayer extends Module {
   constructor(d: number, heads: number, ff: number, o: EncoderLayerOptions) {
     super();
     this.ln1 = this.registerModule('ln1', new LayerNorm(d, o.eps));
-    this.attn = this.registerModule('attn', o.mmselfsup
-      ? new QVBiasAttention(d, heads, { qkvBias: o.qkvBias, projDrop: o.dropRate })
-      : new MultiheadAttention(d, heads, { qkvBias: o.qkvBias, projDrop: o.dropRate }));
+    const win = o.mmselfsup?.windowSize;
+    this.attn = this.registerModule('attn', win
+      ? new MultiheadAttentionWithRPE(d, heads, win, { qkvBias: o.qkvBias, projDrop: o.dropRate })
+      : o.mmselfsup
+        ? new QVBiasAttention(d, heads, { qkvBias: o.qkvBias, projDrop: o.dropRate })
+        : new MultiheadAttention(d, heads, { qkvBias: o.qkvBias, projDrop: o.dropRate }));
     this.ln2 = this.registerModule('ln2', new LayerNorm(d, o.eps));
     this.ffn = this.registerModule('ffn', new FFN(d, ff, { ffnDrop: o.dropRate }));
     this.dropPath = this.registerModule('drop_path', new DropPath(o.dropPathRate));
@@ -132,7 +136,7 @@ export class VisionTransformer extends Module {
   readonly layers: ModuleList<TransformerEncoderLayer>;
   readonly ln1: LayerNorm | null;
 
-  constructor(args: ViTArgs, options: { typeName?: string; maskToken?: boolean; mmselfsupLayers?: { initValues: number } } = {}) {
+  constructor(args: ViTArgs, options: { typeName?: string; maskToken?: boolean; mmselfsupLayers?: { initValues: number; useWindow?: boolean } } = {}) {
     super();
     const type = options.typeName ?? 'VisionTransformer';
     const spec = typeof args.arch === 'object' ? args.arch : ARCH_ZOO[(args.arch ?? 'base').toLowerCase()];
@@ -174,7 +178,7 @@ export class VisionTransformer extends Module {
     const layers: TransformerEncoderLayer[] = [];
     for (let i = 0; i < this.numLayers; i++) {
       const dpr = this.numLayers > 1 ? (dprMax * i) / (this.numLayers - 1) : 0;
-      layers.push(new TransformerEncoderLayer(d, spec.num_heads, spec.feedforward_channels, { dropRate: args.drop_rate ?? 0, dropPathRate: dpr, qkvBias: args.qkv_bias ?? true, eps, mmselfsup: options.mmselfsupLayers }));
+      layers.push(new TransformerEncoderLayer(d, spec.num_heads, spec.feedforward_channels, { dropRate: args.drop_rate ?? 0, dropPathRate: dpr, qkvBias: args.qkv_bias ?? true, eps, mmselfsup: options.mmselfsupLayers && { initValues: options.mmselfsupLayers.initValues, windowSize: options.mmselfsupLayers.useWindow ? this.patchResolution : undefined } }));
     }
     this.layers = this.registerModule('layers', new ModuleList(layers));
     this.ln1 = (args.final_norm ?? true) ? this.registerModule('ln1', new LayerNorm(d, eps)) : null;

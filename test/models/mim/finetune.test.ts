@@ -119,5 +119,9 @@ test('MIMVisionTransformer: class token after the final norm, or fc_norm of the 
   const raw = (pool.constructor.prototype.__proto__.forward.call(pool, x).at(-1) as Tensor4D[])[0];
   expect(tf.max(tf.abs(tf.sub(p, pool.fcNorm!.forward(tf.mean(raw, [1, 2]))))).dataSync()[0]).toBeLessThan(1e-6);
   expect(patch.shape).toEqual([2, 2, 2, 8]);
-  expect(() => new MIMVisionTransformer({ ...tinyVit, use_window: true })).toThrow(/use_window=True .* is not supported/);
+  // use_window (the -rpe config): relative position bias per layer; qkv_bias=False then has no q/v biases either
+  const rpe = new MIMVisionTransformer({ ...tinyVit, use_window: true, init_values: 0.1, qkv_bias: false });
+  expect(rpe.namedParameters().map(([n]) => n).filter((n) => n.startsWith('layers.0.'))).toEqual(expect.arrayContaining(['layers.0.attn.relative_position_bias_table', 'layers.0.gamma_1', 'layers.0.gamma_2']));
+  expect(rpe.namedParameters().some(([n]) => /q_bias|qkv\.bias/.test(n))).toBe(false);
+  rpe.dispose();
 });
