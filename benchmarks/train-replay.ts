@@ -1,14 +1,18 @@
 /**
- * Fidelity replay: the first K SGD steps of a SimCLR config, run by ssl and by PyTorch on the SAME
- * initial weights and the SAME augmented batches, side by side. It separates "the trainer computes
- * something else" from "the recipe itself behaves this way from this start".
+ * Fidelity replay: the first K SGD steps of a SimCLR, MoCo v2 or BYOL config, run by ssl and by
+ * PyTorch on the SAME initial weights (momentum encoders and MoCo's queue included) and the SAME
+ * augmented batches, side by side. It separates "the trainer computes something else" from "the
+ * recipe itself behaves this way from this start".
  *
  * ssl builds the model (seed S), writes its initial weights (PyTorch names and layouts) and the K
  * batches its real training loader yields, and trains K steps with the config's optimizer at the
- * first iteration's lr. `tools/torch-train-replay.py` (Debian python3-torch) then loads both and does
- * the same in PyTorch 1.13 (a ResNet_CIFAR + MoCoV2Neck/NonLinearNeck-free MLP replica).
+ * first iteration's lr; BYOL's target network is updated after each step at `base_momentum` (what
+ * BYOLHook sets at iteration 0). `tools/torch-train-replay.py` (Debian python3-torch) then loads both
+ * and does the same in PyTorch 1.13 (ResNet_CIFAR, MoCoV2Neck / NonLinearNeck, MMSelfSup 0.x's
+ * SimCLR, MoCo and BYOL forward_train). At the end it compares every weight, buffer (BN statistics,
+ * momentum encoders, queue) of the two models: the largest |ssl − torch| / max |torch| per tensor.
  *
- * Usage: npm run bench:replay [-- --config C --steps 12 --seed 0 --out /tmp/replay --cfg-options k=v ...]
+ * Usage: npm run bench:replay [-- --config C --steps 12 --seed 0 --out /tmp/replay --backend native --cfg-options k=v ...]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -60,25 +64,38 @@ for await (const batch of loader.epoch(0) as AsyncIterable<Batch>) {
   losses.push(o.loss);
   optimizer.step(o.grads);
   for (const g of o.grads.values()) g.dispose();
+  (model as unknown as { momentumUpdate?: () => void }).momentumUpdate?.();
   k++;
 }
+await saveWeights(model, join(out, 'final.safetensors'));
 await (loader as { close?: () => Promise<void> }).close?.();
 writeFileSync(join(out, 'batches.safetensors'), encodeSafetensors(batches, {}));
-const model_ = cfg.model as Record<string, Record<string, unknown>>;
-writeFileSync(join(out, 'recipe.json'), JSON.stringify({ backbone: model_.backbone, neck: model_.neck, head: model_.head, optimizer: optimizerCfg, steps: k }));
+writeFileSync(join(out, 'recipe.json'), JSON.stringify({ model: cfg.model, optimizer: optimizerCfg, steps: k }));
 
 const py = '/usr/bin/python3';
 const torchOk = existsSync(py) && spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 let torchLosses: number[] = [];
+let states: Record<string, number> = {};
 if (torchOk) {
   const r = spawnSync(py, [join(root, 'tools/torch-train-replay.py'), out], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`torch-train-replay.py failed: ${r.stderr}`);
-  torchLosses = JSON.parse(r.stdout.trim().split('\n').pop()!) as number[];
+  ({ losses: torchLosses, states } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { losses: number[]; states: Record<string, number> });
 }
 console.log(`${values.config}: seed ${seed}, ${k} steps at lr ${String(optimizerCfg.lr)}, same init and batches (${values.backend} vs PyTorch)`);
 console.log('step  ssl loss   PyTorch loss  rel diff');
 losses.forEach((l, i) => {
   const t = torchLosses[i];
-  console.log(`${String(i).padStart(4)}  ${l.toFixed(5)}    ${t === undefined ? '   -   ' : t.toFixed(5)}     ${t === undefined ? '-' : (Math.abs(l - t) / t).toExponential(1)}`);
+  console.log(`${String(i).padStart(4)}  ${l.toFixed(5)}    ${t === undefined ? '   -   ' : t.toFixed(5)}     ${t === undefined ? '-' : (Math.abs(l - t) / Math.abs(t)).toExponential(1)}`);
 });
+const worst = Object.entries(states).sort((a, b) => b[1] - a[1]);
+if (worst.length) {
+  const group = (pick: (n: string) => boolean) => worst.filter(([n]) => pick(n));
+  const show = (label: string, rows: [string, number][]) =>
+    rows.length && console.log(`${label}: max rel diff ${rows[0][1].toExponential(1)} (${rows[0][0]}; ${rows.length} tensors)`);
+  console.log(`after ${k} steps, ssl vs PyTorch, max |ssl - torch| / max |torch| per tensor:`);
+  show('  trained weights', group((n) => !/running_|num_batches|queue|encoder_k|target_net/.test(n)));
+  show('  BN running statistics', group((n) => /running_/.test(n) && !/encoder_k|target_net/.test(n)));
+  show('  momentum encoder (EMA)', group((n) => /encoder_k|target_net/.test(n) && !/num_batches/.test(n)));
+  show('  MoCo queue', group((n) => /queue$/.test(n)));
+}
 if (!torchOk) console.log('(PyTorch side skipped: /usr/bin/python3 has no torch; apt-get install python3-torch)');
