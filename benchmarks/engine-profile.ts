@@ -3,13 +3,17 @@
  * 32×32, batch 64) on one backend: `tf.profile` kernel times grouped by phase (forward, backward,
  * optimizer) and by op family (conv forward, conv input/filter gradient, BatchNorm statistics,
  * elementwise, layout copies), plus the wall time the kernels do not account for (JS, tape,
- * host-side work).
+ * host-side work). On native, also the addon's own profile: thread CPU time per op and, inside the
+ * convolutions, the oneDNN primitive apart from the reorders into and out of its blocked layouts
+ * (CPU time, so it holds on a loaded machine; exact at one thread, where all work runs on the
+ * calling thread).
  *
  * Usage: npm run build && node lib/benchmarks/engine-profile.js [--backend wasm|native] [--threads N] [--workload resnet18-cifar|resnet18-narrow|resnet50|vit-tiny] [--batch N] [--steps 2]
  */
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/engine/backend.js';
 import { tf } from '../src/engine/tf.js';
+import { loadNativeAddon } from '../src/engine/native/addon.js';
 import { WORKLOADS, buildBenchModel } from './engine-model.js';
 
 const { values } = parseArgs({
@@ -74,6 +78,10 @@ async function main(): Promise<void> {
   };
   step(); // warm-up (kernel setup, XNNPACK operator caches)
   const steps = Number(values.steps);
+  const load = values.backend === 'native' ? loadNativeAddon() : null;
+  const addon = load?.ok ? load.addon : null;
+  addon?.profile(true);
+  const cpu0 = process.cpuUsage();
   const byFamily = new Map<string, number>();
   const byKernel = new Map<string, { ms: number; n: number }>();
   const byPhase = new Map<string, number>();
@@ -100,6 +108,8 @@ async function main(): Promise<void> {
       byKernel.set(key, e);
     }
   }
+  const cpu = process.cpuUsage(cpu0);
+  const addonProfile = addon?.profile(false);
   const per = (v: number) => v / steps;
   const kernelTotal = [...byPhase.values()].reduce((a, b) => a + b, 0);
   console.log(`\none step, batch ${batch}: wall ${per(wall).toFixed(0)} ms (under tf.profile), kernels ${per(kernelTotal).toFixed(0)} ms, outside kernels ${per(wall - kernelTotal).toFixed(0)} ms`);
@@ -112,6 +122,12 @@ async function main(): Promise<void> {
   console.log(`\ntop ${values.top} kernels by total time (ms per step, calls per step)`);
   for (const [k, v] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(values.top))) {
     console.log(`  ${per(v.ms).toFixed(1).padStart(7)}  ${String(per(v.n)).padStart(3)}×  ${k}`);
+  }
+  if (addonProfile) {
+    console.log(`\nnative addon, thread CPU ms per step (process CPU ${per((cpu.user + cpu.system) / 1000).toFixed(0)} ms per step, profiling included):`);
+    for (const [k, [ms, n]] of Object.entries(addonProfile).sort((a, b) => b[1][0] - a[1][0])) {
+      console.log(`  ${per(ms).toFixed(1).padStart(8)}  ${String(per(n)).padStart(4)}×  ${k}`);
+    }
   }
   m.dispose();
 }

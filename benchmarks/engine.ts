@@ -7,8 +7,15 @@
  * the addon's register-only FMA loop. `--layers` adds per-layer conv timings (forward, input grad,
  * filter grad) of ResNet-18-CIFAR, native vs PyTorch.
  *
+ * `--clock cpu` times every step by the CPU time of its process (all threads: user + system) instead
+ * of wall time, for both ssl and PyTorch: on a loaded machine the figure that holds, and at one
+ * thread what the step takes on a quiet one. Engine `native-reorders` is native fp32 with
+ * SSL_NATIVE_KEEP_BLOCKED=0 (every convolution reorders its activations from and to NHWC), for
+ * comparison with the default, which keeps them in oneDNN's blocked layout between kernels.
+ *
  * Usage: npm run bench:engine [-- --workloads resnet18-cifar,resnet18-narrow,resnet50,vit-tiny,swin-tiny
- *          --engines wasm,native,native-bf16 --threads 1,2 --torch nchw,channels_last --rounds 5 --layers]
+ *          --engines wasm,native,native-bf16[,native-reorders] --threads 1,2 --torch nchw,channels_last --rounds 5
+ *          --layers --clock wall|cpu]
  * Set-up for the PyTorch side: tools/setup-bench-env.sh
  */
 import { spawn } from 'node:child_process';
@@ -33,8 +40,11 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     'wasm-rounds': { type: 'string', default: '2' },
     layers: { type: 'boolean', default: false },
+    clock: { type: 'string', default: 'wall' },
   },
 });
+if (values.clock !== 'wall' && values.clock !== 'cpu') throw new Error(`--clock is wall or cpu, not ${values.clock}`);
+const cpuClock = values.clock === 'cpu';
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const rounds = Number(values.rounds);
 
@@ -50,17 +60,28 @@ interface Runner {
 }
 
 async function timed(fn: () => Promise<void>): Promise<number> {
+  if (cpuClock) {
+    const c0 = process.cpuUsage();
+    await fn();
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000;
+  }
   const t0 = performance.now();
   await fn();
   return performance.now() - t0;
 }
 
 async function tfjsRunner(engine: string, w: Workload, threads: number): Promise<Runner | string> {
-  const backend = engine === 'native-bf16' ? 'native' : engine;
+  const backend = engine.startsWith('native') ? 'native' : engine;
   const precision = engine === 'native-bf16' ? 'bf16' : 'fp32';
   const activate = async () => {
-    const choice = await initBackend(backend, { log: () => {}, threads, precision });
-    if (choice.precision !== precision) throw new Error(`${engine}: the CPU has no bf16`);
+    if (engine === 'native-reorders') process.env.SSL_NATIVE_KEEP_BLOCKED = '0';
+    try {
+      const choice = await initBackend(backend, { log: () => {}, threads, precision });
+      if (choice.precision !== precision) throw new Error(`${engine}: the CPU has no bf16`);
+    } finally {
+      if (engine === 'native-reorders') delete process.env.SSL_NATIVE_KEEP_BLOCKED;
+    }
   };
   try {
     await activate();
@@ -123,7 +144,7 @@ async function torchProcess(w: Workload | null, threads: number, channelsLast: b
 async function torchRunner(w: Workload, threads: number, channelsLast: boolean): Promise<Runner | string> {
   const p = await torchProcess(w, threads, channelsLast);
   if (typeof p === 'string') return p;
-  const step = async () => Number(await p.ask('step'));
+  const step = async () => Number(await p.ask(cpuClock ? 'step cpu' : 'step'));
   await step();
   return { name: p.name, isTorch: true, activate: async () => {}, step, close: p.close };
 }
@@ -233,7 +254,7 @@ async function main(): Promise<void> {
     for (const t of list(values.threads!).map(Number)) peaks.set(t, load.addon.fmaPeak(t, 400).gflops);
     console.log(`native: oneDNN ${info.onednn}, ISA ${info.isa}, bf16 ${info.bf16}; measured fp32 FMA peak ${[...peaks].map(([t, g]) => `${g.toFixed(0)} GFLOP/s at ${t} thread(s)`).join(', ')}`);
   } else console.log(`native: not available (${load.why})`);
-  console.log(`steps: forward + backward + SGD; ${rounds} rounds (wasm ${values['wasm-rounds']}), engines alternating within each round; GFLOP/s counts convolutions and matmuls`);
+  console.log(`steps: forward + backward + SGD, ${cpuClock ? 'CPU time of the process per step (--clock cpu)' : 'wall time'}; ${rounds} rounds (wasm ${values['wasm-rounds']}), engines alternating within each round; GFLOP/s counts convolutions and matmuls`);
   for (const name of list(values.workloads!)) {
     const w = WORKLOADS[name];
     if (!w) throw new Error(`unknown workload ${name}; choose from ${Object.keys(WORKLOADS).join(', ')}`);

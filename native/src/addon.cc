@@ -2,6 +2,7 @@
 // on the wasm heap (src/engine/native/ registers them as TF.js kernels).
 #include "common.h"
 #include <omp.h>
+#include <ctime>
 
 namespace sslnative {
 
@@ -55,11 +56,32 @@ void fromLayout(dnnl::memory &inner, dnnl::memory &user) {
   dnnl::reorder(inner, user).execute(cpuStream(), inner, user);
 }
 
-void runInLayouts(dnnl::primitive &p, std::initializer_list<Operand> inputs, const Operand &output) {
+bool profiling = false;
+static std::map<std::string, std::pair<double, long>> profileTable;
+
+double threadCpuMs() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) * 1e3 + double(t.tv_nsec) * 1e-6;
+}
+
+void profileAdd(const char *category, double cpuMs) {
+  auto &e = profileTable[category];
+  e.first += cpuMs;
+  e.second++;
+}
+
+void runInLayouts(dnnl::primitive &p, std::initializer_list<Operand> inputs, const Operand &output, const char *category) {
+  auto reorderCategory = [](int arg, bool in) {
+    const bool weights = arg == DNNL_ARG_WEIGHTS || arg == DNNL_ARG_DIFF_WEIGHTS;
+    return weights ? (in ? "conv: reorder weights in" : "conv: reorder weights out") : (in ? "conv: reorder activations in" : "conv: reorder activations out");
+  };
   std::unordered_map<int, dnnl::memory> args;
   for (const auto &in : inputs) {
+    ProfileScope scope(reorderCategory(in.arg, true));
     dnnl::memory user = in.user;
     args[in.arg] = toLayout(user, in.want, *in.scratch);
+    cpuStream().wait();
   }
   dnnl::memory out = output.user;
   if (out.get_desc() != output.want) {
@@ -67,10 +89,31 @@ void runInLayouts(dnnl::primitive &p, std::initializer_list<Operand> inputs, con
     out = *output.scratch;
   }
   args[output.arg] = out;
-  p.execute(cpuStream(), args);
+  {
+    ProfileScope scope(category);
+    p.execute(cpuStream(), args);
+    cpuStream().wait();
+  }
+  ProfileScope scope(reorderCategory(output.arg, false));
   dnnl::memory user = output.user;
   fromLayout(out, user);
   cpuStream().wait();
+}
+
+// profile(enable) -> { category: [cpu ms, calls] } since the last call, then resets; enable turns
+// the timing on or off (off by default: clock_gettime per pass).
+Napi::Value Profile(const Napi::CallbackInfo &info) {
+  auto env = info.Env();
+  auto out = Napi::Object::New(env);
+  for (auto &[k, v] : profileTable) {
+    auto row = Napi::Array::New(env, 2);
+    row.Set(0u, v.first);
+    row.Set(1u, double(v.second));
+    out.Set(k, row);
+  }
+  profileTable.clear();
+  profiling = info.Length() > 0 && info[0].ToBoolean();
+  return out;
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo &info) {
@@ -133,6 +176,7 @@ Napi::Value LayerNormForward(const Napi::CallbackInfo &info);
 Napi::Value LayerNormBackward(const Napi::CallbackInfo &info);
 Napi::Value Gelu(const Napi::CallbackInfo &info);
 Napi::Value GeluBackward(const Napi::CallbackInfo &info);
+Napi::Value Relayout(const Napi::CallbackInfo &info);
 
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -166,6 +210,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
+  exports.Set("profile", Napi::Function::New(env, Profile));
+  exports.Set("relayout", Napi::Function::New(env, Relayout));
   return exports;
 }
 

@@ -48,7 +48,7 @@ struct Operand {
 
 // Runs `p`: reorders the inputs into the layouts it wants, writes the output in its layout and
 // reorders it back into the caller's memory, then waits.
-void runInLayouts(dnnl::primitive &p, std::initializer_list<Operand> inputs, const Operand &output);
+void runInLayouts(dnnl::primitive &p, std::initializer_list<Operand> inputs, const Operand &output, const char *category);
 
 // Primitives cached per shape parameters and thread count (oneDNN partitions the work for the thread
 // count when a primitive is created). `build` fills a new entry; it may throw dnnl::error.
@@ -96,14 +96,31 @@ inline void forEach(long n, long work, F body) {
 
 inline double numArg(const Napi::CallbackInfo &info, int i) { return info[i].As<Napi::Number>().DoubleValue(); }
 
+// The addon's own profile: thread CPU time per category ("conv forward", "reorder in", ...) while
+// enabled by profile(true); with one thread, all of a kernel's work runs on the calling thread.
+extern bool profiling;
+void profileAdd(const char *category, double cpuMs);
+double threadCpuMs();
+
+// Adds the thread CPU time from construction to destruction to `category` when profiling.
+struct ProfileScope {
+  const char *category;
+  double start;
+  explicit ProfileScope(const char *category) : category(category), start(profiling ? threadCpuMs() : 0) {}
+  ~ProfileScope() {
+    if (profiling) profileAdd(category, threadCpuMs() - start);
+  }
+};
+
 // The arguments of one addon call whose first argument is the wasm heap: numbers, flags and heap
 // regions by position, with errors naming `op`.
 struct HeapArgs {
+  ProfileScope whole;  // the op's whole call, under its name
   const Napi::CallbackInfo &info;
   Napi::Env env;
   Napi::ArrayBuffer heap;
   const char *op;
-  HeapArgs(const Napi::CallbackInfo &info, const char *op) : info(info), env(info.Env()), heap(info[0].As<Napi::ArrayBuffer>()), op(op) {}
+  HeapArgs(const Napi::CallbackInfo &info, const char *op) : whole(op), info(info), env(info.Env()), heap(info[0].As<Napi::ArrayBuffer>()), op(op) {}
   double num(int i) const { return numArg(info, i); }
   long count(int i) const { return long(numArg(info, i)); }
   bool flag(int i) const { return info[i].ToBoolean(); }

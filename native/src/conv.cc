@@ -73,16 +73,36 @@ ConvEntry &entryFor(const HeapArgs &a) {
   return cachedEntry(cache, p, [&](ConvEntry &e) { e.shape.p = p; });
 }
 
+// Bits of a pass's `layouts` argument: its first / second input is in oneDNN's nChw16c layout (else
+// NHWC), and the output may be written in nChw16c (when the primitive wants that layout anyway).
+enum LayoutBits { FIRST_BLOCKED = 1, SECOND_BLOCKED = 2, OUTPUT_MAY_BLOCK = 4 };
+
+// An activation of `dims` (N, C, H, W) at argument i: NHWC, or nChw16c when `blocked`.
+memory activation(const HeapArgs &a, int i, const memory::dims &dims, size_t n, bool blocked) {
+  if (blocked && dims[1] % 16) a.fail("an nChw16c tensor needs channels in multiples of 16, not " + std::to_string(dims[1]));
+  return a.memory(i, {dims, dt::f32, blocked ? tag::nChw16c : tag::nhwc}, n);
+}
+
+// The output activation at argument i: in nChw16c when allowed and the primitive writes that layout
+// (no reorder out), else NHWC; `blocked` says which.
+memory outputActivation(const HeapArgs &a, int i, const memory::dims &dims, size_t n, const memory::desc &want, bool allowed, bool &blocked) {
+  blocked = allowed && want == memory::desc(dims, dt::f32, tag::nChw16c);
+  return activation(a, i, dims, n, blocked);
+}
+
+int layoutBits(const HeapArgs &a) { return a.info.Length() > 5 ? int(a.num(5)) : 0; }
+
 }  // namespace
 
-// conv2dForward(heap, params, xOffset, filterOffset, outOffset)
+// conv2dForward(heap, params, xOffset, filterOffset, outOffset[, layouts]) -> whether the output is nChw16c
 Napi::Value Conv2dForward(const Napi::CallbackInfo &info) {
   HeapArgs a(info, "Conv2D");
   ConvEntry &e = entryFor(a);
   const auto &s = e.shape;
-  memory ux = a.memory(2, {s.src(), dt::f32, tag::nhwc}, s.srcSize());
+  const int bits = layoutBits(a);
+  bool blockedOut = false;
+  memory ux = activation(a, 2, s.src(), s.srcSize(), bits & FIRST_BLOCKED);
   memory uw = a.memory(3, {s.wei(), dt::f32, tag::hwio}, s.weiSize());
-  memory uy = a.memory(4, {s.dst(), dt::f32, tag::nhwc}, s.dstSize());
   guardedRun(a.env, a.op, s.describe(), [&] {
     if (!e.fwdPd) {
       e.buildHint();
@@ -94,20 +114,22 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo &info) {
       e.fwdPd.reset(new dnnl::convolution_forward::primitive_desc(d, cpuEngine()));
       e.fwd = dnnl::convolution_forward(*e.fwdPd);
     }
+    memory uy = outputActivation(a, 4, s.dst(), s.dstSize(), e.fwdPd->dst_desc(), bits & OUTPUT_MAY_BLOCK, blockedOut);
     runInLayouts(e.fwd, {{DNNL_ARG_SRC, ux, e.fwdPd->src_desc(), &e.fSrc}, {DNNL_ARG_WEIGHTS, uw, e.fwdPd->weights_desc(), &e.fWei}},
-                 {DNNL_ARG_DST, uy, e.fwdPd->dst_desc(), &e.fDst});
+                 {DNNL_ARG_DST, uy, e.fwdPd->dst_desc(), &e.fDst}, "conv: forward primitive");
   });
-  return a.env.Undefined();
+  return Napi::Boolean::New(a.env, blockedOut);
 }
 
-// conv2dBackwardData(heap, params, dyOffset, filterOffset, dxOffset)
+// conv2dBackwardData(heap, params, dyOffset, filterOffset, dxOffset[, layouts]) -> whether dx is nChw16c
 Napi::Value Conv2dBackwardData(const Napi::CallbackInfo &info) {
   HeapArgs a(info, "Conv2DBackpropInput");
   ConvEntry &e = entryFor(a);
   const auto &s = e.shape;
-  memory udy = a.memory(2, {s.dst(), dt::f32, tag::nhwc}, s.dstSize());
+  const int bits = layoutBits(a);
+  bool blockedOut = false;
+  memory udy = activation(a, 2, s.dst(), s.dstSize(), bits & FIRST_BLOCKED);
   memory uw = a.memory(3, {s.wei(), dt::f32, tag::hwio}, s.weiSize());
-  memory udx = a.memory(4, {s.src(), dt::f32, tag::nhwc}, s.srcSize());
   guardedRun(a.env, a.op, s.describe(), [&] {
     if (!e.bwdDataPd) {
       e.buildHint();
@@ -118,20 +140,22 @@ Napi::Value Conv2dBackwardData(const Napi::CallbackInfo &info) {
       e.bwdDataPd.reset(new dnnl::convolution_backward_data::primitive_desc(d, cpuEngine(), *e.hint));
       e.bwdData = dnnl::convolution_backward_data(*e.bwdDataPd);
     }
+    memory udx = outputActivation(a, 4, s.src(), s.srcSize(), e.bwdDataPd->diff_src_desc(), bits & OUTPUT_MAY_BLOCK, blockedOut);
     runInLayouts(e.bwdData,
                  {{DNNL_ARG_DIFF_DST, udy, e.bwdDataPd->diff_dst_desc(), &e.dDiffDst}, {DNNL_ARG_WEIGHTS, uw, e.bwdDataPd->weights_desc(), &e.dWei}},
-                 {DNNL_ARG_DIFF_SRC, udx, e.bwdDataPd->diff_src_desc(), &e.dDiffSrc});
+                 {DNNL_ARG_DIFF_SRC, udx, e.bwdDataPd->diff_src_desc(), &e.dDiffSrc}, "conv: backward data primitive");
   });
-  return a.env.Undefined();
+  return Napi::Boolean::New(a.env, blockedOut);
 }
 
-// conv2dBackwardWeights(heap, params, xOffset, dyOffset, dfilterOffset)
+// conv2dBackwardWeights(heap, params, xOffset, dyOffset, dfilterOffset[, layouts])
 Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo &info) {
   HeapArgs a(info, "Conv2DBackpropFilter");
   ConvEntry &e = entryFor(a);
   const auto &s = e.shape;
-  memory ux = a.memory(2, {s.src(), dt::f32, tag::nhwc}, s.srcSize());
-  memory udy = a.memory(3, {s.dst(), dt::f32, tag::nhwc}, s.dstSize());
+  const int bits = layoutBits(a);
+  memory ux = activation(a, 2, s.src(), s.srcSize(), bits & FIRST_BLOCKED);
+  memory udy = activation(a, 3, s.dst(), s.dstSize(), bits & SECOND_BLOCKED);
   memory udw = a.memory(4, {s.wei(), dt::f32, tag::hwio}, s.weiSize());
   guardedRun(a.env, a.op, s.describe(), [&] {
     if (!e.bwdWeiPd) {
@@ -144,7 +168,7 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo &info) {
       e.bwdWei = dnnl::convolution_backward_weights(*e.bwdWeiPd);
     }
     runInLayouts(e.bwdWei, {{DNNL_ARG_SRC, ux, e.bwdWeiPd->src_desc(), &e.wSrc}, {DNNL_ARG_DIFF_DST, udy, e.bwdWeiPd->diff_dst_desc(), &e.wDiffDst}},
-                 {DNNL_ARG_DIFF_WEIGHTS, udw, e.bwdWeiPd->diff_weights_desc(), &e.wDiffWei});
+                 {DNNL_ARG_DIFF_WEIGHTS, udw, e.bwdWeiPd->diff_weights_desc(), &e.wDiffWei}, "conv: backward weights primitive");
   });
   return a.env.Undefined();
 }

@@ -65,3 +65,29 @@ Napi::Value ReduceSum(const Napi::CallbackInfo &info) {
 }
 
 }  // namespace sslnative
+
+namespace sslnative {
+
+// relayout(heap, N, H, W, C, offset, toBlocked): converts an activation in place between NHWC and
+// oneDNN's nChw16c (C a multiple of 16), through a scratch buffer kept between calls.
+Napi::Value Relayout(const Napi::CallbackInfo &info) {
+  HeapArgs a(info, "Relayout");
+  const long n = a.count(1), h = a.count(2), w = a.count(3), c = a.count(4);
+  const bool toBlocked = a.flag(6);
+  if (n < 1 || h < 1 || w < 1 || c < 16 || c % 16) a.fail("needs [N,H,W,C] with C a multiple of 16, not " + dimsText({int32_t(n), int32_t(h), int32_t(w), int32_t(c)}));
+  const size_t count = size_t(n) * h * w * c;
+  float *data = a.floats(5, count);
+  static std::vector<float> scratch;
+  if (scratch.size() < count) scratch.resize(count);
+  const dnnl::memory::dims dims = {n, c, h, w};
+  dnnl::memory user({dims, dt::f32, toBlocked ? tag::nhwc : tag::nChw16c}, cpuEngine(), data);
+  dnnl::memory other({dims, dt::f32, toBlocked ? tag::nChw16c : tag::nhwc}, cpuEngine(), scratch.data());
+  guardedRun(a.env, a.op, dimsText({int32_t(n), int32_t(h), int32_t(w), int32_t(c)}), [&] {
+    dnnl::reorder(user, other).execute(cpuStream(), user, other);
+    cpuStream().wait();
+  });
+  std::memcpy(data, scratch.data(), count * sizeof(float));
+  return a.env.Undefined();
+}
+
+}  // namespace sslnative

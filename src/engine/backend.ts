@@ -173,7 +173,7 @@ async function tryNative(threads: number, precision: Precision): Promise<Attempt
   addon.setThreads(threads);
   const bf16 = precision === 'bf16' && info.bf16;
   const warning = precision === 'bf16' && !info.bf16 ? `this CPU (oneDNN ISA ${info.isa}) has neither avx512_bf16 nor AMX` : undefined;
-  installNativeKernels(addon, { blocked: process.env.SSL_NATIVE_LAYOUT !== 'nhwc', bf16 });
+  installNativeKernels(addon, { blocked: process.env.SSL_NATIVE_LAYOUT !== 'nhwc', bf16, keepBlocked: process.env.SSL_NATIVE_KEEP_BLOCKED !== '0' });
   const detail = `oneDNN ${info.onednn} (${info.isa}), ${threads} thread${threads > 1 ? 's' : ''}, ${bf16 ? 'bf16 convolutions/matmuls with fp32 master weights' : 'fp32'}; other ops on wasm`;
   return { ok: true, gpu: false, detail, precision: bf16 ? 'bf16' : 'fp32', threads, warning };
 }

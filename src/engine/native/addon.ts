@@ -13,15 +13,21 @@ export interface NativeAddon {
   setThreads(n: number): void;
   getThreads(): number;
   info(): { onednn: string; isa: string; bf16: boolean; threads: number };
-  conv2dForward(heap: ArrayBuffer, params: Int32Array, x: number, filter: number, out: number): void;
-  conv2dBackwardData(heap: ArrayBuffer, params: Int32Array, dy: number, filter: number, dx: number): void;
-  conv2dBackwardWeights(heap: ArrayBuffer, params: Int32Array, x: number, dy: number, dfilter: number): void;
+  /** layouts: bit 0/1 first/second input in nChw16c, bit 2 the output may be; returns whether the output is nChw16c. */
+  conv2dForward(heap: ArrayBuffer, params: Int32Array, x: number, filter: number, out: number, layouts?: number): boolean;
+  conv2dBackwardData(heap: ArrayBuffer, params: Int32Array, dy: number, filter: number, dx: number, layouts?: number): boolean;
+  conv2dBackwardWeights(heap: ArrayBuffer, params: Int32Array, x: number, dy: number, dfilter: number, layouts?: number): void;
+  /** Converts an [N,H,W,C] activation in place between NHWC and nChw16c. */
+  relayout(heap: ArrayBuffer, n: number, h: number, w: number, c: number, offset: number, toBlocked: boolean): void;
   batchMatMul(heap: ArrayBuffer, params: Int32Array, a: number, b: number, c: number, bias?: number): void;
   cacheSize(): number;
+  /** Thread CPU ms and calls per category since the last call (then reset); `enable` turns the timing on or off. */
+  profile(enable?: boolean): Record<string, [number, number]>;
   /** out (contiguous, shape) = in[Σ i_d·stride_d] from byte offset `input` (strides in elements). */
   stridedCopy(heap: ArrayBuffer, shape: Int32Array, strides: Int32Array, input: number, inputCount: number, out: number): void;
-  batchNormForward(heap: ArrayBuffer, m: number, c: number, eps: number, x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rstd: number): void;
-  batchNormBackward(heap: ArrayBuffer, m: number, c: number, dy: number, x: number, mean: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number): void;
+  /** hw > 0: x and y are nChw16c with H·W = hw. */
+  batchNormForward(heap: ArrayBuffer, m: number, c: number, eps: number, x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rstd: number, hw?: number): void;
+  batchNormBackward(heap: ArrayBuffer, m: number, c: number, dy: number, x: number, mean: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, hw?: number): void;
   batchNormStats(heap: ArrayBuffer, m: number, c: number, x: number, sum: number, sumSq: number): void;
   batchNormStatsBackward(heap: ArrayBuffer, m: number, c: number, dSum: number, dSumSq: number, x: number, dx: number): void;
   batchNormApply(heap: ArrayBuffer, m: number, c: number, eps: number, x: number, mean: number, variance: number, gamma: number, beta: number, y: number): void;

@@ -10,13 +10,23 @@ import type { NativeAddon } from './addon.js';
 import { LAYER_KERNEL_NAMES, layerKernels } from './layer-kernels.js';
 import { OPTIMIZER_KERNEL_NAMES, optimizerKernels } from './optimizer-kernels.js';
 import { heap, isFloat, offset, size, type Attrs, type KernelArgs, type NativeKernel, type WasmBackend } from './heap.js';
+import { blockable, guardBlockedInputs, isBlocked, markBlocked, oneLayout, toNhwc } from './blocked-layout.js';
 
 export interface NativeKernelOptions {
   /** Let oneDNN choose blocked layouts inside a convolution (reordering in and out), else NHWC/HWIO throughout. */
   blocked: boolean;
   /** Convolutions and matmuls compute in bfloat16 (f32 accumulation and results). */
   bf16: boolean;
+  /**
+   * With `blocked`: activations stay in oneDNN's nChw16c layout from a convolution through
+   * BatchNorm, ReLU and Add to the next convolution (blocked-layout.ts); false reorders in and out of
+   * NHWC inside every convolution pass. Default true; SSL_NATIVE_KEEP_BLOCKED=0 turns it off.
+   */
+  keepBlocked?: boolean;
 }
+
+/** Kernels that take nChw16c activations (blocked-layout.ts); every other kernel sees NHWC. */
+const LAYOUT_AWARE = new Set(['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'SslBatchNormForward', 'SslBatchNormBackward', 'Relu', 'SslReluBackward', 'Add', 'Identity']);
 
 
 const saved = new Map<string, KernelConfig>();
@@ -77,7 +87,8 @@ export function installNativeKernels(addon: NativeAddon, options: NativeKernelOp
     const fallback = (original?.kernelFunc ?? missing(kernelName)) as KernelFunc;
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: ((args: KernelArgs) => kernel(args, fallback)) as unknown as KernelFunc });
   }
-  active = { ...options };
+  active = { ...options, keepBlocked: options.blocked && options.keepBlocked !== false };
+  if (active.keepBlocked) guardBlockedInputs(addon, LAYOUT_AWARE, saved.values());
 }
 
 export function removeNativeKernels(): void {
@@ -131,12 +142,18 @@ function convPass(addon: NativeAddon, o: NativeKernelOptions, kernel: keyof type
   const [first, second] = pass.inputs.map((name) => args.inputs[name]);
   const [xShape, filterShape] = pass.shapes(args.inputs, args.attrs);
   const params = isFloat(first, second) ? convParams(xShape, filterShape, args.attrs, o) : null;
-  if (!params) return fallback(args as never) as TensorInfo;
+  const b = args.backend;
+  if (!params) {
+    for (const t of [first, second]) toNhwc(b, t);
+    return fallback(args as never) as TensorInfo;
+  }
   const outShape = kernel === 'Conv2D' ? [params[0], params[7], params[8], params[6]] : kernel === 'Conv2DBackpropInput' ? xShape : filterShape;
-  const out = args.backend.makeOutput([...outShape], 'float32');
+  const out = b.makeOutput([...outShape], 'float32');
   if (size(outShape) === 0 || params[0] * params[7] * params[8] === 0) return out;
   nativeFlops.total += convFlops(params);
-  addon[pass.run](heap(args.backend), params, offset(args.backend, first), offset(args.backend, second), offset(args.backend, out));
+  const mayBlock = active?.keepBlocked === true && kernel !== 'Conv2DBackpropFilter' && blockable(outShape);
+  const layouts = (isBlocked(first) ? 1 : 0) | (isBlocked(second) ? 2 : 0) | (mayBlock ? 4 : 0);
+  if (addon[pass.run](heap(b), params, offset(b, first), offset(b, second), offset(b, out), layouts)) markBlocked(out);
   return out;
 }
 
@@ -192,7 +209,10 @@ function binary(addon: NativeAddon, op: 0 | 1 | 2, args: KernelArgs, fallback: K
   const p = big.shape.length >= small.shape.length ? period(big.shape, small.shape) : null;
   if (p === null || size(big.shape) === 0) return fallback(args as never) as TensorInfo;
   const n = size(big.shape);
+  // Same-shape operands keep one layout (elementwise works on either); broadcasting needs NHWC.
+  const keep = p === n && size(small.shape) === n ? oneLayout(args.backend, [a, b]) : (toNhwc(args.backend, a), toNhwc(args.backend, b), false);
   const out = args.backend.makeOutput([...big.shape], 'float32');
+  if (keep) markBlocked(out);
   addon.binary(heap(args.backend), op, n, big === a ? n : p, big === a ? p : n, offset(args.backend, a), offset(args.backend, b), offset(args.backend, out));
   return out;
 }
@@ -201,16 +221,22 @@ function relu(addon: NativeAddon, args: KernelArgs, fallback: KernelFunc): Tenso
   const { x } = args.inputs;
   if (!isFloat(x)) return fallback(args as never) as TensorInfo;
   const out = args.backend.makeOutput([...x.shape], 'float32');
+  if (isBlocked(x)) markBlocked(out);
   if (size(x.shape) > 0) addon.relu(heap(args.backend), size(x.shape), offset(args.backend, x), offset(args.backend, out));
   return out;
 }
 
 function reluBackward(addon: NativeAddon, args: KernelArgs): TensorInfo {
   const { dy, x } = args.inputs;
+  const keep = oneLayout(args.backend, [x, dy]);
   const out = args.backend.makeOutput([...x.shape], 'float32');
+  if (keep) markBlocked(out);
   if (size(x.shape) > 0) addon.reluBackward(heap(args.backend), size(x.shape), offset(args.backend, dy), offset(args.backend, x), offset(args.backend, out));
   return out;
 }
+
+/** H·W of an activation in nChw16c (the BatchNorm kernels' `hw` argument), 0 for NHWC. */
+const blockedPixels = (x: TensorInfo) => (isBlocked(x) ? x.shape[1] * x.shape[2] : 0);
 
 /** x `[..., C]` -> [y, mean, variance (biased), rstd]. */
 function batchNormForward(addon: NativeAddon, args: KernelArgs): TensorInfo[] {
@@ -219,7 +245,9 @@ function batchNormForward(addon: NativeAddon, args: KernelArgs): TensorInfo[] {
   const b = args.backend;
   const y = b.makeOutput([...x.shape], 'float32');
   const [mean, variance, rstd] = [0, 1, 2].map(() => b.makeOutput([c], 'float32'));
-  addon.batchNormForward(heap(b), size(x.shape) / c, c, args.attrs.eps as number, offset(b, x), offset(b, gamma), offset(b, beta), offset(b, y), offset(b, mean), offset(b, variance), offset(b, rstd));
+  const hw = blockedPixels(x);
+  if (hw) markBlocked(y);
+  addon.batchNormForward(heap(b), size(x.shape) / c, c, args.attrs.eps as number, offset(b, x), offset(b, gamma), offset(b, beta), offset(b, y), offset(b, mean), offset(b, variance), offset(b, rstd), hw);
   return [y, mean, variance, rstd];
 }
 
@@ -230,7 +258,9 @@ function batchNormBackward(addon: NativeAddon, args: KernelArgs): TensorInfo[] {
   const b = args.backend;
   const dx = b.makeOutput([...x.shape], 'float32');
   const [dgamma, dbeta] = [0, 1].map(() => b.makeOutput([c], 'float32'));
-  addon.batchNormBackward(heap(b), size(x.shape) / c, c, offset(b, dy), offset(b, x), offset(b, mean), offset(b, rstd), offset(b, gamma), offset(b, dx), offset(b, dgamma), offset(b, dbeta));
+  const hw = oneLayout(b, [x, dy]) ? blockedPixels(x) : 0;
+  if (hw) markBlocked(dx);
+  addon.batchNormBackward(heap(b), size(x.shape) / c, c, offset(b, dy), offset(b, x), offset(b, mean), offset(b, rstd), offset(b, gamma), offset(b, dx), offset(b, dgamma), offset(b, dbeta), hw);
   return [dx, dgamma, dbeta];
 }
 
