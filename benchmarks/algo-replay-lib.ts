@@ -15,6 +15,7 @@ import { buildModel } from '../src/models/index.js';
 import type { Batch } from '../src/models/contracts.js';
 import type { NPID } from '../src/models/algorithms/npid.js';
 import type { DeepCluster } from '../src/models/algorithms/deepcluster.js';
+import type { ODC } from '../src/models/algorithms/odc.js';
 import { buildOptimizer } from '../src/runner/optim/build.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
 import { HOOKS } from '../src/runner/hooks/index.js';
@@ -104,7 +105,7 @@ export interface AlgoReplay {
 
 /** mmcv's hook calls of one iteration, on a stand-in runner holding what the hooks read. */
 function hookRunner(model: unknown, maxIters: number) {
-  return { model, iter: 0, innerIter: 0, epoch: 0, maxIters, maxEpochs: 1, epochLength: maxIters } as unknown as BaseRunner;
+  return { model, iter: 0, innerIter: 0, epoch: 0, maxIters, maxEpochs: 1, epochLength: maxIters, rank: 0, worldSize: 1, logger: { info: () => {} } } as unknown as BaseRunner;
 }
 
 /** Replays fixture `name` in ssl; returns ssl's and PyTorch's losses and the per-tensor relative errors. */
@@ -145,6 +146,15 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
     npid.drawNegatives = () => ints(get(`neg_idx.${k++}`));
   }
   if (tensors.has('assignment')) (model as unknown as DeepCluster).setReweight(ints(get('assignment')), 0.5);
+  // ODC: the memory as DeepClusterHook(init_memory=True) leaves it before the run (the fixture's ODCHook runs after each step)
+  const odc = tensors.has('odc.memory.init') ? (model as unknown as ODC) : null;
+  const changeRatios: number[] = [];
+  if (odc) {
+    const init = tensorFromRaw(get('odc.memory.init'));
+    const [rows, cols] = init.shape;
+    odc.memoryBank.initMemory({ data: init.dataSync() as Float32Array, rows, cols }, ints(get('odc.labels.init')));
+    init.dispose();
+  }
   const { optimizer } = buildOptimizer(model.namedParameters(), JSON.parse(metadata.optimizer));
   const shape = JSON.parse(metadata.shape) as number[];
   const numViews = Number(metadata.views ?? 1);
@@ -176,6 +186,7 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
     }
     optimizer.step(out.grads);
     for (const g of out.grads.values()) g.dispose();
+    if (odc) changeRatios.push(out.logVars.change_ratio);
     for (const h of hooks) await h.afterTrainIter(runner);
   }
   const finalErr: Record<string, number> = {};
@@ -188,6 +199,14 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
   }
   if (tensors.has('memory.final')) {
     finalErr['memory_bank'] = relErr((model as unknown as NPID).memoryBank.featureBank, tensorFromRaw(get('memory.final')).dataSync() as Float32Array);
+  }
+  if (odc) {
+    finalErr['memory_bank.feature_bank'] = relErr(odc.memoryBank.featureBank, tensorFromRaw(get('odc.memory.final')).dataSync() as Float32Array);
+    // labels and change ratios are discrete: any difference counts whole
+    const labels = ints(get('odc.labels.final'));
+    finalErr['memory_bank.label_bank'] = labels.some((l, i) => l !== odc.memoryBank.labelBank[i]) ? 1 : 0;
+    const ref = tensorFromRaw(get('odc.change_ratio')).dataSync();
+    finalErr['change_ratio'] = Math.max(...changeRatios.map((c, i) => Math.abs(c - ref[i])));
   }
   optimizer.dispose();
   model.dispose();

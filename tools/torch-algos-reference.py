@@ -290,6 +290,116 @@ class DeepCluster(nn.Module):
         return {'assignment': torch.tensor(self.ASSIGNMENT)}
 
 
+class ODCNeck(nn.Module):
+    def __init__(self, in_channels, hid_channels, out_channels):
+        super().__init__()
+        self.fc0 = nn.Linear(in_channels, hid_channels)
+        self.bn0 = nn.BatchNorm1d(hid_channels, momentum=0.001, affine=False)
+        self.fc1 = nn.Linear(hid_channels, out_channels)
+        self.drop = MaskDropout()
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(x[0], 1)
+        x = self.drop(F.relu(self.bn0(self.fc0(x.view(x.size(0), -1)))))
+        return [F.relu(self.fc1(x))]
+
+
+class ODCMemory(nn.Module):
+    """MMSelfSup's ODCMemory on one rank (_gather and the broadcasts are identities)."""
+
+    def __init__(self, length, feat_dim, momentum, num_classes):
+        super().__init__()
+        self.feature_bank = torch.zeros((length, feat_dim))
+        self.label_bank = torch.zeros((length, ), dtype=torch.long)
+        self.register_buffer('centroids', torch.zeros((num_classes, feat_dim)))
+        self.momentum = momentum
+        self.num_classes = num_classes
+        self.initialized = False
+
+    def init_memory(self, feature, label):
+        self.initialized = True
+        self.label_bank.copy_(label)
+        assert (torch.bincount(label, minlength=self.num_classes) != 0).all()
+        self.feature_bank.copy_(feature / (feature.norm(dim=1).view(-1, 1) + 1e-10))
+        self.centroids.copy_(self._compute_centroids())
+
+    def _compute_centroids(self):
+        centroids = self.centroids.clone()
+        for c in range(self.num_classes):
+            idx = (self.label_bank == c).nonzero().view(-1)
+            if len(idx) > 0:
+                centroids[c, :] = self.feature_bank[idx, :].mean(dim=0)
+        return centroids
+
+    def update_samples_memory(self, idx, feature):
+        feature_norm = feature / (feature.norm(dim=1).view(-1, 1) + 1e-10)
+        feature_new = (1 - self.momentum) * self.feature_bank[idx, ...] + self.momentum * feature_norm
+        feature_norm = feature_new / (feature_new.norm(dim=1).view(-1, 1) + 1e-10)
+        self.feature_bank[idx, ...] = feature_norm
+        newlabel = torch.mm(self.centroids, feature_norm.permute(1, 0)).argmax(dim=0)
+        change_ratio = (newlabel != self.label_bank[idx]).sum().float() / float(newlabel.shape[0])
+        self.label_bank[idx] = newlabel.clone()
+        return change_ratio
+
+    def update_centroids_memory(self):
+        self.centroids.copy_(self._compute_centroids())
+
+
+class ODC(nn.Module):
+    """ODCNeck (dropout masks replayed), ClsHead over the memory labels; after each SGD step ODCHook with
+    centroids_update_interval=2 and set_reweight() (min_cluster=0: no small clusters, whose 2-means split
+    is sklearn's and not reproduced)."""
+    L, D, K, HID = 12, 6, 3, 8
+    cfg = dict(type='ODC', backbone=BACKBONE,
+               neck=dict(type='ODCNeck', in_channels=FEAT, hid_channels=HID, out_channels=D, with_avg_pool=True, norm_cfg=dict(type='BN')),
+               head=dict(type='ClsHead', with_avg_pool=False, in_channels=D, num_classes=K),
+               memory_bank=dict(type='ODCMemory', length=L, feat_dim=D, momentum=0.5, num_classes=K, min_cluster=0))
+    shape = [4, 16, 16, 3]
+    salt = 4  # step inputs whose ReLU inputs all stay >= 2.4e-5 from 0 (salt 1 has one 1.6e-7 away)
+    # ssl's replay runs its ODCHook with these; after_iter below is MMSelfSup's ODCHook.after_train_iter
+    hooks = [dict(type='ODCHook', centroids_update_interval=2, deal_with_small_clusters_interval=1, evaluate_interval=1, reweight=True, reweight_pow=0.5)]
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = tiny_backbone()
+        self.neck = ODCNeck(FEAT, self.HID, self.D)
+        self.head = ClsHead(self.D, self.K, False)
+        self.memory_bank = ODCMemory(self.L, self.D, 0.5, self.K)
+        g = torch.Generator().manual_seed(13)
+        self.memory_init = torch.randn(self.L, self.D, generator=g)
+        self.labels_init = torch.tensor([i % self.K for i in range(self.L)])
+        self.loss_weight = torch.ones(self.K) / self.K
+        self.changes = []
+
+    def inputs(self, k):
+        return dict(idx=torch.tensor([(5 * k + 3 * i) % self.L for i in range(4)]))
+
+    def forward_train(self, x, idx, **_):
+        if not self.memory_bank.initialized:  # DeepClusterHook(init_memory=True) before the run
+            self.memory_bank.init_memory(self.memory_init.clone(), self.labels_init)
+        feature = self.neck(self.backbone(x))
+        loss = F.cross_entropy(self.head(feature)[0], self.memory_bank.label_bank[idx], weight=self.loss_weight)
+        with torch.no_grad():
+            self.changes.append(self.memory_bank.update_samples_memory(idx, feature[0].detach()))
+        return loss
+
+    def after_iter(self, k, _steps):
+        if (k + 1) % 2 == 0:
+            self.memory_bank.update_centroids_memory()
+        hist = torch.bincount(self.memory_bank.label_bank, minlength=self.K).float()
+        inv = (1. / (hist + 1e-10)) ** 0.5
+        self.loss_weight = inv / inv.sum()
+
+    def extra(self):
+        out = {f'dropout.{k}': m for k, m in enumerate(self.neck.drop.masks)}
+        out['odc.memory.init'] = self.memory_init
+        out['odc.labels.init'] = self.labels_init
+        out['odc.memory.final'] = self.memory_bank.feature_bank
+        out['odc.labels.final'] = self.memory_bank.label_bank
+        out['odc.change_ratio'] = torch.stack(self.changes)
+        return out
+
+
 # ---------------------------------------------------------------- the replay
 # ssl and PyTorch round differently (~1e-6); a ReLU input closer to 0 than that can take the other
 # side of the kink in ssl, and one flipped mask entry changes the gradient by percents. A fixture is
@@ -367,7 +477,7 @@ def main():
     if args[:1] == ['--out']:
         out_dir, args = args[1], args[2:]
     os.makedirs(out_dir, exist_ok=True)
-    for name, cls in [('rotation-pred', RotationPred), ('relative-loc', RelativeLoc), ('npid', NPID), ('deepcluster', DeepCluster)]:
+    for name, cls in [('rotation-pred', RotationPred), ('relative-loc', RelativeLoc), ('npid', NPID), ('deepcluster', DeepCluster), ('odc', ODC)]:
         if not args or name in args:
             write(name, cls(), out_dir)
 

@@ -113,7 +113,7 @@ export function buildDataLoader(dataset: Dataset, o: DataLoaderOptions): DataLoa
   const persistent = o.persistentWorkers ?? true;
   const log = o.log ?? ((m: string) => console.warn(m));
   setDataLog(log);
-  const sampler = new DistributedSampler(dataset.length, { rank: o.rank, worldSize: o.worldSize, shuffle: o.shuffle ?? true, seed });
+  const sampler = new DistributedSampler(dataset.length, { rank: o.rank, worldSize: o.worldSize, shuffle: o.shuffle ?? true, seed, replace: o.replace });
   const perRank = sampler.numSamples;
   const dropLast = o.dropLast ?? false;
   const length = dropLast ? Math.floor(perRank / bs) : Math.ceil(perRank / bs);

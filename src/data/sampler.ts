@@ -9,6 +9,8 @@ export interface SamplerOptions {
   seed?: number;
   /** Drop the tail so every rank gets the same count, instead of padding (PyTorch `drop_last` of the sampler). */
   dropLast?: boolean;
+  /** MMSelfSup's `sampling_replace`: each epoch draws N indices with replacement instead of a permutation. */
+  replace?: boolean;
 }
 
 /**
@@ -23,6 +25,7 @@ export class DistributedSampler {
   readonly shuffle: boolean;
   readonly seed: number;
   readonly dropLast: boolean;
+  readonly replace: boolean;
   readonly numSamples: number;
   readonly totalSize: number;
 
@@ -32,6 +35,7 @@ export class DistributedSampler {
     this.shuffle = o.shuffle ?? true;
     this.seed = o.seed ?? 0;
     this.dropLast = o.dropLast ?? false;
+    this.replace = o.replace ?? false;
     if (!(this.worldSize >= 1 && this.rank >= 0 && this.rank < this.worldSize)) throw new ConfigError(`invalid rank ${this.rank} for world size ${this.worldSize}`);
     this.numSamples = this.dropLast && size % this.worldSize !== 0 ? Math.ceil((size - this.worldSize) / this.worldSize) : Math.ceil(size / this.worldSize);
     this.totalSize = this.numSamples * this.worldSize;
@@ -44,7 +48,9 @@ export class DistributedSampler {
       this.uniform = null;
       return this.split(idx);
     }
-    return this.split(this.shuffle ? new Rng(seedOf(this.seed, epoch, 0x5a3b1e)).permutation(this.size) : Array.from({ length: this.size }, (_, i) => i));
+    if (!this.shuffle) return this.split(Array.from({ length: this.size }, (_, i) => i));
+    const rng = new Rng(seedOf(this.seed, epoch, 0x5a3b1e));
+    return this.split(this.replace ? Array.from({ length: this.size }, () => rng.int(this.size)) : rng.permutation(this.size));
   }
 
   private uniform: number[] | null = null;

@@ -131,6 +131,8 @@ export interface DataLoaderOptions {
   /** Worker threads that decode and augment (`workers_per_gpu`; 0 = in the calling thread). */
   workersPerGpu?: number;
   shuffle?: boolean;
+  /** Draw each epoch's indices with replacement (MMSelfSup's `data.sampling_replace`). */
+  replace?: boolean;
   dropLast?: boolean;
   seed?: number;
   rank?: number;

@@ -1,5 +1,5 @@
 /**
- * MMSelfSup's DeepCluster (and ODC) configs train 2 iterations unchanged on the synthetic source and a
+ * MMSelfSup's DeepCluster and ODC configs train 2 iterations unchanged on the synthetic source and a
  * ResNet-18 chosen with --cfg-options, DeepClusterHook clustering the extractor's features before the
  * run and after the epoch; bad inputs are one-line errors (exit 2).
  */
@@ -19,12 +19,15 @@ const SMALL = [
   'model.backbone.depth=18', 'model.head.num_classes=4', 'custom_hooks.0.clustering.k=4',
 ];
 const DC = ['model.head.in_channels=512'];
+const ODC = ['model.neck.in_channels=512', 'model.memory_bank.num_classes=4', 'model.memory_bank.length=8', 'custom_hooks.1.evaluate_interval=1'];
 
 const RUNS: [string, string[], number][] = [
   // PCA-whitening to 4 dimensions, clustering before the run and after the epoch
   ['deepcluster/deepcluster-sobel_resnet50_8xb64-steplr-200e_in1k.py', [...DC, 'custom_hooks.0.clustering.pca_dim=4'], 2],
   // MMSelfSup's own config keeps DeepCluster's with_sobel=True default over a 3-channel backbone (see below)
   ['deepcluster/deepcluster_resnet50_8xb64-steplr-200e_in1k.py', [...DC, 'model.with_sobel=False', 'custom_hooks.0.clustering.pca_dim=-1'], 2],
+  // DeepClusterHook fills the memory once; ODCHook logs the cluster sizes after each iteration, re-assigning clusters under 2 samples
+  ['odc/odc_resnet50_8xb64-steplr-440e_in1k.py', [...ODC, 'model.memory_bank.min_cluster=2'], 3],
 ];
 
 let work: string;
@@ -65,4 +68,13 @@ const plain = join(DIR, 'deepcluster/deepcluster_resnet50_8xb64-steplr-200e_in1k
   const errors = out.split('\n').filter((l) => / - ERROR - |^Error/.test(l));
   expect(errors).toHaveLength(1);
   expect(errors[0]).toMatch(message);
+}, 150_000);
+
+(have ? test : test.skip)('ODC: a memory bank longer than the data set is a one-line error, exit 2', () => {
+  const odc = join(DIR, 'odc/odc_resnet50_8xb64-steplr-440e_in1k.py');
+  const r = runCli(['train', odc, '--work-dir', join(work, 'bad-odc'), '--backend', 'wasm', '--cfg-options', ...SMALL, ...ODC, 'model.memory_bank.length=20'], { timeoutMs: 120_000 });
+  expect(r.status).toBe(2);
+  const errors = (r.stdout + r.stderr).split('\n').filter((l) => / - ERROR - |^Error/.test(l));
+  expect(errors).toHaveLength(1);
+  expect(errors[0]).toMatch(/ODC: model\.memory_bank\.length is 20 but the training data set has 8 samples; set model\.memory_bank\.length=8/);
 }, 150_000);

@@ -20,6 +20,8 @@ const EXPECTED: [string, Record<string, number>][] = [
   ['deepcluster/deepcluster-sobel_resnet50_8xb64-steplr-200e_in1k.py', { sobel_layer: SOBEL, backbone: RESNET50_2CH, neck: 0, head: 2048 * 10000 + 10000 }],
   // MMSelfSup's own config: with_sobel defaults to True over in_channels=3 (builds; fails at the first forward)
   ['deepcluster/deepcluster_resnet50_8xb64-steplr-200e_in1k.py', { sobel_layer: SOBEL, backbone: RESNET50, neck: 0, head: 2048 * 10000 + 10000 }],
+  // ODCNeck fc0 2048x512 + fc1 512x256 (bn0 without affine), ClsHead 256x10000; the memory has only buffers
+  ['odc/odc_resnet50_8xb64-steplr-440e_in1k.py', { backbone: RESNET50, neck: 2048 * 512 + 512 + 512 * 256 + 256, head: 256 * 10000 + 10000, memory_bank: 0 }],
 ];
 
 beforeAll(async () => {

@@ -1,7 +1,8 @@
 /**
  * Algorithms against MMSelfSup's forward_train in PyTorch (tools/torch-algos-reference.py,
  * tools/torch-momentum-algos-reference.py): same hashed weights, same batches, same random draws
- * (dropout masks, NPID negatives and memory init, DenseCL's queues), DeepCluster's re-weighting;
+ * (dropout masks, NPID negatives and memory init, DenseCL's queues), DeepCluster's re-weighting, ODC's memory
+ * (initial features and labels; after each step ODCHook's centroid update and re-weighting: labels must match exactly);
  * loss of step 0 within 1e-4, gradients of step 0 within 1e-3, and after 5 steps (memory/queue
  * updates and the hooks' schedules included) every loss, parameter, BN statistic, queue and the
  * memory bank within 1e-3.
@@ -16,7 +17,7 @@ beforeAll(async () => {
   await initBackend('wasm', { log: () => {} });
 });
 
-test.each(['rotation-pred', 'relative-loc', 'npid', 'deepcluster', 'densecl', 'densecl-grid', 'mocov3'])('%s equals MMSelfSup forward_train in PyTorch over 5 SGD steps', async (name) => {
+test.each(['rotation-pred', 'relative-loc', 'npid', 'deepcluster', 'odc', 'densecl', 'densecl-grid', 'mocov3'])('%s equals MMSelfSup forward_train in PyTorch over 5 SGD steps', async (name) => {
   const r = await replay(join(FIXTURES, `algo-${name}.safetensors`));
   expect(Math.abs(r.losses[0] - r.refLosses[0]) / Math.abs(r.refLosses[0])).toBeLessThan(1e-4);
   expect(Object.keys(r.gradErr).length).toBeGreaterThan(10);

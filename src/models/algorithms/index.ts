@@ -14,6 +14,7 @@ import { relativeLocEntry } from './relative-loc.js';
 import { npidEntry } from './npid.js';
 import { swavEntry } from './swav.js';
 import { deepClusterEntry } from './deepcluster.js';
+import { odcEntry } from './odc.js';
 import { simMIMEntry } from './simmim.js';
 import { mmclsClassifierWrapperEntry } from './mmcls-classifier-wrapper.js';
 import { denseCLEntry } from './densecl.js';
@@ -35,6 +36,7 @@ export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = 
   npidEntry,
   swavEntry,
   deepClusterEntry,
+  odcEntry,
   simMIMEntry,
   mmclsClassifierWrapperEntry,
   denseCLEntry,

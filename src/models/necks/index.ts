@@ -4,6 +4,7 @@ import { maePretrainDecoderEntry } from './mae-pretrain-decoder.js';
 import { nonLinearNeckEntry } from './non-linear-neck.js';
 import { relativeLocNeckEntry } from './relative-loc-neck.js';
 import { swavNeckEntry } from './swav-neck.js';
+import { odcNeckEntry } from './odc-neck.js';
 import { simMIMNeckEntry } from './simmim-neck.js';
 import { caeNeckEntry } from './cae-neck.js';
 import { denseCLNeckEntry } from './densecl-neck.js';
@@ -23,4 +24,5 @@ export const NECK_ENTRIES: readonly ComponentEntry<ListModule, any>[] = [
   globalAveragePoolingEntry,
   denseCLNeckEntry,
   caeNeckEntry,
+  odcNeckEntry,
 ];

@@ -11,6 +11,7 @@ import { MomentumUpdateHook, SimSiamHook } from './momentum-update-hook.js';
 import { OptimizerHook } from './optimizer-hook.js';
 import { SwAVHook } from './swav-hook.js';
 import { deepClusterHookEntry } from './deepcluster-hook.js';
+import { odcHookEntry } from './odc-hook.js';
 import { TensorboardLoggerHook } from './tensorboard-logger-hook.js';
 import { TextLoggerHook } from './text-logger-hook.js';
 
@@ -24,6 +25,7 @@ HOOKS.register('SimSiamHook', (a) => new SimSiamHook(a));
 HOOKS.register('SwAVHook', (a) => new SwAVHook(a));
 HOOKS.register('DenseCLHook', (a) => new DenseCLHook(a));
 HOOKS.add(deepClusterHookEntry);
+HOOKS.add(odcHookEntry);
 HOOKS.register('TextLoggerHook', (a) => new TextLoggerHook(a));
 HOOKS.register('TensorboardLoggerHook', (a) => new TensorboardLoggerHook(a));
 HOOKS.register('IterTimerHook', () => new IterTimerHook());
