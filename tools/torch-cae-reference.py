@@ -4,7 +4,7 @@ small random DALL-E tokenizer it reads (test/fixtures/torch/cae-tokenizer.pth), 
 MIMVisionTransformer of the -rpe fine-tuning config (vit-rpe-tiny.safetensors: use_window,
 init_values, qkv_bias=False, under Classification with MAEFinetuneHead; the labels of step k stand in
 the fixture's mask.<k> slot).
-Run:  /usr/bin/python3 tools/torch-cae-reference.py [cae] [rpe]
+Run:  /usr/bin/python3 tools/torch-cae-reference.py [cae] [rpe] [counts]  (counts: the MaskFeat/CAE ViT-B/16 parameter counts)
 
 The modules re-implement MMSelfSup 0.x (models/algorithms/cae.py, backbones/cae_vit.py,
 necks/cae_neck.py, heads/cae_head.py, utils/transformer_blocks.py, utils/dall_e.py) with the same
@@ -400,6 +400,30 @@ def write_rpe():
     mim.replay('vit-rpe-tiny', model, cfg, opt, img, labels)
 
 
+def write_counts():
+    """Parameter counts per part of the seed MaskFeat and CAE ViT-B/16 models (without CAE's DALL-E tokenizer,
+    which ssl reads at start-up) -> test/fixtures/torch/mim-param-counts-cae-maskfeat.json."""
+    vit_b = {'embed_dims': 768, 'num_layers': 12, 'num_heads': 12, 'feedforward_channels': 3072}
+    maskfeat = mim.MaskFeat({'backbone': {'arch': vit_b, 'img_size': 224, 'patch_size': 16}, 'head': {'embed_dim': 768, 'hog_dim': 108},
+                             'hog_para': {'nbins': 9, 'pool': 8, 'gaussian_window': 16}})
+    cae_cfg = {'backbone': {'arch': vit_b, 'img_size': 224, 'patch_size': 16, 'qkv_bias': False, 'init_values': 0.1},
+               'neck': {'patch_size': 16, 'num_classes': 8192, 'embed_dims': 768, 'num_heads': 12, 'regressor_depth': 4, 'decoder_depth': 4,
+                        'mlp_ratio': 4, 'init_values': 0.1, 'mask_tokens_num': 75},
+               'head': {'lambd': 2}, 'base_momentum': 0.0}
+    cae = CAE(cae_cfg, None)
+    mf = mim.part_counts(maskfeat)
+    mf.pop('hog_layer')  # no parameters
+    counts = {'selfsup/maskfeat/maskfeat_vit-base-p16_8xb256-coslr-300e_in1k.py': mf}
+    parts = mim.part_counts(cae)
+    parts.pop('head')
+    counts['selfsup/cae/cae_vit-base-p16_8xb256-fp16-coslr-300e_in1k.py'] = parts  # the other two cae configs build the same model
+    path = os.path.join(HERE, '..', 'test', 'fixtures', 'torch', 'mim-param-counts-cae-maskfeat.json')
+    with open(path, 'w') as f:
+        json.dump(counts, f, indent=1, sort_keys=True)
+        f.write('\n')
+    print(f'wrote {path}')
+
+
 TOKENIZER = 'test/fixtures/torch/cae-tokenizer.pth'
 
 
@@ -443,5 +467,5 @@ def write_cae():
 
 if __name__ == '__main__':
     torch.set_num_threads(1)
-    for w in sys.argv[1:] or ['cae', 'rpe']:
-        {'cae': write_cae, 'rpe': write_rpe}[w]()
+    for w in sys.argv[1:] or ['cae', 'rpe', 'counts']:
+        {'cae': write_cae, 'rpe': write_rpe, 'counts': write_counts}[w]()

@@ -1,6 +1,10 @@
 /** Issue 18: the seed's MaskFeat and CAE configs build and train 2 iterations on the synthetic source at 32² (--cfg-options). */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfig } from '../../../src/config/index.js';
+import { initBackend } from '../../../src/engine/backend.js';
+import { countModelParameters } from '../../../src/models/backbones/count.js';
+import { buildModel } from '../../../src/models/index.js';
 import { trainTwoIterations } from './train-two-iterations.js';
 
 const SEED = join(process.cwd(), '..', 'shared', 'data', 'mmselfsup-configs', 'selfsup');
@@ -41,3 +45,16 @@ test('CAE without the tokenizer file stops at start-up with one line naming it a
   expect(code).toBe(2);
   expect(log).toContain('CAEHead: tokenizer_path no/such/dalle_encoder.pth does not exist; CAE needs the DALL-E encoder weights there (MMSelfSup\'s: https://download.openmmlab.com/mmselfsup/cae/dalle_encoder.pth)');
 }, 60_000);
+
+describe('parameter counts of the seed MaskFeat and CAE ViT-B/16 models equal PyTorch (tools/torch-cae-reference.py counts)', () => {
+  const REF = JSON.parse(readFileSync(join(process.cwd(), 'test', 'fixtures', 'torch', 'mim-param-counts-cae-maskfeat.json'), 'utf8')) as Record<string, Record<string, { total: number; trainable: number }>>;
+  beforeAll(async () => {
+    await initBackend('cpu', { log: () => {} });
+  });
+  // CAE's head holds only the DALL-E tokenizer, read from tokenizer_path when training starts: not counted here
+  test.each(Object.keys(REF))('%s', (config) => {
+    const cfg = loadConfig(join(SEED, '..', config)) as Record<string, any>;
+    const c = countModelParameters(cfg.model, { buildModel: (m) => buildModel(m) });
+    for (const [part, ref] of Object.entries(REF[config])) expect({ part, ...c.parts.find((p) => p.part === part) }).toEqual({ part, ...ref });
+  }, 120_000);
+});
