@@ -177,4 +177,41 @@ describe('data-parallel training through the worker entry equals one process wit
     const { worst, at } = maxRelDiff(dist, one);
     expect({ at, worst: worst <= 1e-4 ? "<= 1e-4" : worst }).toEqual({ at, worst: "<= 1e-4" });
   }, 60_000);
+
+  it('DenseCL, SyncBN, batch shuffle, keys of both queues gathered: 2 x B == 1 x 2B after 20 iterations (max rel. diff <= 1e-4)', async () => {
+    const cfgFor = (bs: number) => tinyConfig('mocov2/mocov2_resnet18-cifar_1xb8-2it_synthetic.yaml', bs, (cfg) => {
+      cfg.model = {
+        type: 'DenseCL', queue_len: 4 * 2 * B, feat_dim: 16, momentum: 0.99, loss_lambda: 0.5, backbone: cfg.model.backbone,
+        neck: { type: 'DenseCLNeck', in_channels: 32, hid_channels: 32, out_channels: 16 }, head: cfg.model.head,
+      };
+    });
+    const { dist, one, distLosses, oneLosses } = await trainBoth('densecl', cfgFor, lib);
+    expectSameLoggedLosses(distLosses, oneLosses);
+    expect(maxAbs(one.get('optimizer.encoder_q.1.mlp2.0.weight.momentum_buffer')!)).toBeGreaterThan(1e-4);
+    expect(['state_dict.queue', 'state_dict.queue2']).toContain(maxRelDiff(dist, one).at);
+    for (const q of ['state_dict.queue', 'state_dict.queue2']) dist.set(q, queueInSingleProcessOrder(dist.get(q)!));
+    const { worst, at } = maxRelDiff(dist, one);
+    expect({ at, worst: worst <= 1e-4 ? "<= 1e-4" : worst }).toEqual({ at, worst: "<= 1e-4" });
+  }, 90_000);
+
+  it('MoCo v3, SyncBN, momentum features gathered (positives at i + N·rank), MomentumUpdateHook: 2 x B == 1 x 2B after 20 iterations (max rel. diff <= 1e-4)', async () => {
+    const neck = (inC: number, layers: number) => ({
+      type: 'NonLinearNeck', in_channels: inC, hid_channels: 32, out_channels: 16, num_layers: layers, with_avg_pool: inC === 32, with_last_bn_affine: false, norm_cfg: SYNC_BN,
+    });
+    const cfgFor = (bs: number) => tinyConfig('mocov2/mocov2_resnet18-cifar_1xb8-2it_synthetic.yaml', bs, (cfg) => {
+      cfg.model = { type: 'MoCoV3', base_momentum: 0.99, backbone: cfg.model.backbone, neck: neck(32, 3), head: { type: 'MoCoV3Head', temperature: 0.2, predictor: neck(16, 2) } };
+      cfg.custom_hooks = [{ type: 'MomentumUpdateHook' }];
+    });
+    const { dist, one, distLosses, oneLosses } = await trainBoth('mocov3', cfgFor, lib);
+    expectSameLoggedLosses(distLosses, oneLosses);
+    expect(maxAbs(one.get('optimizer.head.predictor.fc0.weight.momentum_buffer')!)).toBeGreaterThan(1e-4);
+    // the projector ends in a BN without affine, so the predictor's bias-free fc0 output has batch mean 0
+    // in exact arithmetic: its running mean is rounding noise in both runs, not comparable relatively
+    const noise = 'state_dict.head.predictor.bn0.running_mean';
+    expect(Math.max(maxAbs(dist.get(noise)!), maxAbs(one.get(noise)!))).toBeLessThan(1e-6);
+    dist.delete(noise);
+    one.delete(noise);
+    const { worst, at } = maxRelDiff(dist, one);
+    expect({ at, worst: worst <= 1e-4 ? "<= 1e-4" : worst }).toEqual({ at, worst: "<= 1e-4" });
+  }, 90_000);
 });

@@ -120,7 +120,10 @@ export class BatchNorm extends Module {
   }
 
   private normalise(x: Tensor, mean: Tensor, variance: Tensor): Tensor {
-    return tf.batchNorm(x, mean as Tensor1D, variance as Tensor1D, this.bias ?? undefined, this.weight ?? undefined, this.eps);
+    // without affine, ones/zeros rather than undefined: tfjs's FusedBatchNorm saves `scale` for its
+    // gradient, and an undefined one fails inside a tape (SyncBN of a `with_last_bn_affine=False` neck)
+    const c = this.numFeatures;
+    return tf.batchNorm(x, mean as Tensor1D, variance as Tensor1D, this.bias ?? tf.zeros([c]), this.weight ?? tf.ones([c]), this.eps);
   }
 
   private updateRunningStats(mean: Tensor, variance: Tensor, count: number): void {
