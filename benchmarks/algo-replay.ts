@@ -40,7 +40,7 @@ const { values } = parseArgs({
 });
 const only = values.only ? new Set(values.only.split(',')) : null;
 const SCRIPTS: [string, string[]][] = [
-  ['tools/torch-algos-reference.py', ['rotation-pred', 'relative-loc', 'npid', 'deepcluster']],
+  ['tools/torch-algos-reference.py', ['rotation-pred', 'relative-loc', 'npid', 'deepcluster', 'odc']],
   ['tools/torch-momentum-algos-reference.py', ['densecl', 'densecl-grid', 'mocov3']],
 ];
 const NAMES = SCRIPTS.flatMap(([, names]) => names).filter((n) => !only || only.has(n));
@@ -119,11 +119,34 @@ const CASES: { name: string; images: number; model: Record<string, unknown>; bat
     },
     batch: { views: [view(n, 32), view(n, 32)] },
   },
+  {
+    // MMSelfSup's deepcluster-sobel head (10,000 clusters) on the ResNet-18 with the Sobel layer
+    name: 'DeepCluster', images: n,
+    model: {
+      type: 'DeepCluster', with_sobel: true, backbone: { ...backbone, in_channels: 2 }, neck: { type: 'AvgPool2dNeck' },
+      head: { type: 'ClsHead', with_avg_pool: false, in_channels: 512, num_classes: 10000 },
+    },
+    batch: { views: [view(n, 32)], pseudo_label: Int32Array.from({ length: n }, (_, i) => (i * 7919) % 10000) },
+  },
+  {
+    // ODC's neck, head and memory (50,000 samples, 10,000 clusters) on the ResNet-18
+    name: 'ODC', images: n,
+    model: {
+      type: 'ODC', backbone, neck: { type: 'ODCNeck', in_channels: 512, hid_channels: 512, out_channels: 256, norm_cfg: { type: 'BN' } },
+      head: { type: 'ClsHead', with_avg_pool: false, in_channels: 256, num_classes: 10000 },
+      memory_bank: { type: 'ODCMemory', length: 50_000, feat_dim: 256, momentum: 0.5, num_classes: 10000, min_cluster: 20 },
+    },
+    batch: { views: [view(n, 32)], idx },
+  },
 ].filter((c) => !only || c.name === 'SimCLR' || only.has(c.name));
 const ctx = { dist: singleProcessContext() };
 const built = CASES.map((c) => {
   manualSeed(0);
   const model = buildModel(c.model);
+  // ODC: the memory DeepClusterHook(init_memory=True) leaves (random features, labels i mod k)
+  const odc = model as unknown as { memoryBank?: { initMemory?: (f: { data: Float32Array; rows: number; cols: number }, l: Int32Array) => void; length: number; featDim: number; numClasses: number } };
+  const mem = odc.memoryBank;
+  if (mem?.initMemory) mem.initMemory({ data: rand(mem.length * mem.featDim), rows: mem.length, cols: mem.featDim }, Int32Array.from({ length: mem.length }, (_, i) => i % mem.numClasses));
   const { optimizer } = buildOptimizer(model.namedParameters(), { type: 'SGD', lr: 0.01, momentum: 0.9 });
   return { ...c, model, optimizer, times: [] as number[] };
 });

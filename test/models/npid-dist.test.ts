@@ -1,30 +1,10 @@
-import type { DistContext } from '../../src/dist/trainer-context.js';
 import { singleProcessContext } from '../../src/dist/trainer-context.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { manualSeed } from '../../src/engine/random.js';
-import { tf, type Tensor } from '../../src/engine/tf.js';
 import type { Batch } from '../../src/models/contracts.js';
 import { buildModel } from '../../src/models/index.js';
 import type { NPID } from '../../src/models/algorithms/npid.js';
-
-/** `w` ranks in this process: the i-th all-gather of every rank resolves once all of them made it (the collectives' contract). */
-function ranksInProcess(w: number): DistContext[] {
-  const calls: { parts: Tensor[]; done: ((ts: Tensor[]) => void)[] }[] = [];
-  const count = new Array<number>(w).fill(0);
-  return Array.from({ length: w }, (_, rank) => ({
-    ...singleProcessContext(),
-    rank,
-    worldSize: w,
-    localRank: rank,
-    allGather: (t: Tensor) =>
-      new Promise<Tensor[]>((resolve) => {
-        const c = (calls[count[rank]++] ??= { parts: [], done: [] });
-        c.parts[rank] = tf.clone(t);
-        c.done[rank] = resolve;
-        if (c.parts.filter(Boolean).length === w) c.done.forEach((r) => r(c.parts.map((p) => tf.clone(p))));
-      }),
-  }));
-}
+import { ranksInProcess } from '../helpers/ranks-in-process.js';
 
 const cfg = {
   type: 'NPID',
