@@ -1,6 +1,7 @@
 /**
  * Fidelity and step time of the algorithms of tools/torch-algos-reference.py (RotationPred,
- * RelativeLoc, NPID) and tools/torch-momentum-algos-reference.py (DenseCL, MoCo v3).
+ * RelativeLoc, NPID) and tools/torch-momentum-algos-reference.py (DenseCL, MoCo v3) and
+ * tools/torch-contrastive-algos-reference.py (SimCLR, MoCo v1/v2, BYOL, SimSiam, Barlow Twins).
  *
  * Fidelity: the PyTorch references (Debian python3-torch) write fresh fixtures to --out, ssl replays
  * them (algo-replay-lib.ts): step-0 loss of both, the worst step-0 gradient and the worst state entry
@@ -42,6 +43,7 @@ const only = values.only ? new Set(values.only.split(',')) : null;
 const SCRIPTS: [string, string[]][] = [
   ['tools/torch-algos-reference.py', ['rotation-pred', 'relative-loc', 'npid', 'deepcluster', 'odc']],
   ['tools/torch-momentum-algos-reference.py', ['densecl', 'densecl-grid', 'mocov3']],
+  ['tools/torch-contrastive-algos-reference.py', ['simclr', 'mocov1', 'mocov2', 'byol', 'simsiam', 'barlowtwins']],
 ];
 const NAMES = SCRIPTS.flatMap(([, names]) => names).filter((n) => !only || only.has(n));
 
