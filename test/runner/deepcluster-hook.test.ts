@@ -17,6 +17,8 @@ import type { DeepCluster } from '../../src/models/algorithms/deepcluster.js';
 import type { BaseRunner } from '../../src/runner/base-runner.js';
 import { HOOKS } from '../../src/runner/hooks/index.js';
 import type { DeepClusterHook } from '../../src/runner/hooks/deepcluster-hook.js';
+import { Extractor } from '../../src/runner/hooks/extractor.js';
+import { ranksInProcess } from '../helpers/ranks-in-process.js';
 import { tempDir } from './helpers.js';
 
 const N = 12;
@@ -115,4 +117,18 @@ test('bad configs are one-line config errors', async () => {
   expect(() => HOOKS.build(hookCfg({ clustering: { type: 'Kmeans', k: 3, pca_dim: 0 } }))).toThrow(ConfigError);
   const few = await setup({ extractor: { dataset: { ...dataset, data_source: { ...source, num_samples: 6 } }, samples_per_gpu: 4 } });
   await expect(few.hook.beforeRun(few.runner)).rejects.toThrow(/extractor\.dataset has 6 samples but data\.train has 12/);
+});
+
+test('the extractor over 2 ranks gathers both shares back into data set order (odd size: the padded repeat is dropped)', async () => {
+  const m = model();
+  const odd = { ...dataset, data_source: { ...source, num_samples: 7 } };
+  const ex = new Extractor({ dataset: odd, samples_per_gpu: 2 });
+  const one = await ex.extract(m as never, singleProcessContext(), () => {});
+  const [d0, d1] = ranksInProcess(2);
+  const [a, b] = await Promise.all([ex.extract(m as never, d0, () => {}), ex.extract(m as never, d1, () => {})]);
+  expect(one.rows).toBe(7);
+  expect(Array.from(a.data)).toEqual(Array.from(b.data));
+  expect(Math.max(...Array.from(a.data, (v, i) => Math.abs(v - one.data[i])))).toBeLessThan(1e-5);
+  // rows differ from each other (not one row copied everywhere)
+  expect(one.data.subarray(0, one.cols)).not.toEqual(one.data.subarray(one.cols, 2 * one.cols));
 });
