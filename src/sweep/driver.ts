@@ -25,6 +25,10 @@ export interface SweepOptions {
   retryFailed?: boolean;
   /** Cluster launchers: exit after submission; `ssl sweep collect` gathers the results. */
   noWait?: boolean;
+  /** Slurm: submit each stage of the new trials as one job array (`sbatch --array`). */
+  slurmArray?: boolean;
+  /** With slurmArray: at most this many tasks of a stage at once (`--array=...%N`; default max_parallel). */
+  arrayThrottle?: number;
   /** Only re-attach to submitted trials and report (ssl sweep collect). */
   collectOnly?: boolean;
   /** `ssl train`'s flag names (launcher_options may use them). */
@@ -81,7 +85,22 @@ export async function pool<T>(items: T[], limit: number, task: (item: T) => Prom
 export async function runSweep(o: SweepOptions): Promise<number> {
   const { spec, trials, baseline } = planSweep(o);
   const out = resolve(o.out ?? defaultOutDir(spec.name));
+  if ((o.slurmArray || o.arrayThrottle !== undefined) && (spec.launcher !== 'slurm' || !o.slurmArray)) {
+    throw new ConfigError(o.slurmArray ? `--slurm-array needs launcher: slurm (the sweep's launcher is ${spec.launcher})` : '--array-throttle goes with --slurm-array', { code: 'SWEEP_SPEC' });
+  }
+  const arrayThrottle = o.slurmArray ? (o.arrayThrottle ?? spec.maxParallel) : undefined;
+  if (o.slurmArray) {
+    const { whyNotArray } = await import('./trial-slurm-array.js');
+    const why = whyNotArray(spec);
+    if (why) throw new ConfigError(`--slurm-array: ${why}; run without --slurm-array (one sbatch job per trial stage)`, { code: 'SWEEP_SPEC' });
+  }
   if (o.dryRun) {
+    if (arrayThrottle !== undefined) {
+      const { arrayStageScript } = await import('./trial-slurm-array.js');
+      const scripts = spec.stages.map((_, i) => arrayStageScript(spec, trials, out, i, arrayThrottle));
+      o.stdout.write(scripts.map((sc, i) => `# ${sc.path}${i > 0 ? ` (sbatch --dependency=aftercorr:<${spec.stages[i - 1]!.name} array id> --kill-on-invalid-dep=yes)` : ''}\n${sc.text}`).join('\n'));
+      return 0;
+    }
     o.stdout.write(await renderDryRun(spec, trials, out));
     return 0;
   }
@@ -118,7 +137,7 @@ export async function runSweep(o: SweepOptions): Promise<number> {
   try {
     if (spec.launcher === 'slurm') {
       const { runTrialsSlurm } = await import('./trial-slurm.js');
-      const ended = await runTrialsSlurm({ spec, todo, attach, out, facts, progress, noWait: Boolean(o.noWait) });
+      const ended = await runTrialsSlurm({ spec, todo, attach, out, facts, progress, noWait: Boolean(o.noWait), arrayThrottle });
       for (const s of ended) states.set(s.id, s);
     } else {
       if (o.noWait) progress.note(`--no-wait has no effect with launcher ${spec.launcher}: its trials run in this process's children`);

@@ -3,6 +3,8 @@ import type { Better } from './types.js';
 export interface MetricInfo {
   /** The stage that yields it. */
   stage: string;
+  /** Other stages that may yield it (the train stage's online kNN monitor, evaluation = dict(type='knn')). */
+  alsoFrom?: string[];
   better: Better;
   unit: string;
   /** Collected when the sweep file lists no metrics. */
@@ -12,8 +14,8 @@ export interface MetricInfo {
 
 /** Every metric a sweep can collect, by the name sweep files use. */
 export const METRICS: Record<string, MetricInfo> = {
-  'knn.top1': { stage: 'eval knn', better: 'higher', unit: '%', default: true, description: 'weighted kNN top-1 accuracy' },
-  'knn.top5': { stage: 'eval knn', better: 'higher', unit: '%', default: false, description: 'weighted kNN top-5 accuracy' },
+  'knn.top1': { stage: 'eval knn', alsoFrom: ['train'], better: 'higher', unit: '%', default: true, description: 'weighted kNN top-1 accuracy (eval knn, else the training run\'s kNN monitor)' },
+  'knn.top5': { stage: 'eval knn', alsoFrom: ['train'], better: 'higher', unit: '%', default: false, description: 'weighted kNN top-5 accuracy' },
   'linear.top1': { stage: 'eval linear', better: 'higher', unit: '%', default: true, description: 'linear classification top-1 (the headline head of ssl eval linear)' },
   'linear.top5': { stage: 'eval linear', better: 'higher', unit: '%', default: false, description: 'linear classification top-5' },
   loss: { stage: 'train', better: 'lower', unit: '', default: true, description: 'mean training loss of the last epoch (else the last logged loss)' },

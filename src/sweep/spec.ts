@@ -171,7 +171,8 @@ function parseMetrics(value: unknown, stages: StageSpec[], file: string): string
   for (const m of list) {
     if (typeof m !== 'string' || !METRICS[m]) fail(`${file}: unknown metric "${String(m)}"${didYouMean(String(m), names)} (one of ${names.join(', ')})`);
     const from = METRICS[m]!.stage;
-    if (!stages.some((s) => s.name === from)) fail(`${file}: metric "${m}" comes from the ${from} stage, which the sweep does not run; add it to stages`);
+    const any = [from, ...(METRICS[m]!.alsoFrom ?? [])];
+    if (!stages.some((s) => any.includes(s.name))) fail(`${file}: metric "${m}" comes from the ${from} stage, which the sweep does not run; add it to stages`);
   }
   return list as string[];
 }

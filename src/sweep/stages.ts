@@ -143,9 +143,9 @@ export function readJsonLog(path: string): { header: Record<string, unknown>; re
 }
 
 /**
- * Final loss (mean of the last epoch, else the last logged loss) and training images/s
+ * Final loss (mean of the last epoch, else the last logged loss), training images/s
  * (effective total batch / median iteration time; the first iteration, which includes warm-up, is left out
- * when there are others).
+ * when there are others) and the kNN monitor's last knn.top1/top5 when the run had one.
  */
 export function trainLogMetrics(workDir: string): Record<string, number> {
   const log = newestJsonLog(workDir);
@@ -160,6 +160,12 @@ export function trainLogMetrics(workDir: string): Record<string, number> {
   const batch = effectiveBatch(header);
   const out: Record<string, number> = { loss };
   if (steady.length > 0 && batch.total > 0) out.images_per_s = batch.total / median(steady);
+  // the online kNN monitor (evaluation = dict(type='knn')): its last evaluation, unless a later eval knn stage replaces it
+  const knn = [...records].reverse().find((r) => r.mode === 'val' && typeof r['knn.top1'] === 'number');
+  if (knn) {
+    out['knn.top1'] = knn['knn.top1'] as number;
+    if (typeof knn['knn.top5'] === 'number') out['knn.top5'] = knn['knn.top5'];
+  }
   return out;
 }
 

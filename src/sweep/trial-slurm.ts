@@ -164,13 +164,22 @@ export async function waitTrialSlurm(spec: SweepSpec, trial: Trial, out: string,
 }
 
 /** Submits `todo` (all at once with --no-wait, else at most max_parallel trials in flight) and waits for them and `attach`. */
-export async function runTrialsSlurm(o: { spec: SweepSpec; todo: Trial[]; attach: Trial[]; out: string; facts: Record<string, unknown>; progress: SweepProgress; noWait: boolean }): Promise<TrialState[]> {
+export async function runTrialsSlurm(o: { spec: SweepSpec; todo: Trial[]; attach: Trial[]; out: string; facts: Record<string, unknown>; progress: SweepProgress; noWait: boolean; arrayThrottle?: number }): Promise<TrialState[]> {
   const ended: TrialState[] = [];
   const finish = async (t: Trial) => {
     const s = await waitTrialSlurm(o.spec, t, o.out, o.progress);
     ended.push(s);
     o.progress.ended(s);
   };
+  if (o.arrayThrottle !== undefined) {
+    // one sbatch --array per stage; Slurm keeps at most arrayThrottle tasks of a stage running, so every trial is waited on at once
+    const { submitTrialsSlurmArray } = await import('./trial-slurm-array.js');
+    const states = o.todo.length > 0 ? await submitTrialsSlurmArray(o.spec, o.todo, o.out, o.facts, o.arrayThrottle) : [];
+    if (states.length > 0) o.progress.note(`${states.length} trials submitted as job arrays: ${o.spec.stages.map((st, i) => `${st.name} ${states[0]!.stages[i]!.jobId!.split('_')[0]}`).join(', ')} (at most ${o.arrayThrottle} tasks of a stage at once)`);
+    if (o.noWait) return states;
+    await pool([...o.attach, ...o.todo], o.attach.length + o.todo.length, finish);
+    return ended;
+  }
   if (o.noWait) {
     for (const t of o.todo) {
       const s = await submitTrialSlurm(o.spec, t, o.out, o.facts);

@@ -11,6 +11,7 @@ export default class Sweep extends SslCommand {
     '<%= config.bin %> <%= command.id %> configs/sweeps/fmnist.yaml --out sweeps/nightly --baseline benchmarks/baselines/fmnist.json',
     '<%= config.bin %> <%= command.id %> configs/sweeps/fmnist.yaml --update-baseline --baseline benchmarks/baselines/fmnist.json',
     '<%= config.bin %> <%= command.id %> SWEEP.yaml --cfg-options launcher=slurm launcher_options.partition=debug --no-wait',
+    '<%= config.bin %> <%= command.id %> SWEEP.yaml --cfg-options launcher=slurm --slurm-array --array-throttle 4 --no-wait',
   ];
 
   static override args = {
@@ -23,6 +24,8 @@ export default class Sweep extends SslCommand {
     baseline: Flags.string({ description: 'Baseline file to gate against (overrides the sweep\'s baseline:); with --update-baseline, where to write it' }),
     'update-baseline': Flags.boolean({ description: 'Record the results as the baseline (each trial run once per seed in seeds:, mean and std kept)', default: false }),
     'retry-failed': Flags.boolean({ description: 'Run trials that failed or timed out before again (otherwise they are reported as they were)', default: false }),
+    'slurm-array': Flags.boolean({ description: 'Slurm: submit each stage as one job array over the trials (sbatch --array; a stage waits on the previous one task by task, --dependency=aftercorr); trials must be one task each', default: false }),
+    'array-throttle': Flags.integer({ description: "With --slurm-array: at most N tasks of a stage run at once (sbatch --array=...%N; default the sweep's max_parallel)", min: 1 }),
     'no-wait': Flags.boolean({ description: 'Slurm: exit after submitting; gather later with ssl sweep collect DIR', default: false }),
     'cfg-options': Flags.string({ description: 'Override sweep-file settings: key=value, dotted keys (repeatable)', multiple: true }),
   };
@@ -48,6 +51,8 @@ export default class Sweep extends SslCommand {
       updateBaseline: flags['update-baseline'],
       retryFailed: flags['retry-failed'],
       noWait: flags['no-wait'],
+      slurmArray: flags['slurm-array'],
+      arrayThrottle: flags['array-throttle'],
       trainFlags: await trainFlagNames(),
       stdout: process.stdout,
       stderr: process.stderr,
