@@ -37,7 +37,9 @@ export function whyNotCacheable(model: unknown, cfg: Cfg): string | undefined {
   if (model.backbone.namedParameters().some(([, v]) => v.trainable)) return 'the backbone has trainable parameters (frozen_stages below its stage count)';
   if (model.backbone.namedModules().some(([, m]) => m instanceof BatchNorm && m.training)) return 'the backbone has BatchNorm layers in training mode';
   const data = (cfg.data ?? {}) as Cfg;
-  const train = (data.train ?? {}) as Cfg;
+  let train = (data.train ?? {}) as Cfg;
+  // a SubsetDataset (evenly spaced images) of a cacheable dataset is cacheable
+  while (train.type === 'SubsetDataset') train = (train.dataset ?? {}) as Cfg;
   if (train.type !== undefined && train.type !== 'SingleViewDataset') return `data.train is a ${String(train.type)}, not a SingleViewDataset`;
   const pipeline = (train.pipeline ?? []) as Cfg[];
   const random = pipeline.find((p) => !DETERMINISTIC.has(p.type as string));
@@ -54,7 +56,8 @@ export function featureCacheKey(model: Classification, headCfg: Cfg, datasetCfg:
     h.update(new Uint8Array((t.dataSync() as Float32Array).buffer.slice(0)));
   }
   const { num_classes: _n, init_cfg: _i, norm_cfg: _b, ...pooling } = headCfg;
-  h.update(JSON.stringify({ pooling, dataset: { source: datasetCfg.data_source, pipeline: datasetCfg.pipeline } }));
+  const dataset = datasetCfg.type === 'SubsetDataset' ? datasetCfg : { source: datasetCfg.data_source, pipeline: datasetCfg.pipeline };
+  h.update(JSON.stringify({ pooling, dataset }));
   return h.digest('hex').slice(0, 32);
 }
 

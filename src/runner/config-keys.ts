@@ -32,6 +32,7 @@ export const CONSUMED_KEYS: Record<string, string> = {
   filename: 'the config file the resolved JSON came from',
   auto_scale_lr: '--auto-scale-lr',
   knn: 'ssl eval knn and EvalHook',
+  svm: 'ssl eval svm (its train/val datasets without --voc)',
 };
 
 /** Variables of MMSelfSup's configs, read by the config itself while it resolves (as in MMSelfSup). */

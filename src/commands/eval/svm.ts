@@ -24,6 +24,7 @@ export default class EvalSvm extends SslCommand {
     'low-shot': Flags.boolean({ description: 'Low-shot protocol: 1,2,4,8,16,32,64,96 positives per class, 5 independent draws', default: false }),
     costs: Flags.string({ description: "SVM costs, comma-separated (MMSelfSup's 1.0,10.0,100.0; 0.5^4..0.5^19 are always added)", default: '1.0,10.0,100.0' }),
     voc: Flags.string({ description: 'A PASCAL VOC tree (JPEGImages, ImageSets/Main/<class>_{trainval,test}.txt)' }),
+    'save-features': Flags.boolean({ description: 'Also write the pooled features and targets as .npy to WORK_DIR/eval/svm/ (what tools/svm-fmnist-reference.py reads)', default: false }),
     'train-limit': Flags.integer({ description: 'Use the first N training images only (quick numbers on large splits)', min: 1 }),
     'work-dir': Flags.string({ description: 'Where WORK_DIR/eval/svm.json goes (default: from the config, then work_dirs/<config path>)' }),
     seed: Flags.integer({ description: 'Seed of the low-shot draws and the solver order', default: 0 }),
@@ -44,7 +45,7 @@ export default class EvalSvm extends SslCommand {
     const cfg = loadConfig(args.config, { cfgOptions: flags['cfg-options'] ?? [] }) as Record<string, unknown>;
     const workDir = resolve(flags['work-dir'] ?? (typeof cfg.work_dir === 'string' ? cfg.work_dir : defaultWorkDir(args.config)));
     const { result, path } = await evaluateSvm(cfg, {
-      checkpoint: flags.checkpoint, features: flags.features, lowShot: flags['low-shot'], costs, voc: flags.voc, trainLimit: flags['train-limit'],
+      checkpoint: flags.checkpoint, features: flags.features, lowShot: flags['low-shot'], costs, voc: flags.voc, trainLimit: flags['train-limit'], saveFeatures: flags['save-features'],
       seed: flags.seed, backend: flags.backend, workDir, config: resolve(args.config), log: (m) => this.logToStderr(m),
     });
     if (flags.json) this.log(JSON.stringify(result));

@@ -5,7 +5,7 @@ import { DATASOURCES } from '../sources/index.js';
 import type { DataSource, Dataset } from '../types.js';
 import { DeepClusterDataset, MultiViewDataset, SingleViewDataset } from './views.js';
 import { RelativeLocDataset, RotationPredDataset } from './pretext.js';
-import { ConcatDataset, RepeatDataset } from './wrappers.js';
+import { ConcatDataset, evenlySpaced, RepeatDataset, SubsetDataset } from './wrappers.js';
 
 type AsyncDataset = Promise<Dataset>;
 
@@ -52,6 +52,14 @@ DATASETS.register('ConcatDataset', async (a) => {
   checkArgs('ConcatDataset', a, ['datasets', 'separate_eval']);
   if (!Array.isArray(a.datasets)) throw new ConfigError('ConcatDataset: datasets must be a list');
   return new ConcatDataset(await Promise.all(a.datasets.map((d) => buildDataset(d as Record<string, unknown>))));
+});
+// an ssl addition (torch's Subset): num_samples images evenly spaced over the dataset, for short benchmark runs
+DATASETS.register('SubsetDataset', async (a) => {
+  checkArgs('SubsetDataset', a, ['dataset', 'num_samples']);
+  const n = a.num_samples as number;
+  if (!(Number.isInteger(n) && n >= 1)) throw new ConfigError(`SubsetDataset: num_samples must be a positive integer, got ${JSON.stringify(a.num_samples)}`);
+  const d = await buildDataset(a.dataset as Record<string, unknown>);
+  return new SubsetDataset(d, evenlySpaced(d.length, n));
 });
 DATASETS.register('RepeatDataset', async (a) => {
   checkArgs('RepeatDataset', a, ['dataset', 'times']);

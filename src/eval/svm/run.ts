@@ -9,6 +9,7 @@ import { globalAvgPool } from '../../models/ops.js';
 import { loadEvalModel } from '../eval-model.js';
 import { extractFeatureSets } from '../extract-features.js';
 import { knnDatasets } from '../knn.js';
+import { writeNpy } from '../npy.js';
 import { evalResultPath, fileSha256, writeEvalResult, type EvalResult } from '../result.js';
 import { DEFAULT_COSTS, normalizeFeatures, svmFull, svmLowShot, type SvmSplit } from './protocol.js';
 import { readVocClassification } from './voc.js';
@@ -34,6 +35,8 @@ export interface SvmOptions {
   voc?: string;
   /** Use only the first N training images (quick numbers on large splits). */
   trainLimit?: number;
+  /** Also write the pooled features (before normalisation) and targets to WORK_DIR/eval/svm/{trainval,test}_{feat,targets}.npy. */
+  saveFeatures?: boolean;
   kValues?: number[];
   samples?: number;
   seed?: number;
@@ -90,6 +93,8 @@ export async function evaluateSvm(cfg: Cfg, o: SvmOptions): Promise<{ result: Ev
 
   let train: SvmSplit;
   let test: SvmSplit;
+  // the pooled features before normalisation, for --save-features
+  const raw: { train?: { x: Float32Array; n: number; dim: number; targets: Int8Array; classes: number }; test?: { x: Float32Array; n: number; dim: number; targets: Int8Array; classes: number } } = {};
   const svmDir = join(o.workDir, 'eval', 'svm');
   if (o.voc) {
     const splits = [readVocClassification(o.voc, 'trainval'), readVocClassification(o.voc, 'test')];
@@ -100,7 +105,9 @@ export async function evaluateSvm(cfg: Cfg, o: SvmOptions): Promise<{ result: Ev
       // label 0 is a placeholder: the SVM targets come from the class files
       writeFileSync(list, `${s.ids.map((id) => `${id}.jpg 0`).join('\n')}\n`);
       const f = await extract({ type: 'SingleViewDataset', data_source: { type: 'ImageList', data_prefix: join(o.voc!, 'JPEGImages'), ann_file: list }, pipeline: VOC_PIPELINE }, s.split === 'trainval' ? o.trainLimit : undefined);
-      out.push({ x: normalizeFeatures(f.x, f.n, f.dim), n: f.n, dim: f.dim, targets: s.targets.subarray(0, f.n * s.classes.length), classes: s.classes });
+      const targets = s.targets.subarray(0, f.n * s.classes.length);
+      raw[s.split === 'trainval' ? 'train' : 'test'] = { x: f.x, n: f.n, dim: f.dim, targets, classes: s.classes.length };
+      out.push({ x: normalizeFeatures(f.x, f.n, f.dim), n: f.n, dim: f.dim, targets, classes: s.classes });
     }
     [train, test] = out;
   } else {
@@ -112,6 +119,16 @@ export async function evaluateSvm(cfg: Cfg, o: SvmOptions): Promise<{ result: Ev
     const names = Array.from({ length: classes }, (_, c) => `class${c}`);
     train = { x: normalizeFeatures(tr.x, tr.n, tr.dim), n: tr.n, dim: tr.dim, targets: oneVsRest(tr.labels, classes), classes: names };
     test = { x: normalizeFeatures(te.x, te.n, te.dim), n: te.n, dim: te.dim, targets: oneVsRest(te.labels, classes), classes: names };
+    raw.train = { x: tr.x, n: tr.n, dim: tr.dim, targets: train.targets, classes };
+    raw.test = { x: te.x, n: te.n, dim: te.dim, targets: test.targets, classes };
+  }
+  if (o.saveFeatures) {
+    mkdirSync(svmDir, { recursive: true });
+    for (const [name, s] of [['trainval', raw.train], ['test', raw.test]] as const) {
+      writeNpy(join(svmDir, `${name}_feat.npy`), s!.x, [s!.n, s!.dim]);
+      writeNpy(join(svmDir, `${name}_targets.npy`), s!.targets, [s!.n, s!.classes]);
+    }
+    log(`features and targets -> ${svmDir}/{trainval,test}_{feat,targets}.npy`);
   }
   log(`SVM on ${train.n} train / ${test.n} test images, ${train.dim}-d features, ${train.classes.length} classes, costs ${costs.join(',')} + 0.5^4..0.5^19`);
   model.dispose();

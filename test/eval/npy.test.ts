@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildDataset } from '../../src/data/index.js';
+import { writeNpy } from '../../src/eval/npy.js';
+import { tempDir } from '../runner/helpers.js';
+
+test('.npy 1.0: magic, a 64-byte aligned header with dtype/order/shape, then the raw little-endian values', () => {
+  const dir = tempDir('ssl-npy-');
+  const p = join(dir, 'a.npy');
+  writeNpy(p, Float32Array.from([1.5, -2, 3, 4, 5, 6]), [2, 3]);
+  const b = readFileSync(p);
+  expect(b.subarray(0, 6).toString('latin1')).toBe('\x93NUMPY');
+  expect([b[6], b[7]]).toEqual([1, 0]);
+  const hlen = b.readUInt16LE(8);
+  expect((10 + hlen) % 64).toBe(0);
+  const header = b.subarray(10, 10 + hlen).toString('latin1');
+  expect(header).toMatch(/^\{'descr': '<f4', 'fortran_order': False, 'shape': \(2, 3\), \} *\n$/);
+  expect(Array.from(new Float32Array(b.buffer.slice(b.byteOffset + 10 + hlen, b.byteOffset + b.length)))).toEqual([1.5, -2, 3, 4, 5, 6]);
+  writeNpy(join(dir, 'b.npy'), Int8Array.from([1, 0, -1]), [3]);
+  expect(readFileSync(join(dir, 'b.npy')).toString('latin1')).toContain("'descr': '|i1', 'fortran_order': False, 'shape': (3,), }");
+  expect(() => writeNpy(join(dir, 'c.npy'), Float32Array.from([1, 2]), [3])).toThrow(/does not hold 2 values/);
+});
+
+test('SubsetDataset: num_samples evenly spaced items of the wrapped dataset; bad num_samples is a config error', async () => {
+  const inner = { type: 'SingleViewDataset', data_source: { type: 'SyntheticShapes', num_samples: 10, image_size: 8, seed: 1 }, pipeline: [{ type: 'ToTensor' }] };
+  const full = await buildDataset(inner);
+  const sub = await buildDataset({ type: 'SubsetDataset', num_samples: 4, dataset: inner });
+  expect(sub.length).toBe(4);
+  expect([0, 1, 2, 3].map((i) => sub.getLabel(i))).toEqual([0, 2, 5, 7].map((i) => full.getLabel(i)));
+  await expect(buildDataset({ type: 'SubsetDataset', num_samples: 0, dataset: inner })).rejects.toThrow(/num_samples must be a positive integer/);
+});
