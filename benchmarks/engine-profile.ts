@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const steps = Number(values.steps);
   const load = values.backend === 'native' ? loadNativeAddon() : null;
   const addon = load?.ok ? load.addon : null;
-  addon?.profile(true);
+  addon?.profile?.(true); // absent from an addon built before the profiler: npm run build:native
   const cpu0 = process.cpuUsage();
   const byFamily = new Map<string, number>();
   const byKernel = new Map<string, { ms: number; n: number }>();
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     }
   }
   const cpu = process.cpuUsage(cpu0);
-  const addonProfile = addon?.profile(false);
+  const addonProfile = addon?.profile?.(false);
   const per = (v: number) => v / steps;
   const kernelTotal = [...byPhase.values()].reduce((a, b) => a + b, 0);
   console.log(`\none step, batch ${batch}: wall ${per(wall).toFixed(0)} ms (under tf.profile), kernels ${per(kernelTotal).toFixed(0)} ms, outside kernels ${per(wall - kernelTotal).toFixed(0)} ms`);
