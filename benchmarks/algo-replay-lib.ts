@@ -16,6 +16,7 @@ import type { Batch } from '../src/models/contracts.js';
 import type { NPID } from '../src/models/algorithms/npid.js';
 import type { DeepCluster } from '../src/models/algorithms/deepcluster.js';
 import type { ODC } from '../src/models/algorithms/odc.js';
+import type { InterCLRMoCo } from '../src/models/algorithms/interclr-moco.js';
 import { buildOptimizer } from '../src/runner/optim/build.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
 import { HOOKS } from '../src/runner/hooks/index.js';
@@ -139,7 +140,16 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
   if (neck && 'dropout' in neck) {
     neck.dropout = new MaskDropout([...tensors.keys()].filter((k) => k.startsWith('dropout.')).sort().map((k) => tensorFromRaw(get(k))));
   }
-  if (tensors.has('memory.init')) {
+  if (tensors.has('labels.init')) {
+    // InterCLR: the reference's memory (bank, labels, centroids) and positive/negative draws
+    const m = model as unknown as InterCLRMoCo;
+    m.memoryBank.featureBank.set(tensorFromRaw(get('memory.init')).dataSync());
+    m.memoryBank.labelBank.set(ints(get('labels.init')));
+    m.memoryBank.centroids.set(tensorFromRaw(get('centroids')).dataSync());
+    m.memoryBank.initialized = true;
+    let k = 0;
+    m.drawInterSamples = () => ({ pos: ints(get(`pos_idx.${k}`)), neg: ints(get(`neg_idx.${k++}`)) });
+  } else if (tensors.has('memory.init')) {
     const npid = model as unknown as NPID;
     npid.memoryBank.featureBank.set(tensorFromRaw(get('memory.init')).dataSync());
     let k = 0;
@@ -207,6 +217,11 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
     finalErr['memory_bank.label_bank'] = labels.some((l, i) => l !== odc.memoryBank.labelBank[i]) ? 1 : 0;
     const ref = tensorFromRaw(get('odc.change_ratio')).dataSync();
     finalErr['change_ratio'] = Math.max(...changeRatios.map((c, i) => Math.abs(c - ref[i])));
+  }
+  if (tensors.has('labels.final')) {
+    const want = ints(get('labels.final'));
+    const got = (model as unknown as InterCLRMoCo).memoryBank.labelBank;
+    finalErr['memory_bank.label_bank'] = want.filter((l, i) => l !== got[i]).length;
   }
   optimizer.dispose();
   model.dispose();

@@ -7,7 +7,8 @@ Each algorithm below is MMSelfSup 0.x's `forward_train` (and its neck, head and 
 again in plain PyTorch, on a tiny ResNet_CIFAR so the fixtures stay small. Weights come from
 `hash_tensor`, the input of step k from `step_input` (test/models/hash-weights.ts reproduces both),
 so neither is stored. What is random in
-MMSelfSup (dropout masks, NPID's negative draws and memory init) is drawn here and stored, and the
+MMSelfSup (dropout masks, NPID's negative draws and memory init, InterCLR's queue, memory and
+positive/negative draws) is drawn here and stored, and the
 test feeds the same draws to ssl. A fixture holds, after K SGD steps from the same start:
   loss            [K] the loss of each step
   grad.<name>     the parameter gradients of step 0 (PyTorch layout)
@@ -400,6 +401,156 @@ class ODC(nn.Module):
         return out
 
 
+class MoCoV2Neck(nn.Module):
+    def __init__(self, in_channels, hid_channels, out_channels):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(in_channels, hid_channels), nn.ReLU(inplace=False), nn.Linear(hid_channels, out_channels))
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(x[0], 1)
+        return [self.mlp(x.view(x.size(0), -1))]
+
+
+class InterCLRMemory:
+    """MMSelfSup InterCLRMemory on one rank (its _gather and broadcasts are the identity)."""
+
+    def __init__(self, length, feat_dim, momentum, num_classes, g):
+        self.feature_bank = F.normalize(torch.randn(length, feat_dim, generator=g))
+        self.label_bank = torch.arange(length) % num_classes
+        self.centroids = torch.stack([self.feature_bank[self.label_bank == c].mean(0) for c in range(num_classes)])
+        self.momentum = momentum
+
+    def update_samples_memory(self, ind, feature):
+        feature_norm = F.normalize(feature)
+        feature_old = self.feature_bank[ind, :]
+        feature_new = (1 - self.momentum) * feature_old + self.momentum * feature_norm
+        feature_norm = F.normalize(feature_new)
+        self.feature_bank[ind, :] = feature_norm
+        newlabel = torch.mm(self.centroids, feature_norm.permute(1, 0)).argmax(dim=0)
+        change_ratio = (newlabel != self.label_bank[ind]).sum().float() / float(newlabel.shape[0])
+        self.label_bank[ind] = newlabel.clone()
+        return change_ratio
+
+
+class InterCLR(nn.Module):
+    """InterCLRMoCo.forward_train with share_neck=False (inter necks of their own), the intra cosine
+    margin on, the inter cosine margin -0.5 (the config's), online labels and semi-hard negatives
+    (drawn here with a seeded generator and stored: the test feeds them to ssl)."""
+    LENGTH, DIM, NEG, POOL, K, QUEUE, M = 16, 8, 4, 16, 3, 8, 0.99
+    cfg = dict(type='InterCLRMoCo', backbone=BACKBONE, neck=dict(type='MoCoV2Neck', in_channels=FEAT, hid_channels=FEAT, out_channels=DIM, with_avg_pool=True),
+               head=dict(type='ContrastiveHead', temperature=0.2), queue_len=QUEUE, feat_dim=DIM, momentum=M,
+               memory_bank=dict(type='InterCLRMemory', length=LENGTH, feat_dim=DIM, momentum=0.5, num_classes=K, min_cluster=2),
+               online_labels=True, neg_num=NEG, neg_sampling='semihard', semihard_neg_pool_num=POOL, semieasy_neg_pool_num=POOL,
+               intra_cos_marign_loss=True, intra_cos_margin=0.1, inter_cos_marign_loss=True, inter_cos_margin=-0.5,
+               intra_loss_weight=0.75, inter_loss_weight=0.25, share_neck=False, num_classes=K)
+    shape = [4, 16, 16, 3]
+    views = 2
+
+    def __init__(self):
+        super().__init__()
+        neck = lambda: MoCoV2Neck(FEAT, FEAT, self.DIM)
+        self.encoder_q = nn.Sequential(tiny_backbone(), neck())
+        self.encoder_k = nn.Sequential(tiny_backbone(), neck())
+        self.inter_neck_q = neck()
+        self.inter_neck_k = neck()
+        for p in list(self.encoder_k.parameters()) + list(self.inter_neck_k.parameters()):
+            p.requires_grad = False
+        self.g = torch.Generator().manual_seed(13)
+        self.register_buffer('queue', F.normalize(torch.randn(self.DIM, self.QUEUE, generator=self.g), dim=0))
+        self.queue_init = self.queue.clone()
+        self.memory_bank = InterCLRMemory(self.LENGTH, self.DIM, 0.5, self.K, self.g)
+        self.memory_init = self.memory_bank.feature_bank.clone()
+        self.labels_init = self.memory_bank.label_bank.clone()
+        self.queue_ptr = 0
+        self.draws = {}
+
+    def inputs(self, k):
+        return dict(idx=torch.tensor([(5 * k + 3 * i) % self.LENGTH for i in range(4)]))
+
+    @torch.no_grad()
+    def after_hash(self):
+        """init_weights: the key encoder and inter neck copy the online ones; the queue is its random start."""
+        for q, k in [(self.encoder_q, self.encoder_k), (self.inter_neck_q, self.inter_neck_k)]:
+            for pq, pk in zip(q.parameters(), k.parameters()):
+                pk.data.copy_(pq.data)
+        self.queue.copy_(self.queue_init)
+        return {'queue': self.queue_init}
+
+    @torch.no_grad()
+    def momentum_update(self):
+        for q, k in [(self.encoder_q, self.encoder_k), (self.inter_neck_q, self.inter_neck_k)]:
+            for pq, pk in zip(q.parameters(), k.parameters()):
+                pk.data = pk.data * self.M + pq.data * (1. - self.M)
+
+    def contrast_intra(self, q, k):
+        q = F.normalize(q, dim=1)
+        k = F.normalize(k, dim=1)
+        pos = torch.einsum('nc,nc->n', [q, k]).unsqueeze(-1)
+        neg = torch.einsum('nc,ck->nk', [q, self.queue.clone().detach()])
+        pos = pos - 0.1  # intra cosine margin
+        return contrastive_head(pos, neg, 0.2)
+
+    def sample(self, feat_norm, idx):
+        mb = self.memory_bank
+        pos_label = mb.label_bank[idx]
+        pos_idx = []
+        for l in pos_label:
+            pool = torch.where(mb.label_bank == l)[0]
+            pos_idx.append(pool[torch.randint(pool.size(0), (1,), generator=self.g)])
+        pos_idx = torch.cat(pos_idx)
+        similarity = torch.mm(feat_norm.detach(), mb.feature_bank.permute(1, 0))
+        _, neg_I = torch.topk(similarity, self.POOL, dim=1)
+        weights = torch.ones((len(idx), self.POOL))
+        neg_idx = torch.gather(neg_I, 1, torch.multinomial(weights, self.NEG, generator=self.g))
+        while True:
+            wrong = mb.label_bank[neg_idx] == pos_label.unsqueeze(1)
+            if wrong.sum().item() == 0:
+                break
+            neg_idx[wrong] = torch.gather(neg_I, 1, torch.multinomial(weights, self.NEG, generator=self.g))[wrong]
+        return pos_idx, neg_idx
+
+    def contrast_inter(self, q, idx, k):
+        feat_norm = F.normalize(q, dim=1)
+        bs, feat_dim = feat_norm.shape[:2]
+        pos_idx, neg_idx = self.sample(feat_norm, idx)
+        self.draws[f'pos_idx.{k}'] = pos_idx
+        self.draws[f'neg_idx.{k}'] = neg_idx.flatten()
+        pos_feat = torch.index_select(self.memory_bank.feature_bank, 0, pos_idx)
+        neg_feat = torch.index_select(self.memory_bank.feature_bank, 0, neg_idx.flatten()).view(bs, self.NEG, feat_dim)
+        pos = torch.einsum('nc,nc->n', [pos_feat, feat_norm]).unsqueeze(-1)
+        neg = torch.bmm(neg_feat, feat_norm.unsqueeze(2)).squeeze(2)
+        pos = pos - (-0.5)  # inter cosine margin
+        return contrastive_head(pos, neg, 0.2)
+
+    def forward_train(self, img, idx, **_):
+        step = len(self.draws) // 2
+        im_q, im_k = img
+        q_b = self.encoder_q[0](im_q)
+        q = self.encoder_q[1](q_b)[0]
+        q2 = self.inter_neck_q(q_b)[0]
+        with torch.no_grad():
+            self.momentum_update()
+            k_b = self.encoder_k[0](im_k)
+            k = self.encoder_k[1](k_b)[0]
+            k2 = self.inter_neck_k(k_b)[0]
+        loss = 0.75 * self.contrast_intra(q, k) + 0.25 * self.contrast_inter(q2, idx, step)
+        with torch.no_grad():
+            keys = F.normalize(k, dim=1)
+            self.queue[:, self.queue_ptr:self.queue_ptr + keys.shape[0]] = keys.transpose(0, 1)
+            self.queue_ptr = (self.queue_ptr + keys.shape[0]) % self.QUEUE
+            self.memory_bank.update_samples_memory(idx, k2.detach())
+        return loss
+
+    def extra(self):
+        out = dict(self.draws)
+        out['memory.init'] = self.memory_init
+        out['memory.final'] = self.memory_bank.feature_bank
+        out['labels.init'] = self.labels_init
+        out['labels.final'] = self.memory_bank.label_bank
+        out['centroids'] = self.memory_bank.centroids
+        return out
+
+
 # ---------------------------------------------------------------- the replay
 # ssl and PyTorch round differently (~1e-6); a ReLU input closer to 0 than that can take the other
 # side of the kink in ssl, and one flipped mask entry changes the gradient by percents. A fixture is
@@ -477,7 +628,7 @@ def main():
     if args[:1] == ['--out']:
         out_dir, args = args[1], args[2:]
     os.makedirs(out_dir, exist_ok=True)
-    for name, cls in [('rotation-pred', RotationPred), ('relative-loc', RelativeLoc), ('npid', NPID), ('deepcluster', DeepCluster), ('odc', ODC)]:
+    for name, cls in [('rotation-pred', RotationPred), ('relative-loc', RelativeLoc), ('npid', NPID), ('deepcluster', DeepCluster), ('odc', ODC), ('interclr', InterCLR)]:
         if not args or name in args:
             write(name, cls(), out_dir)
 

@@ -17,7 +17,7 @@ beforeAll(async () => {
   await initBackend('wasm', { log: () => {} });
 });
 
-test.each(['rotation-pred', 'relative-loc', 'npid', 'deepcluster', 'odc', 'densecl', 'densecl-grid', 'mocov3'])('%s equals MMSelfSup forward_train in PyTorch over 5 SGD steps', async (name) => {
+test.each(['rotation-pred', 'relative-loc', 'npid', 'deepcluster', 'odc', 'densecl', 'densecl-grid', 'mocov3', 'interclr'])('%s equals MMSelfSup forward_train in PyTorch over 5 SGD steps', async (name) => {
   const r = await replay(join(FIXTURES, `algo-${name}.safetensors`));
   expect(Math.abs(r.losses[0] - r.refLosses[0]) / Math.abs(r.refLosses[0])).toBeLessThan(1e-4);
   expect(Object.keys(r.gradErr).length).toBeGreaterThan(10);

@@ -19,6 +19,7 @@ import { simMIMEntry } from './simmim.js';
 import { mmclsClassifierWrapperEntry } from './mmcls-classifier-wrapper.js';
 import { denseCLEntry } from './densecl.js';
 import { moCoV3Entry } from './mocov3.js';
+import { interCLRMoCoEntry } from './interclr-moco.js';
 
 /** Every algorithm's entry (type name, arguments with defaults, builder — each in its own file). */
 export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = [
@@ -41,4 +42,5 @@ export const ALGORITHM_ENTRIES: readonly ComponentEntry<BaseAlgorithm, any>[] = 
   mmclsClassifierWrapperEntry,
   denseCLEntry,
   moCoV3Entry,
+  interCLRMoCoEntry,
 ];

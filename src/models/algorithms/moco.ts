@@ -22,7 +22,7 @@ export class MoCo extends BaseAlgorithm {
   readonly encoderK: Sequential;
   readonly queue: Variable;
   readonly queuePtr: Variable;
-  private keys: Tensor | null = null;
+  protected keys: Tensor | null = null;
 
   constructor(
     makeBackbone: () => ListModule,

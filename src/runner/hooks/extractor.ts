@@ -31,9 +31,10 @@ export class Extractor {
   readonly samplesPerGpu: number;
   readonly workersPerGpu: number;
 
-  constructor(args: Record<string, unknown>) {
-    checkArgs('DeepClusterHook.extractor', args, ['dataset', 'samples_per_gpu', 'imgs_per_gpu', 'workers_per_gpu', 'persistent_workers', 'prefetch', 'img_norm_cfg']);
-    if (!args.dataset || typeof args.dataset !== 'object') throw new ConfigError('DeepClusterHook: extractor.dataset is required (the data set features are extracted from)');
+  /** `owner`: the hook whose config holds it, named in errors. */
+  constructor(args: Record<string, unknown>, readonly owner = 'DeepClusterHook') {
+    checkArgs(`${owner}.extractor`, args, ['dataset', 'samples_per_gpu', 'imgs_per_gpu', 'workers_per_gpu', 'persistent_workers', 'prefetch', 'img_norm_cfg']);
+    if (!args.dataset || typeof args.dataset !== 'object') throw new ConfigError(`${owner}: extractor.dataset is required (the data set features are extracted from)`);
     this.dataset = args.dataset as Record<string, unknown>;
     // mmselfsup: "imgs_per_gpu" is deprecated and wins over samples_per_gpu
     this.samplesPerGpu = (args.imgs_per_gpu as number) ?? (args.samples_per_gpu as number) ?? 32;
@@ -42,7 +43,7 @@ export class Extractor {
 
   async extract(model: TrainableModel, dist: DistContext, log: (m: string) => void): Promise<ExtractedFeatures> {
     const m = model as unknown as NeckModel;
-    if (!m.neck) throw new ConfigError('DeepClusterHook: the model has no neck; the extractor clusters neck([backbone features])');
+    if (!m.neck) throw new ConfigError(`${this.owner}: the model has no neck; the extractor clusters neck([backbone features])`);
     const dataset = await buildDataset(this.dataset);
     const n = dataset.length;
     const loader = buildDataLoader(dataset, {
