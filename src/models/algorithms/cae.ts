@@ -92,6 +92,7 @@ export class CAE extends BaseAlgorithm {
 
   protected override async beforeStep(views: Tensor[], _ctx: StepContext, batch?: Batch): Promise<void> {
     const mask = batchMask(batch, 'CAE');
+    this.latentTarget?.dispose(); // left by a step that failed before afterStep
     try {
       this.latentTarget = this.teacherTarget(views[0] as Tensor4D, mask);
     } finally {
