@@ -9,6 +9,8 @@ export interface EvalModelOptions {
   checkpoint?: string;
   backend?: string;
   seed?: number;
+  /** Native engine compute threads (`--threads`). */
+  threads?: number;
   log?: (m: string) => void;
 }
 
@@ -19,7 +21,7 @@ export interface EvalModelOptions {
  */
 export async function loadEvalModel(cfg: Record<string, unknown>, o: EvalModelOptions): Promise<BaseAlgorithm> {
   const log = o.log ?? (() => {});
-  await initBackend(o.backend ?? (cfg.backend as string | undefined), { log });
+  await initBackend(o.backend ?? (cfg.backend as string | undefined), { log, threads: o.threads });
   manualSeed(o.seed ?? (typeof cfg.seed === 'number' ? cfg.seed : 0));
   const model = buildModel(cfg.model);
   if (o.checkpoint) {

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import type { DistContext } from '../dist/trainer-context.js';
 import { buildDataset } from '../data/index.js';
 import { tf, type Tensor } from '../engine/tf.js';
 import { globalAvgPool, l2Normalize } from '../models/ops.js';
@@ -69,9 +70,9 @@ export function knnFeatureHead(outs: Tensor[]): Tensor[] {
 }
 
 /** Global-average-pooled, L2-normalised last backbone output of every image of `datasetCfg` (eval mode, in order). */
-export async function extractFeatures(model: BaseAlgorithm, datasetCfg: Cfg, batchSize: number, log: (m: string) => void = () => {}): Promise<FeatureBank> {
+export async function extractFeatures(model: BaseAlgorithm, datasetCfg: Cfg, batchSize: number, log: (m: string) => void = () => {}, dist?: DistContext): Promise<FeatureBank> {
   const dataset = await buildDataset(datasetCfg);
-  const { sets, labels, n } = await extractFeatureSets(model, dataset, knnFeatureHead, { batchSize, log });
+  const { sets, labels, n } = await extractFeatureSets(model, dataset, knnFeatureHead, { batchSize, log, dist });
   return { feats: sets[0].feats, labels, n, dim: sets[0].dim };
 }
 
@@ -98,28 +99,36 @@ export interface KnnOptions {
   temperature?: number;
   backend?: string;
   seed?: number;
+  threads?: number;
   log?: (m: string) => void;
+  /** Several ranks (a launcher's job): each extracts its share of both splits, rank 0 classifies. */
+  dist?: DistContext;
 }
 
 /**
  * `ssl eval knn`: builds the config's model (random init with `seed` when no checkpoint: the
  * baseline), extracts bank (train) and query (val) features, and reports weighted kNN accuracy.
+ * With `o.dist` of several ranks the extraction is data-parallel and only rank 0 classifies: the
+ * other ranks resolve to null.
  */
-export async function evaluateKnn(cfg: Cfg, o: KnnOptions): Promise<KnnResult> {
+export async function evaluateKnn(cfg: Cfg, o: KnnOptions & { dist: DistContext }): Promise<KnnResult | null>;
+export async function evaluateKnn(cfg: Cfg, o: KnnOptions): Promise<KnnResult>;
+export async function evaluateKnn(cfg: Cfg, o: KnnOptions): Promise<KnnResult | null> {
   const log = o.log ?? (() => {});
   const t0 = performance.now();
-  const model = await loadEvalModel(cfg, { checkpoint: o.checkpoint, backend: o.backend, seed: o.seed, log });
+  const model = await loadEvalModel(cfg, { checkpoint: o.checkpoint, backend: o.backend, seed: o.seed, threads: o.threads, log });
   const knn = (cfg.knn ?? {}) as Cfg;
   const k = o.k ?? (knn.k as number | undefined) ?? 20;
   const temperature = o.temperature ?? (knn.temperature as number | undefined) ?? 0.07;
   const bs = (knn.samples_per_gpu as number | undefined) ?? 256;
   const ds = knnDatasets(cfg);
-  const bank = await extractFeatures(model, ds.train, bs, log);
+  const bank = await extractFeatures(model, ds.train, bs, log, o.dist);
   log(`train features: ${bank.n} x ${bank.dim}`);
-  const queries = await extractFeatures(model, ds.val, bs, log);
+  const queries = await extractFeatures(model, ds.val, bs, log, o.dist);
   log(`val features: ${queries.n} x ${queries.dim}`);
-  const { top1, top5 } = knnClassify(bank, queries, k, temperature);
   model.dispose();
+  if ((o.dist?.rank ?? 0) !== 0) return null;
+  const { top1, top5 } = knnClassify(bank, queries, k, temperature);
   return { k, temperature, top1, top5, numTrain: bank.n, numVal: queries.n, seconds: (performance.now() - t0) / 1000 };
 }
 

@@ -109,6 +109,10 @@ export async function runWorker(argv: string[]): Promise<number> {
     const args = parseWorkerArgs(argv);
     const { cfg, sourceOf } = await loadWorkerConfig(args.config);
     dist = await createDist(args, cfg);
+    if (args.eval) {
+      const { runEvalWorker } = await import('./eval-worker.js');
+      return await runEvalWorker({ args, cfg, dist, workDir: resolve(args.workDir), startedAt });
+    }
     const workDir = resolve(args.workDir);
     const workDirExisted = existsSync(workDir);
     cleanWorkDir = () => {

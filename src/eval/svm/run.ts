@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
+import type { DistContext } from '../../dist/trainer-context.js';
 import { buildDataset } from '../../data/index.js';
 import type { Tensor, Tensor4D } from '../../engine/tf.js';
 import { flattenChw } from '../../models/heads/multi-cls-head.js';
@@ -41,9 +42,14 @@ export interface SvmOptions {
   samples?: number;
   seed?: number;
   backend?: string;
+  threads?: number;
   workDir: string;
+  /** Where the result goes (default `WORK_DIR/eval/svm.json`, `svm-lowshot.json` with the low-shot protocol). */
+  resultPath?: string;
   config: string;
   log?: (m: string) => void;
+  /** Several ranks (a launcher's job): each extracts its share of the images, rank 0 trains the SVMs and writes the result. */
+  dist?: DistContext;
 }
 
 /** `feat<k>` -> backbone out_index k-1, checked against what the backbone has. */
@@ -65,8 +71,11 @@ function oneVsRest(labels: Int32Array, classes: number): Int8Array {
  * MMSelfSup's SVM benchmark (tools/benchmarks/classification/svm_voc07): features of one backbone stage
  * (`feat1`..`feat5`, pooled as MMSelfSup's extractor does: `specified` MultiPooling for ResNet-50 stages, global
  * average pooling for other widths), L2-normalised, then linear SVMs one-vs-rest per class (full protocol or low-shot).
+ * With `o.dist` of several ranks the extraction is data-parallel and only rank 0 trains and writes: the other ranks resolve to null.
  */
-export async function evaluateSvm(cfg: Cfg, o: SvmOptions): Promise<{ result: EvalResult; path: string }> {
+export async function evaluateSvm(cfg: Cfg, o: SvmOptions & { dist: DistContext }): Promise<{ result: EvalResult; path: string } | null>;
+export async function evaluateSvm(cfg: Cfg, o: SvmOptions): Promise<{ result: EvalResult; path: string }>;
+export async function evaluateSvm(cfg: Cfg, o: SvmOptions): Promise<{ result: EvalResult; path: string } | null> {
   const log = o.log ?? (() => {});
   const t0 = performance.now();
   const costs = o.costs ?? DEFAULT_COSTS;
@@ -77,7 +86,8 @@ export async function evaluateSvm(cfg: Cfg, o: SvmOptions): Promise<{ result: Ev
   if (!/ResNet|ResNeXt/.test(String(backboneCfg.type))) throw new ConfigError(`SVM features feat1..feat5 are ResNet stages; the config's backbone is ${String(backboneCfg.type)}`);
   const idx = featureIndex(o.features ?? 'feat5', stages);
   backboneCfg.out_indices = [idx];
-  const model = await loadEvalModel({ ...cfg, model: modelCfg }, { checkpoint: o.checkpoint, backend: o.backend, seed: o.seed ?? 0, log });
+  const model = await loadEvalModel({ ...cfg, model: modelCfg }, { checkpoint: o.checkpoint, backend: o.backend, seed: o.seed ?? 0, threads: o.threads, log });
+  const rank = o.dist?.rank ?? 0;
   const channels = (model.backbone as unknown as { outChannels?: number[] }).outChannels?.[0];
   const specified = channels === RESNET50_CHANNELS[idx] && backboneCfg.depth === 50;
   const pool = specified ? new MultiPooling('specified', [idx], 'resnet50') : undefined;
@@ -86,7 +96,7 @@ export async function evaluateSvm(cfg: Cfg, o: SvmOptions): Promise<{ result: Ev
   const head = (outs: Tensor[]): Tensor[] => [flattenChw(pool ? pool.forward([outs[0] as Tensor4D])[0] : globalAvgPool(outs[0]))];
   const extract = async (datasetCfg: Cfg, limit?: number): Promise<{ x: Float32Array; n: number; dim: number; labels: Int32Array }> => {
     const dataset = await buildDataset(datasetCfg);
-    const { sets, labels, n } = await extractFeatureSets(model, dataset, head, { batchSize: 64, log });
+    const { sets, labels, n } = await extractFeatureSets(model, dataset, head, { batchSize: 64, log, dist: o.dist });
     const take = Math.min(n, limit ?? Infinity);
     return { x: sets[0].feats.subarray(0, take * sets[0].dim), n: take, dim: sets[0].dim, labels: labels.subarray(0, take) };
   };
@@ -102,8 +112,9 @@ export async function evaluateSvm(cfg: Cfg, o: SvmOptions): Promise<{ result: Ev
     const out: SvmSplit[] = [];
     for (const s of splits) {
       const list = join(svmDir, `voc07_${s.split}.txt`);
-      // label 0 is a placeholder: the SVM targets come from the class files
-      writeFileSync(list, `${s.ids.map((id) => `${id}.jpg 0`).join('\n')}\n`);
+      // label 0 is a placeholder: the SVM targets come from the class files; every rank reads rank 0's list
+      if (rank === 0) writeFileAtomic(list, `${s.ids.map((id) => `${id}.jpg 0`).join('\n')}\n`);
+      await o.dist?.barrier();
       const f = await extract({ type: 'SingleViewDataset', data_source: { type: 'ImageList', data_prefix: join(o.voc!, 'JPEGImages'), ann_file: list }, pipeline: VOC_PIPELINE }, s.split === 'trainval' ? o.trainLimit : undefined);
       const targets = s.targets.subarray(0, f.n * s.classes.length);
       raw[s.split === 'trainval' ? 'train' : 'test'] = { x: f.x, n: f.n, dim: f.dim, targets, classes: s.classes.length };
@@ -122,7 +133,7 @@ export async function evaluateSvm(cfg: Cfg, o: SvmOptions): Promise<{ result: Ev
     raw.train = { x: tr.x, n: tr.n, dim: tr.dim, targets: train.targets, classes };
     raw.test = { x: te.x, n: te.n, dim: te.dim, targets: test.targets, classes };
   }
-  if (o.saveFeatures) {
+  if (o.saveFeatures && rank === 0) {
     mkdirSync(svmDir, { recursive: true });
     for (const [name, s] of [['trainval', raw.train], ['test', raw.test]] as const) {
       writeNpy(join(svmDir, `${name}_feat.npy`), s!.x, [s!.n, s!.dim]);
@@ -130,11 +141,15 @@ export async function evaluateSvm(cfg: Cfg, o: SvmOptions): Promise<{ result: Ev
     }
     log(`features and targets -> ${svmDir}/{trainval,test}_{feat,targets}.npy`);
   }
+  if (rank !== 0) {
+    model.dispose();
+    return null;
+  }
   log(`SVM on ${train.n} train / ${test.n} test images, ${train.dim}-d features, ${train.classes.length} classes, costs ${costs.join(',')} + 0.5^4..0.5^19`);
   model.dispose();
 
   const feat = o.features ?? 'feat5';
-  const common = { config: o.config, checkpoint: o.checkpoint ?? null, checkpoint_sha256: await fileSha256(o.checkpoint), world_size: 1, features: feat, costs };
+  const common = { config: o.config, checkpoint: o.checkpoint ?? null, checkpoint_sha256: await fileSha256(o.checkpoint), world_size: o.dist?.worldSize ?? 1, features: feat, costs };
   let result: EvalResult;
   if (o.lowShot) {
     const rows = svmLowShot(train, test, costs, { kValues: o.kValues, samples: o.samples, seed: o.seed ?? 0, log });
@@ -150,6 +165,12 @@ export async function evaluateSvm(cfg: Cfg, o: SvmOptions): Promise<{ result: Ev
       wall_seconds: (performance.now() - t0) / 1000, created: new Date().toISOString(), ...common,
     };
   }
-  const path = writeEvalResult(evalResultPath(o.workDir, result.name), result);
+  const path = writeEvalResult(o.resultPath ?? evalResultPath(o.workDir, result.name), result);
   return { result, path };
+}
+
+function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
 }
