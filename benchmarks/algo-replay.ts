@@ -41,7 +41,7 @@ const { values } = parseArgs({
 });
 const only = values.only ? new Set(values.only.split(',')) : null;
 const SCRIPTS: [string, string[]][] = [
-  ['tools/torch-algos-reference.py', ['rotation-pred', 'relative-loc', 'npid', 'deepcluster', 'odc']],
+  ['tools/torch-algos-reference.py', ['rotation-pred', 'relative-loc', 'npid', 'deepcluster', 'odc', 'interclr']],
   ['tools/torch-momentum-algos-reference.py', ['densecl', 'densecl-grid', 'mocov3']],
   ['tools/torch-contrastive-algos-reference.py', ['simclr', 'mocov1', 'mocov2', 'byol', 'simsiam', 'barlowtwins']],
 ];
