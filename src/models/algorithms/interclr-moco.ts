@@ -11,6 +11,7 @@ import { checkSampling, sampleNegatives, samplePositives, type InterSamplingOpti
 import { MoCo } from './moco.js';
 import { REQUIRED, defineComponent } from '../../registry/index.js';
 import { buildBackbone, buildHead, buildMemory, buildNeck } from '../registries.js';
+import { gatherMemoryRows } from '../memories/gather-rows.js';
 
 /** A positive-logit margin: `cos` subtracts `margin` from the cosine, `arc` adds it to the angle (ArcFace). */
 export interface Margins {
@@ -154,19 +155,8 @@ export class InterCLRMoCo extends MoCo {
     const local = this.interKeys as Tensor;
     this.interKeys = null;
     await super.afterStep(ctx);
-    let idx: ArrayLike<number> = batch!.idx!;
-    let feats: Float32Array;
-    if (ctx.dist.worldSize > 1) {
-      // InterCLRMemory._gather: every rank applies every rank's rows
-      const idxT = tf.tensor1d(Float32Array.from(idx));
-      const [fs, is] = await Promise.all([ctx.dist.allGather(local), ctx.dist.allGather(idxT)]);
-      feats = Float32Array.from(await tf.concat(fs, 0).data());
-      idx = Int32Array.from(await tf.concat(is, 0).data());
-      for (const t of [...fs, ...is, idxT]) t.dispose();
-    } else {
-      feats = Float32Array.from(await local.data());
-    }
-    local.dispose();
+    // every rank's rows, so that every rank's memory takes the same update
+    const { idx, feats } = await gatherMemoryRows(ctx, local, batch!.idx!);
     if (this.o.onlineLabels) this.changeRatio = this.memoryBank.updateSamplesMemory(idx, feats);
     else this.memoryBank.updateSimpleMemory(idx, feats);
   }

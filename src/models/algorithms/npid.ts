@@ -8,6 +8,7 @@ import type { LossDict, ListModule } from './base.js';
 import { BaseAlgorithm } from './base.js';
 import { REQUIRED, defineComponent } from '../../registry/index.js';
 import { buildBackbone, buildHead, buildMemory, buildNeck } from '../registries.js';
+import { gatherMemoryRows } from '../memories/gather-rows.js';
 
 /**
  * MMSelfSup `NPID` (Wu et al. 2018, https://arxiv.org/abs/1805.01978): L2-normalised features `f`
@@ -85,19 +86,8 @@ export class NPID extends BaseAlgorithm {
     this.posFeat = this.negFeat = null;
     const local = this.feature as Tensor;
     this.feature = null;
-    let feats: Float32Array;
-    let idx: ArrayLike<number> = batch!.idx!;
-    if (ctx.dist.worldSize > 1) {
-      // MMSelfSup's SimpleMemory._gather: every rank updates its bank with all ranks' rows
-      const idxT = tf.tensor1d(Float32Array.from(idx));
-      const [fs, is] = await Promise.all([ctx.dist.allGather(local), ctx.dist.allGather(idxT)]);
-      feats = Float32Array.from(await tf.concat(fs, 0).data());
-      idx = Int32Array.from(await tf.concat(is, 0).data());
-      for (const t of [...fs, ...is, idxT]) t.dispose();
-    } else {
-      feats = Float32Array.from(await local.data());
-    }
-    local.dispose();
+    // every rank's rows, so that every rank's memory takes the same update
+    const { idx, feats } = await gatherMemoryRows(ctx, local, batch!.idx!);
     this.memoryBank.update(idx, feats);
   }
 }

@@ -8,6 +8,7 @@ import type { LossDict, ListModule } from './base.js';
 import { BaseAlgorithm } from './base.js';
 import { REQUIRED, defineComponent } from '../../registry/index.js';
 import { buildBackbone, buildHead, buildMemory, buildNeck } from '../registries.js';
+import { gatherMemoryRows } from '../memories/gather-rows.js';
 
 /**
  * MMSelfSup `ODC` (Zhan et al. 2020, https://arxiv.org/abs/2006.10645): [Sobel] -> backbone -> neck
@@ -73,19 +74,8 @@ export class ODC extends BaseAlgorithm {
     this.labels = null;
     const local = this.feature as Tensor;
     this.feature = null;
-    let feats: Float32Array;
-    let idx: ArrayLike<number> = batch!.idx!;
-    if (ctx.dist.worldSize > 1) {
-      // MMSelfSup's ODCMemory._gather: the memory takes all ranks' rows
-      const idxT = tf.tensor1d(Float32Array.from(idx));
-      const [fs, is] = await Promise.all([ctx.dist.allGather(local), ctx.dist.allGather(idxT)]);
-      feats = Float32Array.from(await tf.concat(fs, 0).data());
-      idx = Int32Array.from(await tf.concat(is, 0).data());
-      for (const t of [...fs, ...is, idxT]) t.dispose();
-    } else {
-      feats = Float32Array.from(await local.data());
-    }
-    local.dispose();
+    // every rank's rows, so that every rank's memory takes the same update
+    const { idx, feats } = await gatherMemoryRows(ctx, local, batch!.idx!);
     this.changeRatio = this.memoryBank.updateSamplesMemory(idx, feats);
   }
 
