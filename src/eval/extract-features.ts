@@ -4,6 +4,8 @@ import type { Dataset } from '../data/index.js';
 import type { DistContext } from '../dist/trainer-context.js';
 import { tf, type Tensor } from '../engine/tf.js';
 import type { BaseAlgorithm } from '../models/algorithms/base.js';
+import { concatFloat32 } from '../engine/concat-float32.js';
+import { allGatherRows } from '../dist/gather-rows.js';
 
 /** Rows of one feature set: `feats` row-major `[n, dim]`. */
 export interface FeatureSet {
@@ -78,14 +80,7 @@ export async function extractFeatureSets(
 async function gatherInOrder(
   dist: DistContext, chunks: Float32Array[][], dims: number[], labels: number[], order: number[], n: number,
 ): Promise<{ sets: FeatureSet[]; labels: Int32Array; n: number }> {
-  const gather = async (rows: Float32Array, width: number): Promise<Float32Array> => {
-    const t = tf.tensor2d(rows, [rows.length / width, width]);
-    const all = await dist.allGather(t);
-    t.dispose();
-    const out = concat(all.map((b) => b.dataSync() as Float32Array));
-    all.forEach((b) => b.dispose());
-    return out;
-  };
+  const gather = (rows: Float32Array, width: number) => allGatherRows(dist, rows, width);
   // the sampler pads every rank's share to the same size: each rank has rows of every set
   const idx = await gather(Float32Array.from(order), 1);
   const lab = await gather(Float32Array.from(labels), 1);
@@ -99,21 +94,11 @@ async function gatherInOrder(
   const sets: FeatureSet[] = [];
   for (let s = 0; s < dims.length; s++) {
     const dim = dims[s];
-    const rows = await gather(concat(chunks[s]), dim);
+    const rows = await gather(concatFloat32(chunks[s]), dim);
     const feats = new Float32Array(n * dim);
     // padding repeats the first samples: later copies overwrite earlier ones with the same row
     for (let r = 0; r < idx.length; r++) feats.set(rows.subarray(r * dim, (r + 1) * dim), idx[r] * dim);
     sets.push({ feats, dim });
   }
   return { sets, labels: outLabels, n };
-}
-
-function concat(chunks: Float32Array[]): Float32Array {
-  const out = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }

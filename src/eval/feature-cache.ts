@@ -9,6 +9,7 @@ import { Classification } from '../models/algorithms/classification.js';
 import type { DistContext } from '../dist/trainer-context.js';
 import type { Batch } from '../models/contracts.js';
 import type { TrainLoader } from '../runner/types.js';
+import { concatFloat32 } from '../engine/concat-float32.js';
 
 type Cfg = Record<string, unknown>;
 
@@ -91,7 +92,7 @@ export async function extractPooled(model: Classification, datasetCfg: Cfg, batc
     model.train(wasTraining);
     await loader.close();
   }
-  const outputs = rowShapes.map((rowShape, i) => ({ rowShape, data: concat(parts[i]) }));
+  const outputs = rowShapes.map((rowShape, i) => ({ rowShape, data: concatFloat32(parts[i]) }));
   if (dist.worldSize === 1) return { n, outputs: outputs.map((o) => ({ ...o, data: o.data.subarray(0, n * size(o.rowShape)) })), labels: Int32Array.from(labels.slice(0, n)) };
   // rank r holds images r, r + W, ... (padded by repeating the head): interleave the gathered blocks back into order
   const gather = async (rows: Float32Array, width: number): Promise<Float32Array> => {
@@ -112,16 +113,6 @@ export async function extractPooled(model: Classification, datasetCfg: Cfg, batc
 
 function size(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
-}
-
-function concat(chunks: Float32Array[]): Float32Array {
-  const out = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 /** Reads `<dir>/<key>.feat` (written by {@link writeFeatureCache}); undefined when absent or unreadable. */

@@ -1,3 +1,4 @@
+import { concatFloat32 } from '../../engine/concat-float32.js';
 import { encodeHeader, Op, sendFrame, type FrameSink } from './channel.js';
 import type { ProcessGroup } from './group.js';
 
@@ -224,15 +225,7 @@ export async function allGather(g: ProcessGroup, data: Float32Array): Promise<Fl
 }
 
 /** Blocks concatenated in order into one new array. */
-export function concatBlocks(blocks: Float32Array[]): Float32Array {
-  const out = new Float32Array(blocks.reduce((n, b) => n + b.length, 0));
-  let off = 0;
-  for (const b of blocks) {
-    out.set(b, off);
-    off += b.length;
-  }
-  return out;
-}
+export const concatBlocks = concatFloat32;
 
 /** Returns once every rank has called barrier. */
 export async function barrier(g: ProcessGroup): Promise<void> {

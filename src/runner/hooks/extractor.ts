@@ -4,6 +4,8 @@ import type { DistContext } from '../../dist/trainer-context.js';
 import { tf, type Tensor } from '../../engine/tf.js';
 import { checkArgs } from '../../registry/index.js';
 import type { TrainableModel } from '../../models/contracts.js';
+import { concatFloat32 } from '../../engine/concat-float32.js';
+import { allGatherRows } from '../../dist/gather-rows.js';
 
 /** What the extractor needs of the model: its backbone features and its neck (DeepCluster, ODC). */
 interface NeckModel {
@@ -77,33 +79,14 @@ export class Extractor {
       m.train(wasTraining);
       await loader.close();
     }
-    let local: Float32Array = concat(rows);
+    let local: Float32Array = concatFloat32(rows);
     let order: Float32Array = Float32Array.from(idx);
     if (dist.worldSize > 1) {
-      [local, order] = await Promise.all([gatherRows(dist, local, cols), gatherRows(dist, order, 1)]);
+      [local, order] = await Promise.all([allGatherRows(dist, local, cols), allGatherRows(dist, order, 1)]);
     }
     // padding repeats the first samples: later copies overwrite earlier ones with the same row
     const data = new Float32Array(n * cols);
     for (let r = 0; r < order.length; r++) data.set(local.subarray(r * cols, (r + 1) * cols), order[r] * cols);
     return { data, rows: n, cols };
   }
-}
-
-async function gatherRows(dist: DistContext, rows: Float32Array, width: number): Promise<Float32Array> {
-  const t = tf.tensor2d(rows, [rows.length / width, width]);
-  const all = await dist.allGather(t);
-  t.dispose();
-  const out = concat(all.map((b) => b.dataSync() as Float32Array));
-  all.forEach((b) => b.dispose());
-  return out;
-}
-
-function concat(chunks: Float32Array[]): Float32Array {
-  const out = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
