@@ -61,7 +61,8 @@ export class SwAVHook extends Hook {
       if (!isPthTensor(saved) || saved.dtype !== 'F32' || saved.shape.length !== 3 || saved.shape[0] !== this.cropsForAssign.length || saved.shape[2] !== this.featDim) {
         throw new ConfigError(`SwAVHook: ${this.queuePath} does not hold a float32 queue [${this.cropsForAssign.length}, L, ${this.featDim}]; delete it or use another work_dir`);
       }
-      const all = new Float32Array(saved.bytes.slice().buffer);
+      // a copy of its own: the bytes may be a view into a shared buffer (a Buffer's slice() is not a copy)
+      const all = new Float32Array(new Uint8Array(saved.bytes).buffer);
       const per = saved.shape[1] * this.featDim;
       this.queue = this.cropsForAssign.map((_, i) => all.slice(i * per, (i + 1) * per));
       swavHead(runner).queue = this.queue;
