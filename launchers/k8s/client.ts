@@ -184,6 +184,7 @@ export interface CustomResource {
 
 export const PYTORCHJOB_RESOURCE: CustomResource = { group: 'kubeflow.org', version: 'v1', plural: 'pytorchjobs', kind: 'PyTorchJob' };
 export const TRAINJOB_RESOURCE: CustomResource = { group: 'trainer.kubeflow.org', version: 'v1alpha1', plural: 'trainjobs', kind: 'TrainJob' };
+export const TRAININGRUNTIME_RESOURCE: CustomResource = { group: 'trainer.kubeflow.org', version: 'v1alpha1', plural: 'trainingruntimes', kind: 'TrainingRuntime' };
 
 /** Whether the cluster serves a custom resource (its CRD is installed): the group version's discovery document lists it. */
 export async function servesResource(c: KubeClient, r: CustomResource): Promise<boolean> {

@@ -2,12 +2,15 @@ import { finished } from 'node:stream/promises';
 import type { V1ConfigMap, V1Job, V1Pod, V1Service } from '@kubernetes/client-node';
 import { LauncherError } from '../../src/errors.js';
 import type { DryRun, JobHandle, JobSpec, JobStatus, Launcher, LogOptions } from '../launcher.js';
-import { type CustomResource, type KubeClient, PYTORCHJOB_RESOURCE, TRAINJOB_RESOURCE, connect, httpStatus, servesResource } from './client.js';
+import { type CustomResource, type KubeClient, PYTORCHJOB_RESOURCE, TRAINJOB_RESOURCE, TRAININGRUNTIME_RESOURCE, connect, httpStatus, servesResource } from './client.js';
 import { chooseKind } from './discovery.js';
 import { type K8sManifests, type K8sObject, buildManifests, renderManifests } from './manifests.js';
+import type { TrainingRuntime } from './training-runtime.js';
 import { type K8sKind, type K8sOptions, k8sOptionsFromFlags } from './options.js';
-import { NPROC_ANNOTATION, configMapName } from './pod.js';
+import { JOB_NAME_LABEL, NPROC_ANNOTATION, configMapName } from './pod.js';
 import { DEFAULT_TRAINING_RUNTIME, TRAINER_MASTER_PORT } from './trainjob.js';
+import { GENUINE_FAILURE_RULE, renderedRuntimeName } from './training-runtime.js';
+import { PREEMPTED_EXIT_CODE } from './pod-failure-policy.js';
 import { RankFilter } from './rank-filter.js';
 import {
   type JobRef,
@@ -62,10 +65,15 @@ async function kindNotServed(c: KubeClient, kind: K8sKind): Promise<LauncherErro
 }
 
 /** What a TrainJob's YAML says above it: what differs from the other kinds. */
-function trainJobNotes(job: JobSpec, opts: K8sOptions): string[] {
-  const notes = [
-    `TrainJob on ClusterTrainingRuntime ${opts.runtime ?? DEFAULT_TRAINING_RUNTIME}: restarts follow the runtime's JobSet failurePolicy (--max-restarts does not apply)`,
-  ];
+function trainJobNotes(job: JobSpec, opts: K8sOptions, m: K8sManifests): string[] {
+  const rendered = m.objects.find((o) => o.kind === 'TrainingRuntime') as TrainingRuntime | undefined;
+  const notes = rendered
+    ? [
+        `TrainJob on TrainingRuntime ${rendered.metadata.name} (rendered by ssl, created or replaced before the TrainJob): its JobSet failurePolicy ` +
+          `restarts the pods at most ${rendered.spec.template.spec.failurePolicy.maxRestarts} times (--max-restarts); exit ${PREEMPTED_EXIT_CODE} and ` +
+          `DisruptionTarget replace a pod uncounted; any other non-zero exit fails the JobSet at once (rule ${GENUINE_FAILURE_RULE})`,
+      ]
+    : [`TrainJob on ClusterTrainingRuntime ${opts.runtime ?? DEFAULT_TRAINING_RUNTIME}: restarts follow the runtime's JobSet failurePolicy (--max-restarts does not apply; --render-runtime applies it)`];
   if (job.port !== TRAINER_MASTER_PORT) notes.push(`rendezvous port ${TRAINER_MASTER_PORT} (the Trainer's PET_MASTER_PORT), not --port ${job.port}`);
   return notes;
 }
@@ -119,7 +127,7 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
       }
     }
     const manifests = buildManifests(job, opts, kind, namespace);
-    if (kind === 'trainjob') notes.push(...trainJobNotes(job, opts));
+    if (kind === 'trainjob') notes.push(...trainJobNotes(job, opts, manifests));
     const request: K8sRequest = { ...manifests, options: opts, notes };
     return { launcher: this.name, job, request, render: () => renderManifests(manifests, notes) };
   }
@@ -143,7 +151,7 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
       throw e;
     }
     await this.adopt(c, req).catch((e: Error) => {
-      process.stderr.write(`Warning: could not make the job own its ConfigMap/Service (${e.message}); ssl jobs cancel deletes them\n`);
+      process.stderr.write(`Warning: could not make the job own its ConfigMap/Service/TrainingRuntime (${e.message}); ssl jobs cancel deletes them\n`);
     });
     return { launcher: this.name, id: formatJobId({ namespace: req.namespace, kind: req.kind, name: req.jobName }) };
   }
@@ -159,6 +167,9 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
       case 'Job':
         await c.call('create', 'jobs.batch', () => c.batch.createNamespacedJob({ namespace, body: obj as V1Job }));
         return;
+      case 'TrainingRuntime':
+        await this.apply(c, namespace, TRAININGRUNTIME_RESOURCE, obj);
+        return;
       case 'PyTorchJob':
       case 'TrainJob': {
         const r = CUSTOM[KIND_OF[obj.kind]]!;
@@ -173,6 +184,31 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
       default:
         throw new LauncherError(`cannot create a ${obj.kind}`);
     }
+  }
+
+  /**
+   * Idempotent apply of an object ssl owns by name: create it, or replace the one left by an earlier submit of the
+   * same --job-name (its resourceVersion, as an update requires).
+   */
+  private async apply(c: KubeClient, namespace: string, r: CustomResource, obj: K8sObject): Promise<void> {
+    const what = `${r.plural}.${r.group}`;
+    const name = obj.metadata!.name!;
+    try {
+      await c.call('create', what, () => c.custom.createNamespacedCustomObject({ ...gvp(r), namespace, body: obj }));
+      return;
+    } catch (e) {
+      if ((e as LauncherError).code !== 'K8S_CONFLICT') throw e;
+    }
+    // a TrainJob of this name still runs on it: stop as creating the TrainJob would, before changing its runtime
+    const jobName = obj.metadata!.labels?.[JOB_NAME_LABEL];
+    if (jobName && (await this.readJob(c, { namespace, kind: 'trainjob', name: jobName }).catch(() => undefined))) {
+      throw new LauncherError(`trainjobs.trainer.kubeflow.org "${jobName}" already exists in namespace "${namespace}"; choose another --job-name or cancel the old job (ssl jobs cancel)`, {
+        code: 'K8S_CONFLICT',
+      });
+    }
+    const old = (await c.call('get', what, () => c.custom.getNamespacedCustomObject({ ...gvp(r), namespace, name }))) as { metadata?: { resourceVersion?: string } };
+    const body = { ...obj, metadata: { ...obj.metadata, resourceVersion: old.metadata?.resourceVersion } };
+    await c.call('update', what, () => c.custom.replaceNamespacedCustomObject({ ...gvp(r), namespace, name, body }));
   }
 
   /** Owner references from the job to its ConfigMap and Service, so deleting the job (or its TTL) removes them too. */
@@ -194,6 +230,12 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
     await c.call('patch', 'configmaps', () => c.core.patchNamespacedConfigMap({ name: configMapName(req.jobName), namespace: ns, body }, merge));
     if (req.kind === 'indexed-job') {
       await c.call('patch', 'services', () => c.core.patchNamespacedService({ name: req.jobName, namespace: ns, body }, merge));
+    }
+    const runtime = req.objects.find((o) => o.kind === 'TrainingRuntime');
+    if (runtime) {
+      const r = TRAININGRUNTIME_RESOURCE;
+      const name = runtime.metadata!.name!;
+      await c.call('patch', `${r.plural}.${r.group}`, () => c.custom.patchNamespacedCustomObject({ ...gvp(r), namespace: ns, name, body }, merge));
     }
   }
 
@@ -300,10 +342,15 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
   }
 
   async cancel(id: string): Promise<void> {
-    const { c, ref } = await this.resolve(id);
+    const { c, ref, job } = await this.resolve(id);
     await this.deleteObject(c, ref.namespace, CUSTOM[ref.kind]?.kind ?? 'Job', ref.name);
     await c.call('deletecollection', 'pods', () => c.core.deleteCollectionNamespacedPod({ namespace: ref.namespace, labelSelector: podSelector(ref) }));
     if (ref.kind === 'indexed-job') await this.deleteObject(c, ref.namespace, 'Service', ref.name);
+    // the TrainingRuntime --render-runtime created for this job (never a runtime the job only referenced)
+    const runtimeRef = job.spec?.runtimeRef as { kind?: string; name?: string } | undefined;
+    if (ref.kind === 'trainjob' && runtimeRef?.kind === 'TrainingRuntime' && runtimeRef.name === renderedRuntimeName(ref.name)) {
+      await this.deleteObject(c, ref.namespace, 'TrainingRuntime', runtimeRef.name);
+    }
     await this.deleteObject(c, ref.namespace, 'ConfigMap', configMapName(ref.name));
   }
 
@@ -311,7 +358,7 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
   private async deleteObject(c: KubeClient, namespace: string, kind: string, name: string): Promise<void> {
     const propagationPolicy = 'Background';
     try {
-      const custom = CUSTOM[KIND_OF[kind]];
+      const custom = kind === 'TrainingRuntime' ? TRAININGRUNTIME_RESOURCE : CUSTOM[KIND_OF[kind]];
       if (custom) {
         await c.call('delete', `${custom.plural}.${custom.group}`, () => c.custom.deleteNamespacedCustomObject({ ...gvp(custom), namespace, name, propagationPolicy }));
       } else if (kind === 'Job') {

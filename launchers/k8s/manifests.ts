@@ -6,7 +6,9 @@ import { LauncherError } from '../../src/errors.js';
 import { DEFAULT_TERMINATION_GRACE_PERIOD, type JobSpec } from '../launcher.js';
 import { k8sJobName } from './names.js';
 import type { K8sKind, K8sOptions } from './options.js';
+import { preemptionPodFailurePolicy } from './pod-failure-policy.js';
 import { DEFAULT_TRAINING_RUNTIME, TRAINER_MASTER_PORT, type TrainJob, trainJob } from './trainjob.js';
+import { type TrainingRuntime, renderedRuntimeName, trainingRuntime } from './training-runtime.js';
 import {
   CONFIG_KEY,
   CONTAINER,
@@ -32,9 +34,9 @@ export interface PyTorchJob {
   };
 }
 
-export type K8sObject = V1ConfigMap | V1Service | V1Job | PyTorchJob | TrainJob;
+export type K8sObject = V1ConfigMap | V1Service | V1Job | PyTorchJob | TrainJob | TrainingRuntime;
 
-/** What `submit` creates, in order: ConfigMap, (headless Service), then the job itself. */
+/** What `submit` creates, in order: ConfigMap, (headless Service | TrainingRuntime), then the job itself. */
 export interface K8sManifests {
   namespace: string;
   kind: K8sKind;
@@ -45,8 +47,6 @@ export interface K8sManifests {
 export const DEFAULT_TTL_SECONDS = 86400;
 /** `--max-restarts` default: restarts of the pod group (PyTorchJob backoffLimit, Indexed Job backoffLimitPerIndex). */
 export const DEFAULT_MAX_RESTARTS = 3;
-/** The workers' exit code after a pre-emption checkpoint (the Slurm path's too). */
-export const PREEMPTED_EXIT_CODE = 75;
 /** What the agent exits with instead in PyTorchJob pods: 128 + SIGTERM, which restartPolicy ExitCode retries. */
 export const PYTORCHJOB_PREEMPTED_EXIT_CODE = 143;
 /** Environment names that hold credentials: never written into a manifest. */
@@ -141,12 +141,22 @@ export function buildManifests(job: JobSpec, opts: K8sOptions, kind: K8sKind, na
   ];
   const maxRestarts = opts.maxRestarts ?? DEFAULT_MAX_RESTARTS;
   const ttl = opts.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS;
-  if (kind === 'trainjob') {
+  if (opts.renderRuntime && kind !== 'trainjob') {
+    throw new LauncherError(`--render-runtime renders a TrainingRuntime for a TrainJob; this job is a ${kind}: pass --k8s-kind trainjob or drop --render-runtime`);
+  }
+  if (kind === 'trainjob' && opts.renderRuntime) {
+    if (opts.runtime !== undefined) {
+      throw new LauncherError(`--runtime names an existing ClusterTrainingRuntime and --render-runtime makes ssl render its own TrainingRuntime; pass one of them`);
+    }
+    // the runtime first: the Trainer's webhook rejects a TrainJob whose runtime does not exist yet
+    const runtime = trainingRuntime(p, meta(renderedRuntimeName(p.jobName)), maxRestarts);
+    objects.push(runtime, trainJob(p, meta(p.jobName, { annotations }), { name: runtime.metadata.name!, kind: 'TrainingRuntime' }));
+  } else if (kind === 'trainjob') {
     const runtime = opts.runtime ?? DEFAULT_TRAINING_RUNTIME;
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(runtime) || runtime.length > 253) {
       throw new LauncherError(`--runtime "${runtime}" is not a ClusterTrainingRuntime name (lower-case DNS subdomain, e.g. torch-distributed)`);
     }
-    objects.push(trainJob(p, meta(p.jobName, { annotations }), runtime));
+    objects.push(trainJob(p, meta(p.jobName, { annotations }), { name: runtime, kind: 'ClusterTrainingRuntime' }));
   } else if (kind === 'pytorchjob') {
     const replicaSpecs: PyTorchJob['spec']['pytorchReplicaSpecs'] = {
       // The operator's webhook requires Master replicas set explicitly to 1 (it runs before defaulting).
@@ -190,15 +200,7 @@ export function buildManifests(job: JobSpec, opts: K8sOptions, kind: K8sKind, na
         // restarts per index for failures no rule below matches (a lost node without a DisruptionTarget condition; Kubernetes >= 1.29)
         backoffLimitPerIndex: maxRestarts,
         ttlSecondsAfterFinished: ttl,
-        podFailurePolicy: {
-          rules: [
-            // the workers checkpointed on SIGTERM (exit 75) or the pod was disrupted (eviction, pre-emption, node drain): replace it, uncounted
-            { action: 'Ignore', onExitCodes: { containerName: CONTAINER, operator: 'In', values: [PREEMPTED_EXIT_CODE] } },
-            { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
-            // any other exit code is a genuine failure (or a pod killed past its grace period): the job ends with it instead of peers hanging
-            { action: 'FailJob', onExitCodes: { containerName: CONTAINER, operator: 'NotIn', values: [0, PREEMPTED_EXIT_CODE] } },
-          ],
-        },
+        podFailurePolicy: preemptionPodFailurePolicy(CONTAINER),
         template: podTemplate(p),
       },
     });

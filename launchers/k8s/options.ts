@@ -17,6 +17,8 @@ export interface K8sOptions {
   kind?: K8sKind | 'auto';
   /** TrainJob: the ClusterTrainingRuntime it references (`--runtime`, default torch-distributed). */
   runtime?: string;
+  /** TrainJob: render a namespaced TrainingRuntime (`<job>-runtime`) with a JobSet failure policy and reference it (`--render-runtime`). */
+  renderRuntime?: boolean;
   /** Container image with ssl installed (required to build a job). */
   image?: string;
   /** Secret whose keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...) become the pods' environment. Referenced, never read. */
@@ -38,6 +40,7 @@ export interface K8sOptions {
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+const bool = (v: unknown): boolean | undefined => (v === true ? true : undefined);
 const int = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined);
 
 /**
@@ -57,6 +60,7 @@ export function k8sOptionsFromFlags(flags: Record<string, unknown> = {}): K8sOpt
     kind: kind as K8sOptions['kind'],
     image: str(flags.image),
     runtime: str(flags.runtime),
+    renderRuntime: bool(flags['render-runtime']) ?? bool(flags.renderRuntime),
     s3Secret: str(flags['s3-secret']) ?? str(flags.s3Secret),
     pvc: str(flags.pvc),
     jobName: str(flags['job-name']) ?? str(flags.jobName),

@@ -1,7 +1,7 @@
 import type { V1EnvVar, V1ObjectMeta, V1ResourceRequirements, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { CONFIG_MOUNT, type PodParams, WORK_MOUNT, agentArgs, configMapName, jobLabels } from './pod.js';
 
-/** The Kubeflow Trainer v2 runtime a TrainJob references unless `--runtime NAME` says otherwise. */
+/** The Kubeflow Trainer v2 runtime a TrainJob references unless `--runtime NAME` or `--render-runtime` says otherwise. */
 export const DEFAULT_TRAINING_RUNTIME = 'torch-distributed';
 /**
  * The torch runtime's replicated job and container that run the trainer (kubeflow/trainer
@@ -20,13 +20,20 @@ export const S3_SECRET_KEYS: { key: string; optional: boolean }[] = [
   { key: 'AWS_REGION', optional: true },
 ];
 
+/** The runtime a TrainJob runs on: a ClusterTrainingRuntime, or the namespaced TrainingRuntime `--render-runtime` creates. */
+export interface RuntimeRef {
+  name: string;
+  apiGroup: string;
+  kind: 'ClusterTrainingRuntime' | 'TrainingRuntime';
+}
+
 /** A Kubeflow Trainer v2 TrainJob (trainer.kubeflow.org/v1alpha1), as we build it. */
 export interface TrainJob {
   apiVersion: 'trainer.kubeflow.org/v1alpha1';
   kind: 'TrainJob';
   metadata: V1ObjectMeta;
   spec: {
-    runtimeRef: { name: string; apiGroup: string; kind: 'ClusterTrainingRuntime' };
+    runtimeRef: RuntimeRef;
     trainer: {
       image: string;
       command: string[];
@@ -79,17 +86,17 @@ function trainerEnv(p: PodParams): V1EnvVar[] {
 }
 
 /**
- * A TrainJob on a ClusterTrainingRuntime (default torch-distributed): the trainer runs the same agent with the
+ * A TrainJob on a runtime (default the torch-distributed ClusterTrainingRuntime): the trainer runs the same agent with the
  * same arguments as the other kinds; the config ConfigMap, work dir volume, grace period and our labels are
  * added to the runtime's `node` pods by a runtime patch.
  */
-export function trainJob(p: PodParams, meta: V1ObjectMeta, runtime: string): TrainJob {
+export function trainJob(p: PodParams, meta: V1ObjectMeta, runtime: Pick<RuntimeRef, 'name' | 'kind'>): TrainJob {
   return {
     apiVersion: 'trainer.kubeflow.org/v1alpha1',
     kind: 'TrainJob',
     metadata: meta,
     spec: {
-      runtimeRef: { name: runtime, apiGroup: 'trainer.kubeflow.org', kind: 'ClusterTrainingRuntime' },
+      runtimeRef: { name: runtime.name, apiGroup: 'trainer.kubeflow.org', kind: runtime.kind },
       trainer: {
         image: p.image,
         command: ['node', `${p.appDir}/bin/ssl-agent.js`],

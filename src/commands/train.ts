@@ -19,6 +19,7 @@ export default class Train extends SslCommand {
     '<%= config.bin %> <%= command.id %> CONFIG --launcher slurm --partition gpu --nodes 2 --gpus-per-node 8',
     '<%= config.bin %> <%= command.id %> CONFIG --launcher k8s --nodes 2 --gpus-per-node 8 --image registry/ssl:latest --dry-run',
     '<%= config.bin %> <%= command.id %> CONFIG --launcher k8s --k8s-kind trainjob --nodes 2 --gpus-per-node 8 --image registry/ssl:latest --s3-secret s3-creds --dry-run',
+    '<%= config.bin %> <%= command.id %> CONFIG --launcher k8s --k8s-kind trainjob --render-runtime --max-restarts 5 --nodes 2 --gpus-per-node 8 --image registry/ssl:latest --dry-run',
   ];
 
   static override args = {
@@ -92,11 +93,17 @@ export default class Train extends SslCommand {
       helpGroup: K8S,
     }),
     runtime: Flags.string({ description: 'Kubernetes: ClusterTrainingRuntime a TrainJob references (default torch-distributed)', helpGroup: K8S }),
+    'render-runtime': Flags.boolean({
+      description:
+        'Kubernetes: with --k8s-kind trainjob, create a TrainingRuntime (<job>-runtime: the torch-distributed template plus a JobSet failure policy: --max-restarts, pre-emption uncounted, a genuine failure ends the job) and run the TrainJob on it instead of --runtime',
+      helpGroup: K8S,
+    }),
     namespace: Flags.string({ description: 'Kubernetes: namespace (default: the kubeconfig context\'s)', helpGroup: K8S }),
     context: Flags.string({ description: 'Kubernetes: kubeconfig context', helpGroup: K8S }),
     's3-secret': Flags.string({ description: 'Kubernetes: Secret holding S3 credentials (referenced, never copied)', helpGroup: K8S }),
     'max-restarts': Flags.integer({
-      description: 'Kubernetes: restarts of the pod group after failures that are not pre-emption (PyTorchJob backoffLimit, Indexed Job backoffLimitPerIndex); pre-emption restarts are not counted',
+      description:
+        'Kubernetes: restarts of the pod group after failures that are not pre-emption (PyTorchJob backoffLimit, Indexed Job backoffLimitPerIndex, TrainJob --render-runtime JobSet maxRestarts); pre-emption restarts are not counted',
       default: 3,
       min: 0,
       helpGroup: K8S,

@@ -170,3 +170,76 @@ test('--k8s-kind trainjob on a cluster without Kubeflow Trainer: one clear error
   );
   expect(cluster!.requests.filter((r) => r.startsWith('create'))).toEqual([]);
 }, LONG);
+
+describe('--render-runtime: the JobSet failure policy of ssl\'s TrainingRuntime', () => {
+  test('a genuine failure (exit 1) fails the JobSet at once despite --max-restarts 3; the runtime is created before the TrainJob and owned by it', async () => {
+    const { kubeconfig } = await trainerCluster({ unschedulable: /-node-0-0-/, failPod: { name: /-node-0-1-/, code: 1, log: 'Error: out of cheese\n' } });
+    const prepared = prepareTrainJob({ config: e2eConfig(tmp), workDir: join(tmp, 'work_dirs', 'tiny'), nodes: 2, port: await freePort() });
+    const flags = { launcher: 'k8s', kubeconfig, image: 'ssl:test', 'k8s-kind': 'trainjob', 'render-runtime': true, 'max-restarts': 3, 'job-name': 'tj-rt-fails', wait: true, pollIntervalMs: 100 };
+    expect(await submitTraining(prepared, flags, new Capture() as unknown as NodeJS.WritableStream)).toBe(1);
+    const creates = cluster!.requests.filter((r) => r.startsWith('create '));
+    expect(creates).toEqual(['create configmaps', 'create trainingruntimes', 'create trainjobs']);
+    const tj = cluster!.get('trainjobs', 'default', 'tj-rt-fails')!;
+    expect(tj.spec.runtimeRef).toMatchObject({ kind: 'TrainingRuntime', name: 'tj-rt-fails-runtime' });
+    expect(tj.status.conditions).toEqual([expect.objectContaining({ type: 'Failed', reason: 'FailJobSetFailurePolicyAction' })]);
+    // no restart was spent on it: the Job failed by its podFailurePolicy, the JobSet's rule failed it
+    const js = cluster!.get('jobsets', 'default', 'tj-rt-fails')!;
+    expect(js.status).toMatchObject({ restarts: 0, restartsCountTowardsMax: 0 });
+    expect(cluster!.get('jobs', 'default', 'tj-rt-fails-node-0')!.status.conditions).toContainEqual(expect.objectContaining({ type: 'Failed', reason: 'PodFailurePolicy' }));
+    const rt = cluster!.get('trainingruntimes', 'default', 'tj-rt-fails-runtime')!;
+    expect(rt.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'TrainJob', name: 'tj-rt-fails', uid: tj.metadata.uid })]);
+    const status = await createLauncher({ kubeconfig }).status('tj-rt-fails');
+    expect(status).toMatchObject({ state: 'FAILED', exitCode: 1 });
+    expect(status.message).toMatch(/pod tj-rt-fails-node-0-1-[0-9a-f]{5} exited 1 \(Error\)/);
+  }, LONG);
+
+  test('pre-emption (exit 75) replaces the pod without a JobSet restart, even with --max-restarts 0', async () => {
+    const { kubeconfig } = await trainerCluster({ failPod: { name: /-node-0-0-/, code: 75, log: 'pre-empted: checkpoint written\n', times: 2 } });
+    const prepared = prepareTrainJob({ config: e2eConfig(tmp), workDir: join(tmp, 'work_dirs', 'tiny'), nodes: 1, port: await freePort() });
+    const flags = { launcher: 'k8s', kubeconfig, image: 'ssl:test', 'k8s-kind': 'trainjob', 'render-runtime': true, 'max-restarts': 0, 'job-name': 'tj-rt-preempt', pvc: 'train-pvc', wait: true, pollIntervalMs: 100 };
+    const out = new Capture();
+    const code = await submitTraining(prepared, flags, out as unknown as NodeJS.WritableStream);
+    expect({ code, out: code === 0 ? '' : out.text.slice(-2000) }).toEqual({ code: 0, out: '' });
+    const pods = cluster!.list('pods', 'default').filter((p) => /^tj-rt-preempt-node-0-0-/.test(p.metadata.name));
+    expect(pods.map((p) => p.status.phase).sort()).toEqual(['Failed', 'Failed', 'Succeeded']);
+    expect(cluster!.get('jobsets', 'default', 'tj-rt-preempt')!.status).toMatchObject({ restarts: 0 });
+    expect(cluster!.get('trainjobs', 'default', 'tj-rt-preempt')!.status.conditions).toEqual([expect.objectContaining({ type: 'Complete' })]);
+  }, LONG);
+
+  test('a runtime left by an earlier job of the same name is replaced; a running TrainJob\'s runtime is left alone; cancel removes it', async () => {
+    const { kubeconfig } = await trainerCluster({ startDelayMs: 100, unschedulable: /-node-0-1-/ });
+    const prepared = prepareTrainJob({ config: e2eConfig(tmp), workDir: join(tmp, 'work_dirs', 'tiny'), nodes: 2, port: await freePort() });
+    const launcher = createLauncher({ kubeconfig, image: 'ssl:test', pollIntervalMs: 50 });
+    const flags = { 'k8s-kind': 'trainjob', 'render-runtime': true, 'job-name': 'tj-rt' };
+    // left behind, e.g. by a TrainJob deleted with --cascade=orphan
+    const stale = (await launcher.dryRun(prepared.job, { ...flags, 'max-restarts': 1 })).request as { objects: Obj[] };
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    const api = kc.makeApiClient(k8s.CustomObjectsApi);
+    const gvp = { group: 'trainer.kubeflow.org', version: 'v1alpha1', plural: 'trainingruntimes', namespace: 'default' };
+    await api.createNamespacedCustomObject({ ...gvp, body: stale.objects.find((o) => o.kind === 'TrainingRuntime')! });
+    const left = cluster!.get('trainingruntimes', 'default', 'tj-rt-runtime')!;
+    expect(left.spec.template.spec.failurePolicy.maxRestarts).toBe(1);
+
+    const handle = await launcher.submit(await launcher.dryRun(prepared.job, { ...flags, 'max-restarts': 4 }));
+    expect(cluster!.requests).toContain('update trainingruntimes/tj-rt-runtime');
+    const replaced = cluster!.get('trainingruntimes', 'default', 'tj-rt-runtime')!;
+    expect(replaced.metadata.uid).toBe(left.metadata.uid);
+    expect(replaced.spec.template.spec.failurePolicy.maxRestarts).toBe(4);
+    expect(cluster!.get('jobsets', 'default', 'tj-rt')!.spec.failurePolicy.maxRestarts).toBe(4);
+
+    // the same --job-name while that TrainJob exists: refused before its runtime is touched (by the ConfigMap's
+    // conflict, or, the ConfigMap gone, by the TrainJob's)
+    const again = async () => launcher.submit(await launcher.dryRun(prepared.job, { ...flags, 'max-restarts': 2 }));
+    await expect(again()).rejects.toThrow(/configmaps "tj-rt-config" already exists .*choose another --job-name/);
+    await kc.makeApiClient(k8s.CoreV1Api).deleteNamespacedConfigMap({ name: 'tj-rt-config', namespace: 'default' });
+    await expect(again()).rejects.toThrow(/^trainjobs.trainer.kubeflow.org "tj-rt" already exists in namespace "default"; choose another --job-name/);
+    expect(cluster!.requests.filter((r) => r.startsWith('update '))).toEqual(['update trainingruntimes/tj-rt-runtime']);
+    expect(cluster!.get('trainingruntimes', 'default', 'tj-rt-runtime')!.spec.template.spec.failurePolicy.maxRestarts).toBe(4);
+    expect(cluster!.get('trainjobs', 'default', 'tj-rt')).toBeDefined();
+
+    await launcher.cancel(handle.id);
+    expect(cluster!.requests).toContain('delete trainingruntimes/tj-rt-runtime');
+    for (const r of ['trainjobs', 'trainingruntimes', 'jobsets', 'jobs', 'pods', 'configmaps']) expect([r, cluster!.list(r, 'default')]).toEqual([r, []]);
+  }, LONG);
+});

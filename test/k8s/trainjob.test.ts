@@ -1,16 +1,17 @@
 /**
- * `--k8s-kind trainjob`: a Kubeflow Trainer v2 TrainJob on the torch-distributed ClusterTrainingRuntime, validated
- * against the real TrainJob CRD (../shared/data/kubeflow-trainer/) as the PyTorchJob is against its CRD.
+ * `--k8s-kind trainjob`: a Kubeflow Trainer v2 TrainJob on the torch-distributed ClusterTrainingRuntime (or, with
+ * --render-runtime, on a TrainingRuntime ssl renders), validated against the real TrainJob and runtime CRDs
+ * (../shared/data/kubeflow-trainer/) as the PyTorchJob is against its CRD.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { createLauncher } from '../../launchers/k8s/index.js';
 import { ROOT, tinyConfig } from './helpers/e2e.js';
 import { sampleJob } from './helpers/job.js';
-import { validateManifest } from './helpers/schemas.js';
+import { TRAINER_RUNTIME_PATH, validateManifest } from './helpers/schemas.js';
 
 type Obj = Record<string, any>;
 const dir = mkdtempSync(join(tmpdir(), 'k8s-trainjob-'));
@@ -124,4 +125,86 @@ test('ssl train --k8s-kind trainjob --dry-run prints it without a cluster; submi
   expect(sub.code).toBe(2);
   expect(sub.stderr.trim().split('\n')).toHaveLength(1);
   expect(sub.stderr).toMatch(/kubeconfig \S+ not found \(KUBECONFIG\); point it at an existing file/);
+});
+
+describe('--render-runtime: a TrainingRuntime with a JobSet failure policy, rendered next to the TrainJob', () => {
+  const runtimeOf = (docs: Obj[]) => docs.find((d) => d.kind === 'TrainingRuntime')!;
+
+  test.each([1, 2, 4])('%i node(s): ConfigMap, TrainingRuntime, TrainJob, each valid against its CRD (the runtime against the TrainingRuntime schema)', async (nodes) => {
+    const { docs } = await render({ nodes }, { 'render-runtime': true, 's3-secret': 's3-creds', pvc: 'train-pvc' });
+    expect(docs.map((d) => d.kind)).toEqual(['ConfigMap', 'TrainingRuntime', 'TrainJob']);
+    for (const d of docs) expect(() => validateManifest(d)).not.toThrow();
+    const tj = trainer(docs);
+    expect(tj.spec.runtimeRef).toEqual({ name: `${tj.metadata.name}-runtime`, apiGroup: 'trainer.kubeflow.org', kind: 'TrainingRuntime' });
+    expect(runtimeOf(docs).metadata).toMatchObject({ name: `${tj.metadata.name}-runtime`, namespace: 'ml', labels: { 'ssl/job-name': tj.metadata.name } });
+    expect(tj.spec.trainer.numNodes).toBe(nodes);
+  });
+
+  test("torch-distributed's template, the Indexed Job's podFailurePolicy, and a failure policy: --max-restarts, FailJobSet on PodFailurePolicy", async () => {
+    const { text, docs } = await render({ nodes: 2 }, { 'render-runtime': true, 'max-restarts': 5 });
+    const rt = runtimeOf(docs);
+    const torch = parse(readFileSync(TRAINER_RUNTIME_PATH, 'utf8'));
+    // the torch ML policy and the replicated job / container names the Trainer and our runtime patch address
+    expect(rt.spec.mlPolicy).toEqual(torch.spec.mlPolicy);
+    const [node] = rt.spec.template.spec.replicatedJobs;
+    const [torchNode] = torch.spec.template.spec.replicatedJobs;
+    expect(node.name).toBe(torchNode.name);
+    expect(node.template.metadata).toEqual(torchNode.template.metadata);
+    expect(node.template.spec.template.spec.containers.map((c: Obj) => c.name)).toEqual(torchNode.template.spec.template.spec.containers.map((c: Obj) => c.name));
+    const patch = trainer(docs).spec.runtimePatches[0].trainingRuntimeSpec.template.spec.replicatedJobs[0];
+    expect(patch.name).toBe(node.name);
+    expect(nodePod(trainer(docs)).spec.containers[0].name).toBe(node.template.spec.template.spec.containers[0].name);
+    // pre-emption is ignored and a genuine failure fails the Job, exactly as in the Indexed Job (for the container `node`)
+    const indexed = (await render({ nodes: 2 }, { 'k8s-kind': 'indexed-job' })).docs.find((d) => d.kind === 'Job')!;
+    const forNode = JSON.parse(JSON.stringify(indexed.spec.podFailurePolicy).replaceAll('"containerName":"pytorch"', '"containerName":"node"'));
+    expect(node.template.spec.podFailurePolicy).toEqual(forNode);
+    expect(node.template.spec.podFailurePolicy.rules.map((r: Obj) => r.action)).toEqual(['Ignore', 'Ignore', 'FailJob']);
+    expect(node.template.spec).toMatchObject({ backoffLimit: 0, template: { spec: { restartPolicy: 'Never' } } });
+    expect(rt.spec.template.spec.failurePolicy).toEqual({
+      maxRestarts: 5,
+      rules: [{ name: 'genuine-failure', action: 'FailJobSet', onJobFailureReasons: ['PodFailurePolicy'] }],
+    });
+    expect((await render({}, { 'render-runtime': true })).docs.find((d) => d.kind === 'TrainingRuntime')!.spec.template.spec.failurePolicy.maxRestarts).toBe(3);
+    expect(text).toMatch(/^# TrainJob on TrainingRuntime \S+-runtime \(rendered by ssl, created or replaced before the TrainJob\): its JobSet failurePolicy restarts the pods at most 5 times/m);
+    expect(text).not.toMatch(/--max-restarts does not apply/);
+  });
+
+  test('the runtime validator rejects what the API server would', async () => {
+    const rt = runtimeOf((await render({}, { 'render-runtime': true })).docs);
+    const bad = (f: (o: Obj) => void) => {
+      const o = structuredClone(rt);
+      f(o);
+      return () => validateManifest(o);
+    };
+    const fp = (o: Obj) => o.spec.template.spec.failurePolicy;
+    const job = (o: Obj) => o.spec.template.spec.replicatedJobs[0].template.spec;
+    expect(bad(() => undefined)).not.toThrow();
+    expect(bad((o) => delete fp(o).rules[0].name)).toThrow(/CRD schema.*name/);
+    expect(bad((o) => (fp(o).rules[0].action = 'FailJob'))).toThrow(/CRD schema/);
+    expect(bad((o) => (fp(o).maxRestart = 3))).toThrow(/fields the CRD does not declare: spec.template.spec.failurePolicy.maxRestart/);
+    expect(bad((o) => (job(o).template.spec.restartPolicy = 'OnFailure'))).toThrow(/podFailurePolicy.*"Never"/);
+    expect(bad((o) => (job(o).podFailurePolicy.rules[0].onExitCode = {}))).toThrow(/spec.template.spec.replicatedJobs\[0\].template.spec.podFailurePolicy.rules\[0\].onExitCode/);
+  });
+
+  test('--render-runtime is for TrainJobs, and not with --runtime', async () => {
+    await expect(render({}, { 'render-runtime': true, runtime: 'torch-distributed' })).rejects.toThrow(/--runtime names an existing ClusterTrainingRuntime and --render-runtime .*; pass one of them/);
+    await expect(render({}, { 'render-runtime': true, 'k8s-kind': 'pytorchjob' })).rejects.toThrow(/--render-runtime renders a TrainingRuntime for a TrainJob; this job is a pytorchjob/);
+  });
+
+  test('ssl train --render-runtime --dry-run prints the runtime before the TrainJob', async () => {
+    const config = tinyConfig() ?? join(ROOT, 'configs/selfsup/simclr/simclr_resnet18-cifar_1xb8-2it_synthetic.yaml');
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(KUBECONFIG|KUBERNETES_SERVICE_HOST)$/.test(k)));
+    const args = ['train', config, '--launcher', 'k8s', '--k8s-kind', 'trainjob', '--render-runtime', '--max-restarts', '2', '--nodes', '2', '--image', 'reg/ssl:1', '--namespace', 'ml', '--work-dir', join(dir, 'wd2'), '--dry-run'];
+    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(process.execPath, [join(ROOT, 'bin/run.js'), ...args], { cwd: ROOT, env: { ...env, HOME: join(dir, 'home'), KUBECONFIG: join(dir, 'none') } }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      ),
+    );
+    expect({ code: out.code, stderr: out.code === 0 ? '' : out.stderr }).toEqual({ code: 0, stderr: '' });
+    const docs = parseAllDocuments(out.stdout).map((d) => d.toJS()).filter(Boolean);
+    expect(docs.map((d) => d.kind)).toEqual(['ConfigMap', 'TrainingRuntime', 'TrainJob']);
+    for (const d of docs) validateManifest(d);
+    expect(runtimeOf(docs).spec.template.spec.failurePolicy.maxRestarts).toBe(2);
+    expect(trainer(docs).spec.runtimeRef).toMatchObject({ kind: 'TrainingRuntime', name: runtimeOf(docs).metadata.name });
+  });
 });

@@ -17,7 +17,7 @@ export interface FakeClusterOptions {
   pytorchJobCrd?: boolean;
   /** Serve trainer.kubeflow.org/v1alpha1 TrainJob (Kubeflow Trainer v2 and JobSet are installed). Default false. */
   trainJobCrd?: boolean;
-  /** ClusterTrainingRuntimes the cluster has (e.g. torch_distributed.yaml, parsed). */
+  /** ClusterTrainingRuntimes the cluster has (e.g. torch_distributed.yaml, parsed); namespaced TrainingRuntimes are created through the API. */
   runtimes?: Obj[];
   /** PET_MASTER_PORT the fake Trainer injects (29400 on a real cluster; pass a free port, all pods share this host). */
   trainerMasterPort?: number;
@@ -37,11 +37,16 @@ export interface FakeClusterOptions {
   failPod?: { name: RegExp; code: number; log: string; times?: number };
 }
 
-const GROUPS: Record<string, string> = { pytorchjobs: 'kubeflow.org', jobs: 'batch', trainjobs: 'trainer.kubeflow.org', jobsets: 'jobset.x-k8s.io' };
-const KINDS: Record<string, string> = {
-  configmaps: 'ConfigMap', services: 'Service', pods: 'Pod', secrets: 'Secret', jobs: 'Job', pytorchjobs: 'PyTorchJob', trainjobs: 'TrainJob', jobsets: 'JobSet',
+const GROUPS: Record<string, string> = {
+  pytorchjobs: 'kubeflow.org', jobs: 'batch', trainjobs: 'trainer.kubeflow.org', trainingruntimes: 'trainer.kubeflow.org', jobsets: 'jobset.x-k8s.io',
 };
-const API_VERSIONS: Record<string, string> = { jobs: 'batch/v1', pytorchjobs: 'kubeflow.org/v1', trainjobs: 'trainer.kubeflow.org/v1alpha1', jobsets: 'jobset.x-k8s.io/v1alpha2' };
+const KINDS: Record<string, string> = {
+  configmaps: 'ConfigMap', services: 'Service', pods: 'Pod', secrets: 'Secret', jobs: 'Job', pytorchjobs: 'PyTorchJob', trainjobs: 'TrainJob',
+  trainingruntimes: 'TrainingRuntime', jobsets: 'JobSet',
+};
+const API_VERSIONS: Record<string, string> = {
+  jobs: 'batch/v1', pytorchjobs: 'kubeflow.org/v1', trainjobs: 'trainer.kubeflow.org/v1alpha1', trainingruntimes: 'trainer.kubeflow.org/v1alpha1', jobsets: 'jobset.x-k8s.io/v1alpha2',
+};
 /** Discovery documents of the CRD groups: group version -> [resource, kind, option that serves it]. */
 const CRD_GROUPS: Record<string, [string, string, 'pytorchJobCrd' | 'trainJobCrd']> = {
   'kubeflow.org/v1': ['pytorchjobs', 'PyTorchJob', 'pytorchJobCrd'],
@@ -175,9 +180,19 @@ export class FakeCluster {
     return true;
   }
 
+  /** The API server's validation of a TrainingRuntime against the CRD schema. */
+  private admitRuntime(obj: Obj): void {
+    try {
+      validateManifest(obj);
+    } catch (e) {
+      throw new AdmissionError(`TrainingRuntime.trainer.kubeflow.org "${obj.metadata?.name}" is invalid: ${(e as Error).message}`);
+    }
+  }
+
   private ops(): TrainerOps {
     return {
-      runtime: (name) => (this.opts.runtimes ?? []).find((r) => r.metadata?.name === name),
+      runtime: (ref, ns) =>
+        ref.kind === 'TrainingRuntime' ? this.get('trainingruntimes', ns, ref.name) : (this.opts.runtimes ?? []).find((r) => r.metadata?.name === ref.name),
       masterPort: this.opts.trainerMasterPort ?? 29400,
       put: (resource, obj) => this.put(resource, obj),
       pods: (ns, pred) => this.list('pods', ns).filter(pred),
@@ -280,8 +295,8 @@ export class FakeCluster {
     if (!m) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
     const [, , , , ns, resource, name, sub] = m;
     if (resource === 'pytorchjobs' && !this.serves('pytorchJobCrd')) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
-    if (resource === 'trainjobs' && !this.serves('trainJobCrd')) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
-    const verb = method === 'POST' ? 'create' : method === 'PATCH' ? 'patch' : method === 'DELETE' ? (name ? 'delete' : 'deletecollection') : name ? 'get' : 'list';
+    if ((resource === 'trainjobs' || resource === 'trainingruntimes') && !this.serves('trainJobCrd')) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    const verb = method === 'POST' ? 'create' : method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch' : method === 'DELETE' ? (name ? 'delete' : 'deletecollection') : name ? 'get' : 'list';
     const rbacResource = sub ? `${resource}/${sub}` : resource;
     this.requests.push(`${verb} ${rbacResource}${name ? `/${name}` : ''}`);
     if ((this.opts.forbid ?? []).some((f) => f.verb === verb && f.resource === rbacResource)) {
@@ -323,6 +338,7 @@ export class FakeCluster {
             }
             admitTrainJob(obj, this.ops());
           }
+          if (resource === 'trainingruntimes') this.admitRuntime(obj);
         } catch (e) {
           if (e instanceof AdmissionError) return status(res, 422, 'Invalid', e.message);
           throw e;
@@ -333,6 +349,24 @@ export class FakeCluster {
         if (resource === 'jobs') runIndexedJob(obj, this.ops());
         if (resource === 'trainjobs') runTrainJob(obj, this.ops());
         return;
+      }
+      case 'update': {
+        // PUT replaces the object; the update must name the resourceVersion it read (optimistic concurrency)
+        const old = this.get(resource, ns, name!);
+        if (!old) return notFound();
+        const obj = await this.body(req);
+        if (obj.metadata?.resourceVersion !== old.metadata.resourceVersion) {
+          return status(res, 409, 'Conflict', `Operation cannot be fulfilled on ${resource}.${GROUPS[resource] ?? ''} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+        }
+        try {
+          if (resource === 'trainingruntimes') this.admitRuntime(obj);
+          else throw new AdmissionError(`the fake API server does not update ${resource}`);
+        } catch (e) {
+          if (e instanceof AdmissionError) return status(res, 422, 'Invalid', e.message);
+          throw e;
+        }
+        obj.metadata = { ...obj.metadata, namespace: ns, uid: old.metadata.uid };
+        return json(res, 200, this.put(resource, obj));
       }
       case 'get': {
         const obj = this.get(resource, ns, name!);

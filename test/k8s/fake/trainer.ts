@@ -8,7 +8,10 @@
  * - JobSet (kubernetes-sigs/jobset v1alpha2): a headless Service named after the JobSet; one Indexed Job
  *   `<jobset>-<replicatedJob>-<jobIndex>` per replica, its pods labelled `jobset.sigs.k8s.io/*` with hostname
  *   `<job>-<index>` under the JobSet's subdomain; a failed Job restarts every Job (restart-attempt + 1) while
- *   `failurePolicy.maxRestarts` (default 0) allows, else the JobSet fails (reasons FailedJobs / ReachedMaxRestarts).
+ *   `failurePolicy.maxRestarts` (default 0) allows, else the JobSet fails (reasons FailedJobs / ReachedMaxRestarts);
+ *   `failurePolicy.rules` (onJobFailureReasons, targetReplicatedJobs; first match acts): FailJobSet,
+ *   RestartJobSetAndIgnoreMaxRestarts, or the default RestartJobSet. The Jobs run their podFailurePolicy and backoffLimit.
+ * - TrainingRuntime: a namespaced runtime, created through the API (admitted against the runtime CRD schema).
  * Pods restart in place in a real cluster (JobSet defaults restartPolicy OnFailure); here a failed container's pod
  * is replaced, counted against the Job's backoffLimit (Kubernetes' default 6) the same way.
  */
@@ -23,16 +26,17 @@ export const JOBSET_NAME_LABEL = 'jobset.sigs.k8s.io/jobset-name';
 const TRAINER_CONTAINER = 'node';
 
 export interface TrainerOps extends ClusterOps {
-  runtime(name: string): Obj | undefined;
+  /** The runtime a TrainJob references: a ClusterTrainingRuntime, or a TrainingRuntime of namespace `ns`. */
+  runtime(ref: { name: string; kind?: string }, ns: string): Obj | undefined;
   /** PET_MASTER_PORT the torch plugin injects (29400 in a real cluster; a free port here, where every pod shares one host). */
   masterPort: number;
 }
 
 /** The Trainer's webhook: the runtime the TrainJob references must exist. */
 export function admitTrainJob(tj: Obj, ops: TrainerOps): void {
-  const ref = tj.spec?.runtimeRef ?? {};
-  if ((ref.kind ?? 'ClusterTrainingRuntime') === 'ClusterTrainingRuntime' && !ops.runtime(ref.name)) {
-    throw new AdmissionError(`spec.runtimeRef: Invalid value: ClusterTrainingRuntime.trainer.kubeflow.org "${ref.name}" not found`);
+  const ref = { kind: 'ClusterTrainingRuntime', ...(tj.spec?.runtimeRef ?? {}) };
+  if (!ops.runtime(ref, tj.metadata.namespace)) {
+    throw new AdmissionError(`spec.runtimeRef: Invalid value: ${ref.kind}.trainer.kubeflow.org "${ref.name}" not found`);
   }
 }
 
@@ -107,9 +111,9 @@ export function runTrainJob(tj: Obj, ops: TrainerOps): void {
   const ns = tj.metadata.namespace;
   const name = tj.metadata.name;
   tj.status = {};
-  const runtime = ops.runtime(tj.spec.runtimeRef.name)!;
+  const runtime = ops.runtime(tj.spec.runtimeRef, ns)!;
   const js = ops.put('jobsets', buildJobSet(tj, runtime, ops.masterPort));
-  js.status = { restarts: 0, conditions: [] };
+  js.status = { restarts: 0, restartsCountTowardsMax: 0, conditions: [] };
   ops.put('services', {
     apiVersion: 'v1',
     kind: 'Service',
@@ -117,6 +121,7 @@ export function runTrainJob(tj: Obj, ops: TrainerOps): void {
     spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector: { [JOBSET_NAME_LABEL]: name } },
   });
   const maxRestarts: number = js.spec.failurePolicy?.maxRestarts ?? 0;
+  const rules: Obj[] = js.spec.failurePolicy?.rules ?? [];
   const rjobs: Obj[] = js.spec.replicatedJobs;
   let ended = false;
   let jobs: Obj[] = [];
@@ -155,19 +160,37 @@ export function runTrainJob(tj: Obj, ops: TrainerOps): void {
           spec: { ...clone(rj.template.spec), template },
         });
         jobs.push(job);
-        runIndexedJob(job, ops, (type) => {
+        runIndexedJob(job, ops, (type, reason) => {
           if (ended || !ops.exists('jobsets', ns, name)) return;
           if (type === 'Complete') {
             if (++completed === total) end('Completed', 'AllJobsCompleted', 'jobset completed successfully');
             return;
           }
-          if (js.status.restarts >= maxRestarts) {
+          // the first failurePolicy rule matching the Job's failure reason (and replicated job) acts; none: RestartJobSet
+          const rule = rules.find(
+            (r) => (!r.onJobFailureReasons || r.onJobFailureReasons.includes(reason)) && (!r.targetReplicatedJobs || r.targetReplicatedJobs.includes(rj.name)),
+          );
+          const action: string = rule?.action ?? 'RestartJobSet';
+          if (action === 'FailJobSet') {
+            end('Failed', 'FailJobSetFailurePolicyAction', `applying FailJobSet failure policy action (first failed job: ${jobName})`);
+            deleteJobs();
+            return;
+          }
+          if (action === 'RestartJobSetAndIgnoreMaxRestarts') {
+            js.status.restarts++;
+            deleteJobs();
+            start(attempt + 1);
+            return;
+          }
+          if (action !== 'RestartJobSet') throw new Error(`the fake JobSet controller does not implement failure policy action ${action}`);
+          if (js.status.restartsCountTowardsMax >= maxRestarts) {
             end('Failed', maxRestarts > 0 ? 'ReachedMaxRestarts' : 'FailedJobs', maxRestarts > 0 ? 'jobset failed due to reaching max number of restarts' : 'jobset failed due to one or more job failures');
             deleteJobs();
             return;
           }
           // failurePolicy RecreateAll: every Job of this attempt goes, the next attempt starts them all again
           js.status.restarts++;
+          js.status.restartsCountTowardsMax++;
           deleteJobs();
           start(attempt + 1);
         });

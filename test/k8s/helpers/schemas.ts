@@ -2,7 +2,7 @@
  * Offline checks of manifests: Kubernetes schemas (kubernetes-models validators), unknown fields (the typed
  * models of @kubernetes/client-node, since kubernetes-models lets unknown fields pass), and for PyTorchJob the
  * CRD's openAPIV3Schema (ajv, plus a pruning walk as the API server's strict field validation does) and the
- * operator webhook's rules.
+ * operator webhook's rules; for TrainJob and TrainingRuntime the Kubeflow Trainer CRDs' schemas.
  */
 import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
@@ -12,13 +12,19 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { PodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
-import { admitPyTorchJob } from '../fake/controllers.js';
+import { JobTemplateSpec } from 'kubernetes-models/batch/v1/JobTemplateSpec';
+import { admitJob, admitPyTorchJob } from '../fake/controllers.js';
 
 type Obj = Record<string, any>;
 
 export const CRD_PATH = '/work/shared/data/kubeflow.org_pytorchjobs.yaml';
 export const TRAINJOB_CRD_PATH = '/work/shared/data/kubeflow-trainer/trainer.kubeflow.org_trainjobs.yaml';
 export const TRAINER_RUNTIME_PATH = '/work/shared/data/kubeflow-trainer/torch_distributed.yaml';
+/**
+ * The ClusterTrainingRuntime CRD. The namespaced TrainingRuntime's CRD is generated from the same Go type
+ * (TrainingRuntimeSpec), so its v1alpha1 schema is this one; only the scope differs.
+ */
+export const RUNTIME_CRD_PATH = '/work/shared/data/kubeflow-trainer/trainer.kubeflow.org_clustertrainingruntimes.yaml';
 
 /** Fields of `obj` that the typed model `type` (e.g. 'V1Job') does not know, as dotted paths. */
 export function unknownFields(obj: unknown, type: string, path = ''): string[] {
@@ -117,9 +123,39 @@ function validateTrainJob(obj: Obj): void {
   }
 }
 
+let runtimeCrd: { schema: Obj; validate: ((o: unknown) => boolean) & { errors?: unknown } } | undefined;
+
+/**
+ * TrainingRuntime / ClusterTrainingRuntime: the runtime CRD's schema (ajv and the pruning walk), then each replicated
+ * job's Job template as Kubernetes validates the Jobs the JobSet creates from it (typed model, unknown fields, and
+ * podFailurePolicy only with restartPolicy Never).
+ */
+function validateRuntime(obj: Obj): void {
+  if (!runtimeCrd) {
+    const docs = parseAllDocuments(readFileSync(RUNTIME_CRD_PATH, 'utf8')).map((d) => d.toJS()).filter(Boolean);
+    const crd = docs.find((d: Obj) => d.kind === 'CustomResourceDefinition');
+    const schema = crd.spec.versions.find((v: Obj) => v.name === 'v1alpha1').schema.openAPIV3Schema as Obj;
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    for (const f of ['int32', 'int64', 'date-time', 'int-or-string', 'uri']) ajv.addFormat(f, true);
+    runtimeCrd = { schema, validate: ajv.compile(schema) as never };
+  }
+  const { schema, validate } = runtimeCrd;
+  if (!validate(obj)) throw new Error(`${obj.kind} does not match the CRD schema: ${JSON.stringify(validate.errors)}`);
+  const unknown = unknownBySchema(obj, schema);
+  if (unknown.length) throw new Error(`${obj.kind} has fields the CRD does not declare: ${unknown.join(', ')}`);
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(obj.metadata?.name ?? '')) throw new Error(`metadata.name "${obj.metadata?.name}" is not a DNS subdomain`);
+  for (const rj of obj.spec.template?.spec?.replicatedJobs ?? []) {
+    new JobTemplateSpec(rj.template as never).validate();
+    const u = unknownFields(rj.template, 'V1JobTemplateSpec');
+    if (u.length) throw new Error(`replicated job ${rj.name} has unknown fields: ${u.join(', ')}`);
+    admitJob({ spec: rj.template.spec });
+  }
+}
+
 /** Throws with every problem found in one manifest. */
 export function validateManifest(obj: Obj): void {
   if (obj.kind === 'TrainJob') return validateTrainJob(obj);
+  if (obj.kind === 'TrainingRuntime' || obj.kind === 'ClusterTrainingRuntime') return validateRuntime(obj);
   if (obj.kind === 'PyTorchJob') {
     if (!crdValidator) {
       const ajv = new Ajv({ strict: false, allErrors: true });
