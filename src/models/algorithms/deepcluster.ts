@@ -5,6 +5,7 @@ import type { ClsHead } from '../heads/heads.js';
 import { Sobel, checkSobelChannels } from '../sobel.js';
 import type { LossDict, ListModule } from './base.js';
 import { BaseAlgorithm, batchInts } from './base.js';
+import { clusterClassWeights } from './cluster-reweight.js';
 import { REQUIRED, defineComponent } from '../../registry/index.js';
 import { buildBackbone, buildHead, buildNeck } from '../registries.js';
 
@@ -61,12 +62,7 @@ export class DeepCluster extends BaseAlgorithm {
 
   /** MMSelfSup `set_reweight`: class weights ∝ (count + 1e-10)^-pow, normalised to sum 1, into the head's loss. */
   setReweight(labels: ArrayLike<number>, reweightPow = 0.5): void {
-    const k = this.head.numClasses;
-    const hist = new Float32Array(k);
-    for (let i = 0; i < labels.length; i++) hist[labels[i]] += 1;
-    const inv = Float32Array.from(hist, (h) => Math.pow(1 / (h + 1e-10), reweightPow));
-    const sum = inv.reduce((a, b) => a + b, 0);
-    this.lossWeight = Float32Array.from(inv, (v) => v / sum);
+    this.lossWeight = clusterClassWeights(labels, this.head.numClasses, reweightPow);
     this.head.classWeight?.dispose();
     this.head.classWeight = tf.tensor1d(this.lossWeight);
   }

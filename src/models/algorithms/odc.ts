@@ -6,6 +6,7 @@ import type { ODCMemory } from '../memories/odc-memory.js';
 import { Sobel, checkSobelChannels } from '../sobel.js';
 import type { LossDict, ListModule } from './base.js';
 import { BaseAlgorithm } from './base.js';
+import { clusterClassWeights } from './cluster-reweight.js';
 import { REQUIRED, defineComponent } from '../../registry/index.js';
 import { buildBackbone, buildHead, buildMemory, buildNeck } from '../registries.js';
 import { gatherMemoryRows } from '../memories/gather-rows.js';
@@ -87,12 +88,7 @@ export class ODC extends BaseAlgorithm {
 
   /** MMSelfSup `set_reweight`: weights ∝ (cluster size + 1e-10)^-pow of `labels` (default: the memory's labels), normalised. */
   setReweight(labels: ArrayLike<number> = this.memoryBank.labelBank, reweightPow = 0.5): void {
-    const k = this.head.numClasses;
-    const hist = new Float32Array(k);
-    for (let i = 0; i < labels.length; i++) hist[labels[i]] += 1;
-    const inv = Float32Array.from(hist, (h) => Math.pow(1 / (h + 1e-10), reweightPow));
-    const sum = inv.reduce((a, b) => a + b, 0);
-    this.lossWeight = Float32Array.from(inv, (v) => v / sum);
+    this.lossWeight = clusterClassWeights(labels, this.head.numClasses, reweightPow);
     this.head.classWeight?.dispose();
     this.head.classWeight = tf.tensor1d(this.lossWeight);
   }
