@@ -82,9 +82,20 @@ export function trainJobPhase(obj: { spec?: { trainer?: { numNodes?: number } };
   if (complete) return { state: 'SUCCEEDED', phase: 'Succeeded' };
   if (conds.some((c) => c.type === 'Suspended')) return { state: 'PENDING', phase: 'Suspended' };
   const nodes = obj.spec?.trainer?.numNodes ?? '?';
-  const running = pods.filter((p) => p.status?.phase === 'Running').length;
-  if (running > 0) return { state: 'RUNNING', phase: 'Running', detail: `${running}/${nodes} pods running` };
-  return { state: 'PENDING', phase: 'Created', detail: `${pods.filter((p) => p.status?.phase === 'Pending').length}/${nodes} pods pending` };
+  return podsPhase(pods, nodes) ?? { state: 'PENDING', phase: 'Created', detail: `${pods.filter((p) => p.status?.phase === 'Pending').length}/${nodes} pods pending` };
+}
+
+/**
+ * Running once any pod runs or has run: between the last pod finishing and the controller's Complete/Failed
+ * condition, the pods are Succeeded and none is Running, and the job must not read as Created again.
+ */
+function podsPhase(pods: V1Pod[], nodes: number | string): Phase | undefined {
+  const count = (phase: string) => pods.filter((p) => p.status?.phase === phase).length;
+  const running = count('Running');
+  const finished = count('Succeeded') + count('Failed');
+  if (running === 0 && finished === 0) return undefined;
+  const detail = [`${running}/${nodes} pods running`, finished > 0 ? `${finished} finished` : ''].filter(Boolean).join(', ');
+  return { state: 'RUNNING', phase: 'Running', detail };
 }
 
 /** Phase of an Indexed Job in the same words: Complete -> Succeeded, Failed/FailureTarget -> Failed, a running pod -> Running. */
@@ -94,9 +105,7 @@ export function indexedJobPhase(job: V1Job, pods: V1Pod[]): Phase {
   if (failed) return { state: 'FAILED', phase: 'Failed', detail: [failed.reason, failed.message].filter(Boolean).join(': ') || undefined };
   if (conds.some((c) => c.type === 'Complete')) return { state: 'SUCCEEDED', phase: 'Succeeded' };
   if (conds.some((c) => c.type === 'Suspended')) return { state: 'PENDING', phase: 'Suspended' };
-  const running = pods.filter((p) => p.status?.phase === 'Running').length;
-  if (running > 0) return { state: 'RUNNING', phase: 'Running', detail: `${running}/${job.spec?.parallelism ?? '?'} pods running` };
-  return { state: 'PENDING', phase: 'Created', detail: `${job.status?.active ?? 0} pods pending` };
+  return podsPhase(pods, job.spec?.parallelism ?? '?') ?? { state: 'PENDING', phase: 'Created', detail: `${job.status?.active ?? 0} pods pending` };
 }
 
 /** The first container that failed (by finish time): its pod, exit code and the kubelet's reason (OOMKilled, Error...). */

@@ -1,7 +1,7 @@
 import { translateError } from '../../launchers/k8s/client.js';
 import { k8sOptionsFromFlags } from '../../launchers/k8s/options.js';
 import { RankFilter } from '../../launchers/k8s/rank-filter.js';
-import { firstFailureExitCode, indexedJobPhase, nodePod, parseJobId, pytorchJobPhase } from '../../launchers/k8s/status.js';
+import { firstFailureExitCode, indexedJobPhase, nodePod, parseJobId, pytorchJobPhase, trainJobPhase } from '../../launchers/k8s/status.js';
 import { Capture } from './helpers/e2e.js';
 
 test('options from `ssl train` flags (kebab-case) and from code (camelCase)', () => {
@@ -29,6 +29,16 @@ test('phases: PyTorchJob conditions and Indexed Job conditions/pods in the opera
   expect(indexedJobPhase(job, [{ status: { phase: 'Running' } }])).toMatchObject({ state: 'RUNNING', detail: '1/2 pods running' });
   expect(indexedJobPhase({ status: { conditions: [{ type: 'FailureTarget', status: 'True', reason: 'PodFailurePolicy' }] } }, [])).toMatchObject({ state: 'FAILED', detail: 'PodFailurePolicy' });
   expect(indexedJobPhase({ status: { conditions: [{ type: 'Complete', status: 'True' }] } }, [])).toMatchObject({ state: 'SUCCEEDED' });
+});
+
+test('a job whose pods have all finished reads Running until its controller sets Complete or Failed, never Created again', () => {
+  const done = [{ status: { phase: 'Succeeded' } }, { status: { phase: 'Succeeded' } }] as never;
+  expect(indexedJobPhase({ spec: { parallelism: 2 }, status: { active: 0 } } as never, done)).toMatchObject({ state: 'RUNNING', phase: 'Running', detail: '0/2 pods running, 2 finished' });
+  const trainJob = { spec: { trainer: { numNodes: 2 } } };
+  expect(trainJobPhase(trainJob, done)).toMatchObject({ state: 'RUNNING', phase: 'Running' });
+  expect(trainJobPhase(trainJob, [{ status: { phase: 'Running' } }, { status: { phase: 'Pending' } }] as never)).toMatchObject({ state: 'RUNNING', detail: '1/2 pods running' });
+  expect(trainJobPhase(trainJob, [{ status: { phase: 'Pending' } }] as never)).toMatchObject({ state: 'PENDING', phase: 'Created' });
+  expect(trainJobPhase({ ...trainJob, status: { conditions: [{ type: 'Complete', status: 'True' }] } }, done)).toMatchObject({ state: 'SUCCEEDED' });
 });
 
 test('the exit code of the first container that failed; the pod of a node', () => {
