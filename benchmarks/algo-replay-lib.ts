@@ -1,25 +1,32 @@
 /**
- * Replays a fixture of tools/torch-algos-reference.py in ssl: the reference's hashed initial weights
- * and step inputs (reproduced here, not stored), its random draws (dropout masks, NPID negatives and
- * memory init, stored), the same SGD; returns ssl's and PyTorch's losses and per-tensor relative
- * errors of the step-0 gradients and of the state after the last step. Used by
+ * Replays a fixture of tools/torch-algos-reference.py (or a script built on it) in ssl: the reference's
+ * hashed initial weights and step inputs (reproduced here, not stored; one shape per view for multi-crop),
+ * its random draws (dropout masks, NPID negatives and memory init, stored), the same optimizer stepped
+ * by ssl's OptimizerHook (the fixture's `optimizer_config`, e.g. SwAV's frozen prototypes), the fixture's
+ * hooks (epoch hooks too where it states an epoch length); returns ssl's and PyTorch's losses and
+ * per-tensor relative errors of the step-0 gradients and of the state after the last step. Used by
  * test/models/torch-algorithms.test.ts and `npm run bench:algo-replay`.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Module } from '../src/engine/module.js';
 import { decodeSafetensors, tensorFromRaw, type RawTensor } from '../src/engine/safetensors.js';
 import { tf, type Tensor } from '../src/engine/tf.js';
 import { loadTorchStateDict, toTorch, torchShape } from '../src/engine/torch-layout.js';
 import { singleProcessContext } from '../src/dist/trainer-context.js';
 import { buildModel } from '../src/models/index.js';
-import type { Batch } from '../src/models/contracts.js';
+import type { Batch, StepOutputs } from '../src/models/contracts.js';
 import type { NPID } from '../src/models/algorithms/npid.js';
 import type { DeepCluster } from '../src/models/algorithms/deepcluster.js';
 import type { ODC } from '../src/models/algorithms/odc.js';
 import type { InterCLRMoCo } from '../src/models/algorithms/interclr-moco.js';
+import type { SwAV } from '../src/models/algorithms/swav.js';
 import { buildOptimizer } from '../src/runner/optim/build.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
 import { HOOKS } from '../src/runner/hooks/index.js';
+import { OptimizerHook } from '../src/runner/hooks/optimizer-hook.js';
+import type { Optimizer } from '../src/runner/optim/optimizer.js';
 
 const { sin, sqrt, floor } = Math;
 
@@ -102,11 +109,25 @@ export interface AlgoReplay {
   finalErr: Record<string, number>;
   /** For each `init.<name>` of the fixture: ssl's value as built (before the hashed weights) against it. */
   builtErr: Record<string, number>;
+  /** SwAV: whether ssl's head predicted with its queue, per step. */
+  queueUsed: boolean[];
 }
 
-/** mmcv's hook calls of one iteration, on a stand-in runner holding what the hooks read. */
-function hookRunner(model: unknown, maxIters: number) {
-  return { model, iter: 0, innerIter: 0, epoch: 0, maxIters, maxEpochs: 1, epochLength: maxIters, rank: 0, worldSize: 1, logger: { info: () => {} } } as unknown as BaseRunner;
+/** What the replay sets on its stand-in runner between hook calls. */
+interface ReplayRunner {
+  iter: number;
+  innerIter: number;
+  epoch: number;
+  outputs: StepOutputs | null;
+}
+
+/** mmcv's hook calls, on a stand-in runner holding what the hooks read (`epochLength` iterations an epoch). */
+function hookRunner(model: unknown, maxIters: number, epochLength: number, optimizer: Optimizer, workDir: string) {
+  const log = { info: () => {}, warning: () => {} };
+  return {
+    model, optimizer, workDir, outputs: null, iter: 0, innerIter: 0, epoch: 0, maxIters, maxEpochs: Math.ceil(maxIters / epochLength), epochLength,
+    rank: 0, worldSize: 1, logger: log, logBuffer: { update: () => {} },
+  } as unknown as BaseRunner;
 }
 
 /** Replays fixture `name` in ssl; returns ssl's and PyTorch's losses and the per-tensor relative errors. */
@@ -133,9 +154,17 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
   model.afterInitWeights();
   for (const t of inits.values()) t.dispose();
   model.train(true);
+  const steps = Number(metadata.steps);
+  const { optimizer } = buildOptimizer(model.namedParameters(), JSON.parse(metadata.optimizer));
+  // mmcv's optimizer hook steps the optimizer (dropping frozen_layers_cfg gradients); epoch hooks only run
+  // for fixtures that state their epoch length (the others were written without them)
+  const optimizerHook = new OptimizerHook(JSON.parse(metadata.optimizer_config ?? '{}'));
+  const epochLength = metadata.epoch_length ? Number(metadata.epoch_length) : 0;
+  const workDir = mkdtempSync(join(tmpdir(), 'ssl-algo-replay-'));
   const hooks = (JSON.parse(metadata.hooks ?? '[]') as Record<string, unknown>[]).map((h) => HOOKS.build(h));
-  const runner = hookRunner(model, Number(metadata.steps));
-  for (const h of hooks) await h.beforeRun(runner);
+  const runner = hookRunner(model, steps, epochLength || steps, optimizer, workDir);
+  const state = runner as unknown as ReplayRunner;
+  for (const h of [optimizerHook, ...hooks]) await h.beforeRun(runner);
   const neck = (model as unknown as { neck?: { dropout?: unknown } }).neck;
   if (neck && 'dropout' in neck) {
     neck.dropout = new MaskDropout([...tensors.keys()].filter((k) => k.startsWith('dropout.')).sort().map((k) => tensorFromRaw(get(k))));
@@ -165,19 +194,22 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
     odc.memoryBank.initMemory({ data: init.dataSync() as Float32Array, rows, cols }, ints(get('odc.labels.init')));
     init.dispose();
   }
-  const { optimizer } = buildOptimizer(model.namedParameters(), JSON.parse(metadata.optimizer));
   const shape = JSON.parse(metadata.shape) as number[];
   const numViews = Number(metadata.views ?? 1);
+  const viewShapes = metadata.view_shapes ? (JSON.parse(metadata.view_shapes) as number[][]) : Array.from({ length: numViews }, () => shape);
   const losses: number[] = [];
   const gradErr: Record<string, number> = {};
   const ctx = { dist: singleProcessContext() };
-  for (let k = 0; k < Number(metadata.steps); k++) {
-    (runner as { iter: number; innerIter: number }).iter = k;
-    (runner as { iter: number; innerIter: number }).innerIter = k;
+  const queueUsed: boolean[] = [];
+  for (let k = 0; k < steps; k++) {
+    state.iter = k;
+    state.innerIter = epochLength ? k % epochLength : k;
+    state.epoch = epochLength ? Math.floor(k / epochLength) : 0;
+    if (epochLength && k % epochLength === 0) for (const h of hooks) await h.beforeTrainEpoch(runner);
     for (const h of hooks) await h.beforeTrainIter(runner);
     // view v of step k: the reference's step_input(k + 100 v, salt)
     const salt = Number(metadata.salt ?? 1);
-    const batch: Batch = { views: Array.from({ length: numViews }, (_, v) => ({ data: stepInput(k + 100 * v, shape, salt), shape })) };
+    const batch: Batch = { views: viewShapes.map((s, v) => ({ data: stepInput(k + 100 * v, s, salt), shape: s })) };
     for (const key of ['rot_label', 'patch_label']) if (tensors.has(`${key}.${k}`)) batch[key] = { data: ints(get(`${key}.${k}`)), shape: [] };
     if (tensors.has(`idx.${k}`)) batch.idx = ints(get(`idx.${k}`));
     if (tensors.has(`pseudo_label.${k}`)) batch.pseudo_label = ints(get(`pseudo_label.${k}`));
@@ -194,11 +226,15 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
         mine.dispose();
       }
     }
-    optimizer.step(out.grads);
-    for (const g of out.grads.values()) g.dispose();
     if (odc) changeRatios.push(out.logVars.change_ratio);
+    if (tensors.has('swav.queue_used')) queueUsed.push((model as unknown as SwAV).head.useQueue);
+    state.outputs = out;
+    await optimizerHook.afterTrainIter(runner); // steps the optimizer and disposes the gradients
+    state.outputs = null;
     for (const h of hooks) await h.afterTrainIter(runner);
+    if (epochLength && (k + 1) % epochLength === 0) for (const h of hooks) await h.afterTrainEpoch(runner);
   }
+  rmSync(workDir, { recursive: true, force: true });
   const finalErr: Record<string, number> = {};
   for (const [n, t] of model.stateDict()) {
     const r = tensors.get(`final.${n}`);
@@ -218,6 +254,14 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
     const ref = tensorFromRaw(get('odc.change_ratio')).dataSync();
     finalErr['change_ratio'] = Math.max(...changeRatios.map((c, i) => Math.abs(c - ref[i])));
   }
+  if (tensors.has('swav.queue.final')) {
+    // SwAV's queue (rows newest first) and at which steps the head predicted with it (any difference counts whole)
+    const queue = (model as unknown as SwAV).head.queue;
+    const ref = tensorFromRaw(get('swav.queue.final')).dataSync() as Float32Array;
+    finalErr['head.queue'] = queue ? relErr(Float32Array.from(queue.flatMap((q) => Array.from(q))), ref) : 1;
+    const used = tensorFromRaw(get('swav.queue_used')).dataSync();
+    finalErr['head.use_queue'] = queueUsed.some((u, i) => Number(u) !== used[i]) ? 1 : 0;
+  }
   if (tensors.has('labels.final')) {
     const want = ints(get('labels.final'));
     const got = (model as unknown as InterCLRMoCo).memoryBank.labelBank;
@@ -225,6 +269,6 @@ export async function replay(fixture: string): Promise<AlgoReplay> {
   }
   optimizer.dispose();
   model.dispose();
-  return { losses, refLosses: [...tensorFromRaw(get('loss')).dataSync()], gradErr, finalErr, builtErr };
+  return { losses, refLosses: [...tensorFromRaw(get('loss')).dataSync()], gradErr, finalErr, builtErr, queueUsed };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Fidelity and step time of the algorithms of tools/torch-algos-reference.py (RotationPred,
  * RelativeLoc, NPID) and tools/torch-momentum-algos-reference.py (DenseCL, MoCo v3) and
- * tools/torch-contrastive-algos-reference.py (SimCLR, MoCo v1/v2, BYOL, SimSiam, Barlow Twins).
+ * tools/torch-contrastive-algos-reference.py (SimCLR, MoCo v1/v2, BYOL, SimSiam, Barlow Twins) and
+ * tools/torch-swav-reference.py (SwAV, multi-crop, queue, frozen prototypes, LARS).
  *
  * Fidelity: the PyTorch references (Debian python3-torch) write fresh fixtures to --out, ssl replays
  * them (algo-replay-lib.ts): step-0 loss of both, the worst step-0 gradient and the worst state entry
@@ -44,6 +45,7 @@ const SCRIPTS: [string, string[]][] = [
   ['tools/torch-algos-reference.py', ['rotation-pred', 'relative-loc', 'npid', 'deepcluster', 'odc', 'interclr']],
   ['tools/torch-momentum-algos-reference.py', ['densecl', 'densecl-grid', 'mocov3']],
   ['tools/torch-contrastive-algos-reference.py', ['simclr', 'mocov1', 'mocov2', 'byol', 'simsiam', 'barlowtwins']],
+  ['tools/torch-swav-reference.py', ['swav']],
 ];
 const NAMES = SCRIPTS.flatMap(([, names]) => names).filter((n) => !only || only.has(n));
 
@@ -56,7 +58,7 @@ if (!values['skip-fidelity']) {
     const r = spawnSync(py, [join(root, script), '--out', values.out!, ...wanted], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${script} failed (needs python3-torch): ${r.stderr}`);
   }
-  console.log(`fidelity (wasm vs PyTorch ${spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim()}, 5 SGD steps, fixtures fresh in ${values.out})`);
+  console.log(`fidelity (wasm vs PyTorch ${spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim()}, 5 SGD steps (SwAV: LARS), fixtures fresh in ${values.out})`);
   console.log('| algorithm | step-0 loss ssl | PyTorch | step-0 grads, max rel diff | after 5 steps, max rel diff (losses; params, BN stats, memory) |');
   console.log('|---|---|---|---|---|');
   for (const name of NAMES) {

@@ -14,7 +14,9 @@ test feeds the same draws to ssl. A fixture holds, after K SGD steps from the sa
   grad.<name>     the parameter gradients of step 0 (PyTorch layout)
   final.<name>    every float state-dict entry after K steps (parameters and BN running stats)
   + per-algorithm inputs (labels, dataset indices, dropout masks, memory bank before/after)
-and metadata `model` (the ssl/MMSelfSup model config JSON), `optimizer`, `input` (shapes per step).
+and metadata `model` (the ssl/MMSelfSup model config JSON), `optimizer`, `input` (shapes per step), and where
+the model states them `view_shapes` (one input shape per view: multi-crop), `optimizer_config` (its
+`frozen_layers_cfg` drops gradients here as DistOptimizerHook does) and `epoch_length` (the replay runs epoch hooks).
 """
 import importlib.util
 import json
@@ -577,18 +579,23 @@ def write(name, model, out_dir):
     margins = relu_margin(model)
     o = getattr(model, 'optimizer', OPTIMIZER)
     params = [p for p in model.parameters() if p.requires_grad]
-    if o['type'] == 'AdamW':
+    if hasattr(model, 'make_optimizer'):
+        opt = model.make_optimizer(params)
+    elif o['type'] == 'AdamW':
         opt = torch.optim.AdamW(params, lr=o['lr'], weight_decay=o['weight_decay'])
     else:
         opt = torch.optim.SGD(params, lr=o['lr'], momentum=o['momentum'], weight_decay=o['weight_decay'])
     views = getattr(model, 'views', 1)
+    shapes = getattr(model, 'view_shapes', [model.shape] * views)
     salt = getattr(model, 'salt', 1)
+    # DistOptimizerHook's frozen_layers_cfg: the gradients of parameters whose name holds `layer` are dropped for `iters` steps
+    frozen = getattr(model, 'optimizer_config', {}).get('frozen_layers_cfg', {})
     losses = []
     for k in range(STEPS):
         if hasattr(model, 'before_iter'):
             model.before_iter(k, STEPS)
         # view v of step k: step_input(k + 100 v) (the test computes the same)
-        xs = [nchw(step_input(k + 100 * v, model.shape, salt)) for v in range(views)]
+        xs = [nchw(step_input(k + 100 * v, shapes[v], salt)) for v in range(views)]
         inputs = model.inputs(k)
         for key, v in inputs.items():
             tensors[f'{key}.{k}'] = v
@@ -604,6 +611,11 @@ def write(name, model, out_dir):
             for n, p in model.named_parameters():
                 if p.grad is not None:
                     tensors[f'grad.{n}'] = p.grad.clone()
+        for layer, iters in frozen.items():
+            if k < iters:
+                for n, p in model.named_parameters():
+                    if layer in n:
+                        p.grad = None
         opt.step()
         if hasattr(model, 'after_iter'):
             model.after_iter(k, STEPS)
@@ -617,6 +629,9 @@ def write(name, model, out_dir):
     tensors = {k: (v.to(torch.int64) if not v.is_floating_point() else v) for k, v in tensors.items()}
     meta = {'model': json.dumps(model.cfg), 'optimizer': json.dumps(o), 'shape': json.dumps(model.shape), 'views': str(views),
             'hooks': json.dumps(getattr(model, 'hooks', [])), 'steps': str(STEPS), 'salt': str(salt), 'torch': torch.__version__}
+    for key in ('view_shapes', 'optimizer_config', 'epoch_length'):
+        if hasattr(model, key):
+            meta[key] = json.dumps(getattr(model, key))
     ref.save_safetensors(os.path.join(out_dir, f'algo-{name}.safetensors'), tensors, meta)
     print(name, 'losses', ' '.join(f'{v:.6f}' for v in losses))
 
