@@ -4,11 +4,15 @@
  * images/s and kNN top-1/top-5, and writes `<work-dir>/benchmark.json`.
  *
  *   npm run build && node lib/benchmarks/train-fmnist.js [CONFIG] [WORK_DIR] [--backend wasm] [--seed N] [--skip-random]
+ *     [--knn-bank N --knn-query M]
+ *
+ * `--knn-bank`/`--knn-query`: the kNN bank and queries are N / M images evenly spaced over the train / test
+ * split (SubsetDataset, the subset tools/torch-train-fmnist.py picks too) instead of all 60k / 10k.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
-import { evaluateKnn } from '../src/eval/knn.js';
+import { evaluateKnn, knnDatasets } from '../src/eval/knn.js';
 import { runWorker } from '../src/runner/worker-main.js';
 
 const argv = process.argv.slice(2);
@@ -19,11 +23,22 @@ const flag = (name: string) => {
 const backend = flag('--backend') ?? 'wasm';
 const seed = flag('--seed');
 const skipRandom = argv.includes('--skip-random');
+const knnBank = flag('--knn-bank');
+const knnQuery = flag('--knn-query');
 const positional = argv.filter((a) => !a.startsWith('--'));
 const config = positional[0] ?? 'configs/selfsup/simclr/simclr_resnet18-cifar_1xb256-coslr-2e_fmnist.yaml';
 const workDir = positional[1] ?? 'work_dirs/benchmarks/train-fmnist';
 
+/** The config with its kNN bank / queries cut to evenly spaced subsets (none given: unchanged). */
+function knnSubsets(c: Record<string, unknown>, bank?: string, query?: string): Record<string, unknown> {
+  if (bank === undefined && query === undefined) return c;
+  const { train, val } = knnDatasets(c);
+  const sub = (d: Record<string, unknown>, n?: string) => (n === undefined || Number(n) === 0 ? d : { type: 'SubsetDataset', num_samples: Number(n), dataset: d });
+  return { ...c, knn: { ...((c.knn as Record<string, unknown>) ?? {}), train: sub(train, bank), val: sub(val, query) } };
+}
+
 const cfg = loadConfig(config) as Record<string, unknown>;
+const knnCfg = knnSubsets(cfg, knnBank, knnQuery);
 const t0 = performance.now();
 const code = await runWorker(['--config', config, '--work-dir', workDir, '--backend', backend, ...(seed === undefined ? [] : ['--seed', seed])]);
 const trainSeconds = (performance.now() - t0) / 1000;
@@ -41,8 +56,8 @@ const intervalLoss = intervals.length > 0 ? { first: intervals[0].loss as number
 const batch = (cfg.data as { samples_per_gpu: number }).samples_per_gpu;
 const imagesPerSecond = (iters * batch) / trainSeconds;
 const log = (m: string) => process.stderr.write(`${m}\n`);
-const trained = await evaluateKnn(cfg, { checkpoint: join(workDir, 'latest.ckpt'), backend, log });
-const random = skipRandom ? undefined : await evaluateKnn(cfg, { backend, log });
+const trained = await evaluateKnn(knnCfg, { checkpoint: join(workDir, 'latest.ckpt'), backend, log });
+const random = skipRandom ? undefined : await evaluateKnn(knnCfg, { backend, log });
 const summary = {
   config,
   backend,

@@ -52,9 +52,18 @@ def load_tool(name, file):
 
 ref = load_tool('torch_reference', 'torch-reference.py')
 replay = load_tool('torch_train_replay', 'torch-train-replay.py')
+algos = load_tool('torch_algos_reference', 'torch-algos-reference.py')
+momentum = load_tool('torch_momentum_algos_reference', 'torch-momentum-algos-reference.py')
+swav = load_tool('torch_swav_head_reference', 'torch-swav-head-reference.py')
 
 DEFAULT_CONFIGS = {
     'simclr': 'configs/selfsup/simclr/simclr_resnet18-cifar_1xb256-coslr-2e_fmnist.yaml',
+    'swav': 'configs/selfsup/swav/swav_resnet18-cifar_1xb128-mcrop-2-2-coslr-160it_fmnist.yaml',
+    'densecl': 'configs/selfsup/densecl/densecl_resnet18-cifar_1xb64-coslr-240it_fmnist.yaml',
+    'npid': 'configs/selfsup/npid/npid_resnet18-cifar_1xb128-coslr-6e_fmnist-5k.yaml',
+    'odc': 'configs/selfsup/odc/odc_resnet18-cifar_1xb128-coslr-6e_fmnist-5k.yaml',
+    'deepcluster': 'configs/selfsup/deepcluster/deepcluster_resnet18-cifar_1xb128-coslr-6e_fmnist-5k.yaml',
+    'rotation_pred': 'configs/selfsup/rotation_pred/rotation-pred_resnet18-cifar_1xb64-coslr-200it_fmnist.yaml',
 }
 
 
@@ -163,10 +172,19 @@ def rotations(x):
 
 
 class TrainSet(Dataset):
-    """MMSelfSup's MultiViewDataset / SingleViewDataset / DeepClusterDataset / RotationPredDataset:
-    items are dicts of `img` (a list of views) plus `idx` (clustering/memory algorithms) or `rot_label`."""
+    """MMSelfSup's MultiViewDataset / SingleViewDataset / DeepClusterDataset / RotationPredDataset, and
+    ssl's SubsetDataset (num_samples evenly spaced images) around one: items are dicts of `img` (a list of
+    views), `idx` (the index in this data set: memories and clustering use it), `pseudo_label`
+    (DeepClusterDataset, -1 until clustered) or `rot_label`."""
 
     def __init__(self, cfg):
+        self.indices = None
+        if cfg['type'] == 'SubsetDataset':
+            inner = cfg['dataset']
+            self.__init__(inner)
+            self.indices = evenly_spaced(len(self.source), cfg['num_samples'])
+            self.pseudo_labels = torch.full((len(self.indices),), -1, dtype=torch.long)
+            return
         self.kind = cfg['type']
         self.source = FashionMNIST(cfg['data_source'])
         if self.kind == 'MultiViewDataset':
@@ -177,16 +195,49 @@ class TrainSet(Dataset):
             self.pipes = [compose(cfg['pipeline'])]
         else:
             fail(f'dataset {self.kind} is not covered')
+        self.pseudo_labels = torch.full((len(self.source),), -1, dtype=torch.long)
 
     def __len__(self):
-        return len(self.source)
+        return len(self.source) if self.indices is None else len(self.indices)
 
     def __getitem__(self, i):
-        img = self.source.image(i)
+        img = self.source.image(i if self.indices is None else self.indices[i])
         views = [p(img) for p in self.pipes]
         if self.kind == 'RotationPredDataset':
             return dict(img=[rotations(views[0])], rot_label=torch.arange(4))
-        return dict(img=views, idx=i)
+        out = dict(img=views, idx=i)
+        if self.kind == 'DeepClusterDataset':
+            out['pseudo_label'] = self.pseudo_labels[i]
+        return out
+
+
+class EvalSet(TrainSet):
+    """The extractor's data set: the image only (one eval pipeline)."""
+
+    def __getitem__(self, i):
+        return super().__getitem__(i)['img'][0]
+
+
+class EpochSampler(torch.utils.data.Sampler):
+    """A fresh permutation each epoch, or MMSelfSup's uniform sampling over clusters once
+    DeepClusterHook called set_uniform_indices (each cluster drawn N / k + 1 times, shuffled, cut to N)."""
+
+    def __init__(self, n, seed):
+        self.n, self.g, self.uniform = n, torch.Generator().manual_seed(seed), None
+
+    def set_uniform_indices(self, labels, num_classes, epoch):
+        rng = np.random.RandomState(epoch)
+        per = int(len(labels) / num_classes) + 1
+        lists = [np.where(labels == c)[0] for c in range(num_classes)]
+        idx = np.concatenate([rng.choice(l, per, replace=len(l) <= per) for l in lists if len(l) > 0])
+        rng.shuffle(idx)
+        self.uniform = idx[:len(labels)].tolist()
+
+    def __len__(self):
+        return self.n
+
+    def __iter__(self):
+        return iter(self.uniform if self.uniform is not None else torch.randperm(self.n, generator=self.g).tolist())
 
 
 # ---------------------------------------------------------------- model (MMSelfSup 0.x forward_train)
@@ -226,16 +277,110 @@ def normal_linear_init(module, init_cfg):
                 nn.init.constant_(m.bias, c.get('bias', 0))
 
 
-class SimCLR(nn.Module):
+class Algorithm(nn.Module):
+    """The hooks the training loop calls (mmcv's runner order); each algorithm overrides what its
+    MMSelfSup hooks do."""
+
+    def before_run(self, ctx):
+        pass
+
+    def before_epoch(self, epoch):
+        pass
+
+    def before_iter(self, it):
+        pass
+
+    def after_iter(self, it):
+        pass
+
+    def after_epoch(self, epoch):
+        pass
+
+
+def build_neck(n):
+    t = n['type']
+    if t in ('MoCoV2Neck', 'NonLinearNeck'):
+        neck = replay.neck_of(n)
+        mod = neck
+    elif t == 'LinearNeck':
+        neck = ListNeck(algos.LinearNeck(n['in_channels'], n['out_channels']))
+        mod = neck.inner
+    elif t == 'AvgPool2dNeck':
+        return ListNeck(None)
+    elif t == 'ODCNeck':
+        inner = algos.ODCNeck(n['in_channels'], n['hid_channels'], n['out_channels'])
+        inner.drop = nn.Dropout(0.5)
+        normal_linear_init(inner, n.get('init_cfg') or [dict(type='Constant', val=1, layer=['_BatchNorm'])])
+        return ListNeck(inner, listed=True)
+    elif t == 'DenseCLNeck':
+        return momentum.DenseCLNeck(n['in_channels'], n['hid_channels'], n['out_channels'], n.get('num_grid'))
+    elif t == 'SwAVNeck':
+        return SwAVNeck(n)
+    else:
+        fail(f'neck {t} is not covered')
+    if n.get('init_cfg'):
+        normal_linear_init(mod, n['init_cfg'])
+    return neck
+
+
+class ListNeck(nn.Module):
+    """Adapts a neck to a list of backbone outputs -> list of outputs (MMSelfSup's neck calling convention);
+    `None` is AvgPool2dNeck."""
+
+    def __init__(self, inner, listed=False):
+        super().__init__()
+        self.inner, self.listed = inner, listed
+
+    def forward(self, x):
+        if self.inner is None:
+            return [F.adaptive_avg_pool2d(x[-1], 1)]
+        if self.listed:
+            return self.inner([x[-1]])
+        return self.inner([x[-1]])
+
+
+class SwAVNeck(nn.Module):
+    """MMSelfSup SwAVNeck: average-pool every resolution group, concatenate, Linear-BN-ReLU-Linear, L2."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.with_l2norm = n.get('with_l2norm', True)
+        inc, hid, out = n['in_channels'], n['hid_channels'], n['out_channels']
+        if out == 0:
+            self.projection_neck = None
+        elif hid == 0:
+            self.projection_neck = nn.Linear(inc, out)
+        else:
+            self.projection_neck = nn.Sequential(nn.Linear(inc, hid), nn.BatchNorm1d(hid), nn.ReLU(inplace=True), nn.Linear(hid, out))
+        normal_linear_init(self, n.get('init_cfg') or [dict(type='Constant', val=1, layer=['_BatchNorm'])])
+
+    def forward(self, groups):
+        x = torch.cat([F.adaptive_avg_pool2d(g, 1) for g in groups]).flatten(1)
+        if self.projection_neck is not None:
+            x = self.projection_neck(x)
+        return [F.normalize(x, dim=1, p=2) if self.with_l2norm else x]
+
+
+def cls_head(h):
+    """ClsHead with its default init (Normal std 0.01 on the Linear, bias 0)."""
+    head = algos.ClsHead(h['in_channels'], h['num_classes'], h.get('with_avg_pool', False))
+    init_cls_head(head)
+    return head
+
+
+def init_cls_head(head):
+    nn.init.normal_(head.fc_cls.weight, 0, 0.01)
+    nn.init.constant_(head.fc_cls.bias, 0)
+
+
+class SimCLR(Algorithm):
     """MMSelfSup 0.x SimCLR: the views interleaved per sample through backbone + MoCoV2Neck/NonLinearNeck,
     NT-Xent (ContrastiveHead) over the 2N embeddings."""
 
-    def __init__(self, m, dataset_len):
+    def __init__(self, m, ctx):
         super().__init__()
         self.backbone = build_backbone(m['backbone'])
-        self.neck = replay.neck_of(m['neck'])
-        if m['neck'].get('init_cfg'):
-            normal_linear_init(self.neck, m['neck']['init_cfg'])
+        self.neck = build_neck(m['neck'])
         self.temperature = m['head'].get('temperature', 0.1)
 
     def forward_train(self, data, it):
@@ -244,7 +389,324 @@ class SimCLR(nn.Module):
         return replay.nt_xent(self.neck(self.backbone(x)[-1]), self.temperature)
 
 
-ALGORITHMS = {'SimCLR': SimCLR}
+class RotationPred(Algorithm):
+    """MMSelfSup RotationPred: the 4 rotations of each image, ClsHead over 4 classes."""
+
+    def __init__(self, m, ctx):
+        super().__init__()
+        self.backbone = build_backbone(m['backbone'])
+        self.head = cls_head(m['head'])
+
+    def forward_train(self, data, it):
+        x = data['img'][0]
+        x = x.view(-1, *x.shape[2:])
+        return self.head.loss(self.head(self.backbone(x)), data['rot_label'].flatten())
+
+
+class NPID(Algorithm):
+    """MMSelfSup NPID: LinearNeck, L2, positives from SimpleMemory at the sample's index, neg_num
+    uniform negatives (AliasMethod over ones), ensure_neg re-draws, NCE-style ContrastiveHead, memory update."""
+
+    def __init__(self, m, ctx):
+        super().__init__()
+        self.backbone = build_backbone(m['backbone'])
+        self.neck = build_neck(m['neck'])
+        mb = m['memory_bank']
+        if mb['length'] != ctx['dataset_len']:
+            fail(f'memory_bank.length {mb["length"]} differs from the data set ({ctx["dataset_len"]})')
+        self.memory_bank = algos.SimpleMemory(mb['length'], mb['feat_dim'], mb.get('momentum', 0.5), None)
+        self.neg_num, self.ensure_neg = m.get('neg_num', 65536), m.get('ensure_neg', False)
+        self.temperature = m['head'].get('temperature', 0.1)
+
+    def forward_train(self, data, it):
+        idx = data['idx']
+        feature = F.normalize(self.neck(self.backbone(data['img'][0]))[0].flatten(1))
+        bs, dim = feature.shape
+        length = self.memory_bank.feature_bank.shape[0]
+        neg_idx = torch.randint(length, (bs * self.neg_num,))
+        if self.ensure_neg:
+            neg_idx = neg_idx.view(bs, -1)
+            while True:
+                wrong = neg_idx == idx.view(-1, 1)
+                if int(wrong.sum()) == 0:
+                    break
+                neg_idx[wrong] = torch.randint(length, (int(wrong.sum()),))
+            neg_idx = neg_idx.flatten()
+        bank = self.memory_bank.feature_bank
+        pos = torch.einsum('nc,nc->n', [bank[idx], feature]).unsqueeze(-1)
+        neg = torch.bmm(bank[neg_idx].view(bs, self.neg_num, dim), feature.unsqueeze(2)).squeeze(2)
+        loss = algos.contrastive_head(pos, neg, self.temperature)
+        with torch.no_grad():
+            self.memory_bank.update(idx, feature.detach())
+        return loss
+
+
+class DenseCL(Algorithm):
+    """MMSelfSup DenseCL (tools/torch-momentum-algos-reference.py's forward_train with the config's sizes):
+    momentum key encoder, global and dense queues, backbone-feature correspondence, loss_lambda;
+    DenseCLHook(start_iters) zeroes the dense weight before start_iters."""
+
+    def __init__(self, m, ctx):
+        super().__init__()
+        self.encoder_q = nn.Sequential(build_backbone(m['backbone']), build_neck(m['neck']))
+        self.encoder_k = nn.Sequential(build_backbone(m['backbone']), build_neck(m['neck']))
+        momentum.copy_params(self.encoder_q, self.encoder_k)
+        self.queue_len, dim = m.get('queue_len', 65536), m.get('feat_dim', 128)
+        self.register_buffer('queue', F.normalize(torch.randn(dim, self.queue_len), dim=0))
+        self.register_buffer('queue2', F.normalize(torch.randn(dim, self.queue_len), dim=0))
+        self.ptr = [0, 0]
+        self.m, self.T = m.get('momentum', 0.999), m['head'].get('temperature', 0.1)
+        self.base_lambda = self.loss_lambda = m.get('loss_lambda', 0.5)
+        hook = next((h for h in ctx['hooks'] if h['type'] == 'DenseCLHook'), None)
+        self.start_iters = hook.get('start_iters', 1000) if hook else 0
+        self.backbone = self.encoder_q[0]
+
+    def before_iter(self, it):
+        self.loss_lambda = self.base_lambda if it >= self.start_iters else 0.
+
+    def _enqueue(self, queue, which, keys):
+        n, p = keys.shape[0], self.ptr[which]
+        assert self.queue_len % n == 0
+        queue[:, p:p + n] = keys.t()
+        self.ptr[which] = (p + n) % self.queue_len
+
+    def forward_train(self, data, it):
+        im_q, im_k = data['img']
+        q_b = self.encoder_q[0](im_q)
+        q, q_grid, _ = self.encoder_q[1](q_b)
+        q_b = q_b[-1]
+        q_b = F.normalize(q_b.view(q_b.size(0), q_b.size(1), -1), dim=1)
+        q, q_grid = F.normalize(q, dim=1), F.normalize(q_grid, dim=1)
+        with torch.no_grad():
+            for p, pk in zip(self.encoder_q.parameters(), self.encoder_k.parameters()):
+                pk.data = pk.data * self.m + p.data * (1. - self.m)
+            k_b = self.encoder_k[0](im_k)
+            k, k_grid, k2 = self.encoder_k[1](k_b)
+            k_b = k_b[-1]
+            k_b = F.normalize(k_b.view(k_b.size(0), k_b.size(1), -1), dim=1)
+            k, k2, k_grid = F.normalize(k, dim=1), F.normalize(k2, dim=1), F.normalize(k_grid, dim=1)
+        l_pos = torch.einsum('nc,nc->n', [q, k]).unsqueeze(-1)
+        l_neg = torch.einsum('nc,ck->nk', [q, self.queue.clone().detach()])
+        ind = torch.matmul(q_b.permute(0, 2, 1), k_b).max(dim=2)[1]
+        indexed_k_grid = torch.gather(k_grid, 2, ind.unsqueeze(1).expand(-1, k_grid.size(1), -1))
+        l_pos_dense = (q_grid * indexed_k_grid).sum(1).view(-1).unsqueeze(-1)
+        q_grid = q_grid.permute(0, 2, 1).reshape(-1, q_grid.size(1))
+        l_neg_dense = torch.einsum('nc,ck->nk', [q_grid, self.queue2.clone().detach()])
+        loss = algos.contrastive_head(l_pos, l_neg, self.T) * (1 - self.loss_lambda) + \
+            algos.contrastive_head(l_pos_dense, l_neg_dense, self.T) * self.loss_lambda
+        self._enqueue(self.queue, 0, k)
+        self._enqueue(self.queue2, 1, k2)
+        return loss
+
+
+class SwAV(Algorithm):
+    """MMSelfSup SwAV: the crops through the backbone in groups of equal resolution, SwAVNeck,
+    SwAVHead (swav_head_forward of tools/torch-swav-head-reference.py: prototypes normalised, Sinkhorn,
+    swapped prediction), SwAVHook's queue from `epoch_queue_starts` when `queue_length` > 0;
+    `optimizer_config.frozen_layers_cfg` (prototypes) is applied by the training loop."""
+
+    def __init__(self, m, ctx):
+        super().__init__()
+        self.backbone = build_backbone(m['backbone'])
+        self.neck = build_neck(m['neck'])
+        h = m['head']
+        self.head = nn.Module()
+        self.head.prototypes = nn.Linear(h['feat_dim'], h.get('num_prototypes', 3000), bias=False)
+        self.h = h
+        self.num_crops = h.get('num_crops', [2, 6])
+        self.crops_for_assign = h.get('crops_for_assign', [0, 1])
+        self.hook = next((x for x in ctx['hooks'] if x['type'] == 'SwAVHook'), None)
+        self.queue = None
+
+    def before_epoch(self, epoch):
+        hk = self.hook
+        if hk and hk.get('queue_length', 0) > 0 and epoch >= hk.get('epoch_queue_starts', 15) and self.queue is None:
+            self.queue = torch.zeros(len(hk.get('crops_for_assign', [0, 1])), hk['queue_length'], hk.get('feat_dim', 128))
+
+    def forward_train(self, data, it):
+        img = data['img']
+        sizes = torch.tensor([v.shape[-1] for v in img])
+        ends = torch.cumsum(torch.unique_consecutive(sizes, return_counts=True)[1], 0).tolist()
+        groups, start = [], 0
+        for end in ends:
+            groups.append(self.backbone(torch.cat(img[start:end]))[-1])
+            start = end
+        x = self.neck(groups)[0]
+        h = self.h
+        return swav.swav_head_forward(x, self.head.prototypes, self.queue, self.num_crops, self.crops_for_assign,
+                                      h.get('temperature', 0.1), h.get('epsilon', 0.05), h.get('sinkhorn_iterations', 3))
+
+
+def set_reweight(labels, num_classes, reweight_pow):
+    """MMSelfSup DeepCluster/ODC set_reweight: class weights (1 / size)^pow, normalised to sum 1."""
+    hist = torch.bincount(torch.as_tensor(labels), minlength=num_classes).double()
+    inv = (1. / (hist + 1e-10)) ** reweight_pow
+    return (inv / inv.sum()).float()
+
+
+class DeepCluster(Algorithm):
+    """MMSelfSup DeepCluster (with_sobel False: the images are grey) + DeepClusterHook: before the run
+    (`initial`) and after every `interval` epochs the extractor's features (backbone + neck, eval mode)
+    of the whole data set are PCA-whitened to `pca_dim`, L2-normalised and clustered by k-means
+    (scikit-learn's KMeans for faiss's, 20 iterations, one init); the labels become the pseudo labels,
+    the sampler draws the clusters uniformly (`unif_sampling`), the loss is re-weighted (`reweight`) and the
+    classifier re-initialised."""
+
+    def __init__(self, m, ctx):
+        super().__init__()
+        if m.get('with_sobel', True):
+            fail('DeepCluster: set model.with_sobel=False (the Fashion-MNIST recipes are grey; Sobel is not covered)')
+        self.backbone = build_backbone(m['backbone'])
+        self.neck = build_neck(m['neck']) if m.get('neck') else ListNeck(None)
+        self.head = cls_head(m['head'])
+        self.num_classes = m['head']['num_classes']
+        self.register_buffer('loss_weight', torch.ones(self.num_classes) / self.num_classes)
+        self.use_weight = False
+        self.hook = next((x for x in ctx['hooks'] if x['type'] == 'DeepClusterHook'), None)
+        if not self.hook:
+            fail('DeepCluster needs a DeepClusterHook in custom_hooks')
+        self.ctx = ctx
+
+    def before_run(self, ctx):
+        if self.hook.get('initial', True):
+            self.deepcluster(0)
+
+    def after_epoch(self, epoch):
+        if (epoch + 1) % self.hook.get('interval', 1) == 0:
+            self.deepcluster(epoch + 1)
+
+    def extract(self):
+        """The extractor's dataset (eval pipeline) through backbone + neck in eval mode."""
+        ex = self.hook['extractor']
+        ds = EvalSet(ex['dataset'])
+        was = self.training
+        self.eval()
+        out = []
+        with torch.no_grad():
+            for s in range(0, len(ds), ex.get('samples_per_gpu', 128)):
+                x = torch.stack([ds[i] for i in range(s, min(len(ds), s + ex.get('samples_per_gpu', 128)))])
+                out.append(self.neck(self.backbone(x))[0].flatten(1))
+        self.train(was)
+        return torch.cat(out).numpy().astype(np.float32)
+
+    def deepcluster(self, epoch):
+        hk = self.hook
+        feats = self.extract()
+        c = hk['clustering']
+        if c['type'] != 'Kmeans':
+            fail(f'clustering {c["type"]} is not covered (Kmeans only)')
+        labels = kmeans(feats, c['k'], c.get('pca_dim', 256), seed=int(np.random.randint(1234)))
+        sizes = np.bincount(labels, minlength=c['k'])
+        sys.stderr.write(f'clustering at epoch {epoch}: empty_num: {(sizes == 0).sum()}  min_cluster: {sizes.min()}  max_cluster: {sizes.max()}\n')
+        ds = self.ctx['dataset']
+        ds.pseudo_labels = torch.from_numpy(labels.astype(np.int64))
+        if hk.get('unif_sampling'):
+            self.ctx['sampler'].set_uniform_indices(labels, c['k'], epoch)
+        if hk.get('reweight'):
+            self.set_reweight(labels, hk.get('reweight_pow', 0.5))
+        init_cls_head(self.head)
+        if hk.get('init_memory'):
+            self.memory_bank.init_memory(torch.from_numpy(feats), torch.from_numpy(labels.astype(np.int64)))
+
+    def set_reweight(self, labels, reweight_pow=0.5):
+        self.loss_weight.copy_(set_reweight(labels, self.num_classes, reweight_pow))
+        self.use_weight = True
+
+    def forward_train(self, data, it):
+        x = self.neck(self.backbone(data['img'][0]))
+        labels = data['pseudo_label']
+        if (labels < 0).any():
+            fail('DeepCluster: a sample has no pseudo label yet')
+        return F.cross_entropy(self.head(x)[0], labels, weight=self.loss_weight if self.use_weight else None)
+
+
+class ODC(DeepCluster):
+    """MMSelfSup ODC: ODCNeck, ClsHead over ODCMemory's labels (weighted), memory update after each step;
+    ODCHook: centroids every `centroids_update_interval` iterations, small clusters (< min_cluster)
+    re-assigned to the nearest other centroid and the emptied ones refilled by a 2-means split of the
+    largest cluster (scikit-learn KMeans(2, random_state=0, max_iter=20) as MMSelfSup), re-weighting."""
+
+    def __init__(self, m, ctx):
+        if m.get('with_sobel', False):
+            fail('ODC: with_sobel is not covered')
+        super().__init__(dict(m, with_sobel=False), ctx)
+        mb = m['memory_bank']
+        if mb['length'] != ctx['dataset_len']:
+            fail(f'memory_bank.length {mb["length"]} differs from the data set ({ctx["dataset_len"]})')
+        self.memory_bank = algos.ODCMemory(mb['length'], mb['feat_dim'], mb.get('momentum', 0.5), mb['num_classes'])
+        self.min_cluster = mb.get('min_cluster', 20)
+        self.odc_hook = next((x for x in ctx['hooks'] if x['type'] == 'ODCHook'), None)
+        if not self.odc_hook:
+            fail('ODC needs an ODCHook in custom_hooks')
+        self.use_weight = True  # ODC's head always uses loss_weight (uniform until set_reweight)
+
+    def forward_train(self, data, it):
+        feature = self.neck(self.backbone(data['img'][0]))
+        labels = self.memory_bank.label_bank[data['idx']]
+        loss = F.cross_entropy(self.head(feature)[0], labels, weight=self.loss_weight)
+        with torch.no_grad():
+            self.change_ratio = float(self.memory_bank.update_samples_memory(data['idx'], feature[0].detach()))
+        return loss
+
+    def after_iter(self, it):
+        hk = self.odc_hook
+        n = it + 1
+        if n % hk['centroids_update_interval'] == 0:
+            self.memory_bank.update_centroids_memory()
+        if n % hk['deal_with_small_clusters_interval'] == 0:
+            self.deal_with_small_clusters()
+        if hk.get('reweight', True):
+            self.set_reweight(self.memory_bank.label_bank.numpy(), hk.get('reweight_pow', 0.5))
+        if n % hk['evaluate_interval'] == 0:
+            sizes = np.bincount(self.memory_bank.label_bank.numpy(), minlength=self.num_classes)
+            sys.stderr.write(f'iter {n}: empty_num: {(sizes == 0).sum()}  min_cluster: {sizes.min()}  max_cluster: {sizes.max()}  change_ratio {self.change_ratio:.4f}\n')
+
+    def deal_with_small_clusters(self):
+        mb = self.memory_bank
+        hist = np.bincount(mb.label_bank.numpy(), minlength=self.num_classes)
+        small = np.where(hist < self.min_cluster)[0].tolist()
+        if not small:
+            return
+        for s in small:
+            ind = np.where(mb.label_bank.numpy() == s)[0]
+            if len(ind) > 0:
+                inclusion = torch.from_numpy(np.setdiff1d(np.arange(self.num_classes), np.array(small), assume_unique=True))
+                target_ind = torch.mm(mb.centroids[inclusion, :], mb.feature_bank[ind, :].permute(1, 0)).argmax(dim=0)
+                mb.label_bank[ind] = inclusion[target_ind]
+        for e in small:
+            labels = mb.label_bank.numpy()
+            assert (labels != e).all()
+            max_cluster = int(np.bincount(labels, minlength=self.num_classes).argmax())
+            inds = np.where(labels == max_cluster)[0]
+            from sklearn.cluster import KMeans
+            km = KMeans(n_clusters=2, random_state=0, max_iter=20, n_init=10).fit(mb.feature_bank[inds, :].numpy())
+            sub1, sub2 = inds[km.labels_ == 0], inds[km.labels_ == 1]
+            if not (len(sub1) > 0 and len(sub2) > 0):
+                sub1 = np.random.choice(inds, len(inds) // 2, replace=False)
+                sub2 = np.setdiff1d(inds, sub1, assume_unique=True)
+            mb.label_bank[torch.from_numpy(sub2)] = e
+            for c in (max_cluster, e):
+                members = (mb.label_bank == c).nonzero().view(-1)
+                mb.centroids[c, :] = mb.feature_bank[members, :].mean(dim=0)
+
+
+def kmeans(feats, k, pca_dim, seed):
+    """MMSelfSup Kmeans.cluster: preprocess_features (PCA-whitening to pca_dim, eigen_power -0.5, then
+    row L2) and k-means with 20 iterations; scikit-learn's PCA(whiten=True) and KMeans(n_init=1) stand in
+    for faiss (whitening differs from faiss's only by one global scale, which the L2 step removes)."""
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+    x = feats.astype(np.float32)
+    if pca_dim != -1:
+        x = PCA(n_components=pca_dim, whiten=True, random_state=seed).fit_transform(x).astype(np.float32)
+    x = x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-10)
+    if k > len(x):
+        fail(f'Kmeans: k ({k}) is larger than the number of samples ({len(x)})')
+    return KMeans(n_clusters=k, n_init=1, max_iter=20, random_state=seed).fit(x).labels_
+
+
+ALGORITHMS = {'SimCLR': SimCLR, 'RotationPred': RotationPred, 'NPID': NPID, 'DenseCL': DenseCL, 'SwAV': SwAV,
+              'DeepCluster': DeepCluster, 'ODC': ODC}
 
 
 # ---------------------------------------------------------------- optimizer and schedule (mmcv)
@@ -390,14 +852,18 @@ def main():
     data = cfg['data']
     dataset = TrainSet(data['train'])
     batch = data['samples_per_gpu']
-    loader = DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=data.get('drop_last', True),
-                        num_workers=data.get('workers_per_gpu', 0), generator=torch.Generator().manual_seed(seed))
+    sampler = EpochSampler(len(dataset), seed)
+    loader = DataLoader(dataset, batch_size=batch, sampler=sampler, drop_last=data.get('drop_last', True),
+                        num_workers=data.get('workers_per_gpu', 0))
     m = cfg['model']
     if m['type'] not in ALGORITHMS:
         fail(f'model {m["type"]} is not covered ({", ".join(ALGORITHMS)})')
-    model = ALGORITHMS[m['type']](m, len(dataset))
+    hooks = cfg.get('custom_hooks') or []
+    ctx = dict(dataset=dataset, dataset_len=len(dataset), sampler=sampler, hooks=hooks, cfg=cfg)
+    model = ALGORITHMS[m['type']](m, ctx)
     model.train()
     opt = build_optimizer(model, cfg['optimizer'])
+    frozen = list(((cfg.get('optimizer_config') or {}).get('frozen_layers_cfg') or {}).items())
 
     runner = cfg['runner']
     iters_per_epoch = len(loader)
@@ -413,28 +879,26 @@ def main():
     knn_random = knn_eval(model.backbone, cfg, a.knn_bank, a.knn_query) if a.knn else None
     if knn_random:
         sys.stderr.write(f'kNN random init: top-1 {knn_random["top1"]:.2f}\n')
-    hooks = getattr(model, 'hooks', None)
-    if hooks:
-        hooks.before_run(model, dataset, cfg)
     losses, window, it, epoch = [], [], 0, 0
     t_start = t_warm = time.perf_counter()
+    model.before_run(ctx)
     while it < stop:
-        if hooks:
-            hooks.before_epoch(model, epoch)
+        model.before_epoch(epoch)
         for data_batch in loader:
             if it >= stop:
                 break
             set_lr(opt, cfg['lr_config'], it, epoch, iters_per_epoch, max_iters, max_epochs)
-            if hooks:
-                hooks.before_iter(model, it)
+            model.before_iter(it)
             loss = model.forward_train(data_batch, it)
             opt.zero_grad()
             loss.backward()
-            if hooks:
-                hooks.after_backward(model, it)
+            for layer, n in frozen:  # MMSelfSup's optimizer hook: no update of these layers before iteration n
+                if it < n:
+                    for name, p in model.named_parameters():
+                        if layer in name:
+                            p.grad = None
             opt.step()
-            if hooks:
-                hooks.after_iter(model, it, data_batch)
+            model.after_iter(it)
             window.append(float(loss))
             it += 1
             if it == a.warmup:
@@ -443,8 +907,8 @@ def main():
                 losses.append(dict(iter=it, loss=sum(window) / len(window)))
                 sys.stderr.write(f'iter {it}/{stop} lr {opt.param_groups[0]["lr"]:.5f} loss {losses[-1]["loss"]:.4f}\n')
                 window = []
-        if hooks:
-            hooks.after_epoch(model, epoch)
+        if it % iters_per_epoch == 0:
+            model.after_epoch(epoch)
         epoch += 1
     t_end = time.perf_counter()
     timed = it - a.warmup if it > a.warmup else it

@@ -33,14 +33,20 @@ export class Sobel extends Module {
   }
 }
 
-/** The Sobel layer hands the backbone 2 channels (gradients), the raw image 3: the config must agree before anything is built. */
+/**
+ * The Sobel layer hands the backbone 2 channels (gradients) and takes 3 (RGB): with it the backbone must take 2.
+ * Without it the backbone takes the images as they are (3 for RGB, 1 for grey data such as Fashion-MNIST),
+ * which only the data knows, so only 2, the Sobel's count (a Sobel config with the layer switched off), is refused.
+ */
 export function checkSobelChannels(owner: string, withSobel: boolean, backbone: unknown): void {
   const have = (backbone as { in_channels?: number }).in_channels ?? 3;
-  const want = withSobel ? 2 : 3;
-  if (have !== want) {
+  if (withSobel && have !== 2) {
+    throw new ConfigError(`${owner}: with_sobel=True gives the backbone 2 channels but model.backbone.in_channels is ${have}; set model.backbone.in_channels=2 or model.with_sobel=False`);
+  }
+  if (!withSobel && have === 2) {
     throw new ConfigError(
-      `${owner}: with_sobel=${withSobel ? 'True' : 'False'} gives the backbone ${want} channels but model.backbone.in_channels is ${have}; ` +
-        `set model.backbone.in_channels=${want} or model.with_sobel=${withSobel ? 'False' : 'True'}`,
+      `${owner}: with_sobel=False gives the backbone the images' own channels (3 for RGB) but model.backbone.in_channels is 2, the Sobel layer's output; ` +
+        'set model.backbone.in_channels to the images\' channels or model.with_sobel=True',
     );
   }
 }

@@ -29,3 +29,16 @@ test('SubsetDataset: num_samples evenly spaced items of the wrapped dataset; bad
   expect([0, 1, 2, 3].map((i) => sub.getLabel(i))).toEqual([0, 2, 5, 7].map((i) => full.getLabel(i)));
   await expect(buildDataset({ type: 'SubsetDataset', num_samples: 0, dataset: inner })).rejects.toThrow(/num_samples must be a positive integer/);
 });
+
+test('SubsetDataset of a DeepClusterDataset: DeepClusterHook\'s labels reach the picked items; other wrapped sets take none', async () => {
+  const source = { type: 'SyntheticShapes', num_samples: 10, image_size: 8, seed: 1 };
+  const sub = (await buildDataset({ type: 'SubsetDataset', num_samples: 4, dataset: { type: 'DeepClusterDataset', data_source: source, pipeline: [{ type: 'ToTensor' }] } })) as Awaited<ReturnType<typeof buildDataset>> & { assignLabels?: (l: number[]) => void };
+  expect(sub.assignLabels).toBeDefined();
+  sub.assignLabels!([3, 1, 4, 1]);
+  const rng = () => 0.5;
+  const labels = await Promise.all([0, 1, 2, 3].map(async (i) => (await sub.getItem(i, rng as never)).extras.pseudo_label));
+  expect(labels).toEqual([3, 1, 4, 1]);
+  expect(() => sub.assignLabels!([1, 2])).toThrow(/got 2 labels for 4 samples/);
+  const plain = (await buildDataset({ type: 'SubsetDataset', num_samples: 4, dataset: { type: 'SingleViewDataset', data_source: source, pipeline: [{ type: 'ToTensor' }] } })) as { assignLabels?: unknown };
+  expect(plain.assignLabels).toBeUndefined();
+});

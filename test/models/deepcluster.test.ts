@@ -18,7 +18,10 @@ test('with_sobel and the backbone in_channels must agree before training (one-li
   const check = (cfg: Record<string, unknown>) => () => buildModel(cfg).checkDataset(8);
   expect(check(dc({ backbone: backbone(3) }))).toThrow(ConfigError);
   expect(check(dc({ backbone: backbone(3) }))).toThrow(/with_sobel=True .* model.backbone.in_channels is 3; set model.backbone.in_channels=2/);
-  expect(check(dc({ with_sobel: false }))).toThrow(/with_sobel=False gives the backbone 3 channels/);
+  expect(check(dc({ with_sobel: false }))).toThrow(/with_sobel=False gives the backbone the images' own channels \(3 for RGB\) but model.backbone.in_channels is 2/);
+  // without Sobel the backbone takes the images as they are: grey (1 channel) or RGB
+  expect(check(dc({ with_sobel: false, backbone: backbone(1) }))).not.toThrow();
+  expect(check(dc({ with_sobel: false, backbone: backbone(3) }))).not.toThrow();
   expect(check({ type: 'Classification', with_sobel: true, backbone: backbone(3), head })).toThrow(/Classification: with_sobel=True/);
   expect(check(dc())).not.toThrow();
 });

@@ -57,8 +57,27 @@ export class RepeatDataset implements Dataset {
 export class SubsetDataset implements Dataset {
   readonly type = 'SubsetDataset';
   cfg?: Record<string, unknown>;
+  /** Present when the wrapped data set is a DeepClusterDataset: labels of the subset's items (see constructor). */
+  assignLabels?: (labels: ArrayLike<number>) => void;
+  getState?: () => Record<string, unknown>;
+  setState?: (s: Record<string, unknown>) => void;
   constructor(readonly dataset: Dataset, readonly indices: readonly number[]) {
     for (const i of indices) if (!(Number.isInteger(i) && i >= 0 && i < dataset.length)) throw new ConfigError(`SubsetDataset: index ${i} is outside the dataset (${dataset.length} items)`);
+    // DeepClusterHook labels the items of the data set it trains on: pass them to the wrapped
+    // DeepClusterDataset at the items' own indices (-1, "not clustered", elsewhere)
+    const inner = dataset as Dataset & { assignLabels?: (l: ArrayLike<number>) => void; getState?: () => Record<string, unknown>; setState?: (s: Record<string, unknown>) => void };
+    if (inner.assignLabels) {
+      this.assignLabels = (labels) => {
+        if (labels.length !== indices.length) throw new ConfigError(`SubsetDataset.assignLabels: got ${labels.length} labels for ${indices.length} samples`);
+        const full = new Int32Array(dataset.length).fill(-1);
+        indices.forEach((j, i) => (full[j] = labels[i]));
+        inner.assignLabels!(full);
+      };
+    }
+    if (inner.getState && inner.setState) {
+      this.getState = () => inner.getState!();
+      this.setState = (s) => inner.setState!(s);
+    }
   }
   get source() {
     return this.dataset.source;
