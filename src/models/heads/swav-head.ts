@@ -9,10 +9,14 @@ import { stopGradient } from '../ops.js';
 export type AllReduceSum = (data: Float32Array) => Float32Array;
 
 /**
- * MMSelfSup `distributed_sinkhorn`: `Q = exp(out/ε)ᵀ` `[K, B]`, normalised to sum 1, then `iterations` ×
- * (rows to 1/K, columns to 1/B); returns `(B·Q)ᵀ` `[B, K]`. Across ranks (`allReduceSum` given) `B` is the
- * global batch (local × world size) and sum(Q) and the per-prototype row sums are all-reduced, so each rank's
- * rows equal those of one rank with the whole batch; the column step stays local, as in MMSelfSup.
+ * MMSelfSup `distributed_sinkhorn`: `Q = exp(out/ε)ᵀ` `[K, B]`, divided by its sum, then `iterations` ×
+ * (rows to 1/K, columns to 1/B); returns `(B·Q)ᵀ` `[B, K]`. Across ranks (`allReduceSum` given) `B` is
+ * local × world size and sum(Q) is all-reduced, but, as in MMSelfSup (unlike facebookresearch/swav, which
+ * all-reduces every row sum), the row sums are all-reduced only in an iteration where a prototype's row sums
+ * to 0 (then 1e-12 is added to Q first); otherwise each rank normalises its own rows, and since the
+ * column step makes every row sum to 1 the codes are those of its local batch alone. MMSelfSup takes that
+ * branch per rank (a rank with a zero row all-reduces alone); here the ranks agree on it through a one-number
+ * all-reduce, so the collectives stay matched: any rank with a zero row makes every rank take it.
  */
 export function sinkhorn(out: Tensor, iterations: number, epsilon: number, allReduceSum?: AllReduceSum, worldSize = 1): Tensor {
   const reduce = (t: Tensor): Tensor => (allReduceSum ? tf.tensor(allReduceSum(Float32Array.from(t.dataSync())), t.shape) : t);
@@ -22,7 +26,14 @@ export function sinkhorn(out: Tensor, iterations: number, epsilon: number, allRe
     const b = (q.shape[1] as number) * (allReduceSum ? worldSize : 1);
     q = tf.div(q, reduce(tf.sum(q)));
     for (let it = 0; it < iterations; it++) {
-      q = tf.div(tf.div(q, reduce(tf.sum(q, 1, true))), k);
+      let u = tf.sum(q, 1, true);
+      let zeroRows = tf.sum(tf.cast(tf.equal(u, 0), 'float32')).dataSync()[0];
+      if (allReduceSum) zeroRows = allReduceSum(Float32Array.of(zeroRows))[0];
+      if (zeroRows > 0) {
+        q = tf.add(q, 1e-12);
+        u = reduce(tf.sum(q, 1, true));
+      }
+      q = tf.div(tf.div(q, u), k);
       q = tf.div(tf.div(q, tf.sum(q, 0, true)), b);
     }
     return tf.transpose(tf.mul(q, b));
@@ -34,7 +45,8 @@ export function sinkhorn(out: Tensor, iterations: number, epsilon: number, allRe
  * before each step), Sinkhorn-Knopp codes of each `crops_for_assign` crop (with the queue's features
  * in front once it is filled) predicted from every other crop's `prototypes(x)/temperature`.
  * The queue `[len(crops_for_assign), L, feat_dim]` is created by `SwAVHook`; after the step the batch's
- * assignment-crop embeddings are pushed onto its front.
+ * assignment-crop embeddings are pushed onto its front. Across ranks each rank keeps its own queue of its own
+ * embeddings (nothing is gathered), as MMSelfSup.
  */
 export class SwAVHead extends Module {
   readonly sinkhornIterations: number;
@@ -47,7 +59,7 @@ export class SwAVHead extends Module {
   /** `[len(crops_for_assign)][L·feat_dim]`, newest rows first; null until SwAVHook starts it. */
   queue: Float32Array[] | null = null;
   useQueue = false;
-  /** Set by `SwAV` before each step when the job has several ranks: Sinkhorn's sums are all-reduced over them. */
+  /** Set by `SwAV` before each step when the job has several ranks: Sinkhorn's sum(Q) (and zero-row sums) are all-reduced over them. */
   distributed: { allReduceSum: AllReduceSum; worldSize: number } | null = null;
   private pending: Tensor | null = null;
 
