@@ -9,7 +9,8 @@ import { compileForChildren, freePort, REPO, runNode, type Finished } from './he
  * these semantics imply is 2 independent replicas, each with its own 8-row queue and its half of the batch,
  * stepped with their averaged gradients: every rank must end where its replica ends (losses, queue use,
  * queue, its own BN statistics, the momentum buffers of the averaged gradients; BN, not SyncBN, so the
- * statistics stay per rank) after 4 steps, the queue filling in steps 0-1 and predicted with in steps 2-3.
+ * statistics stay per rank, as under MMSelfSup's MMDistributedDataParallel(broadcast_buffers=False)) after
+ * 4 steps, the queue filling in steps 0-1 and predicted with in steps 2-3.
  * A queue of gathered features, all-reduced row sums (facebookresearch/swav's Sinkhorn) or unaveraged
  * gradients would each break it (test/dist/swav-sinkhorn.test.ts: per-rank codes differ from the global
  * ones by > 1e-2).
