@@ -34,6 +34,14 @@ export function parseOptionValue(raw: string, item = raw): ConfigValue {
   const values: ConfigValue[] = [];
   while (val.length > 0) {
     const comma = nextTopLevelComma(val);
+    // an element with commas only inside brackets that do not enclose it (`a:[0,1]`, a dict) would be
+    // split again into itself (mmcv's DictAction recurses until Python's RecursionError)
+    if (comma === val.length && val === raw.replace(/^['"]+|['"]+$/g, '').replace(/\s/g, '')) {
+      throw new ConfigError(
+        `--cfg-options item "${item}": "${val}" is neither a value nor a [..]/(..) list (dicts are not accepted); set nested keys one by one, e.g. custom_hooks.0.batch_size=8`,
+        { code: 'CFG_OPTION' },
+      );
+    }
     values.push(parseOptionValue(val.slice(0, comma), item));
     val = val.slice(comma + 1);
   }

@@ -33,6 +33,12 @@ describe('--cfg-options value parsing (mmcv DictAction)', () => {
     expect(() => parseCfgOptions(['x=[1,(2]'])).toThrow(/unbalanced brackets/);
   });
 
+  test('an element whose commas are all inside brackets that do not enclose it (a dict) is an error, not endless recursion', () => {
+    expect(() => parseCfgOptions(['custom_hooks=[{"type":"SwAVHook","crops_for_assign":[0,1]}]'])).toThrow(/is neither a value nor a \[\.\.\]\/\(\.\.\) list .*custom_hooks\.0\.batch_size=8/);
+    expect(() => parseCfgOptions(['x=a[0,1]'])).toThrow(ConfigError);
+    expect(parseOptionValue('[a,[0,1]]')).toEqual(['a', [0, 1]]);
+  });
+
   test('an item without = is an error that shows the expected form', () => {
     expect(() => parseCfgOptions(['optimizer.lr'])).toThrow(ConfigError);
     expect(() => parseCfgOptions(['optimizer.lr'])).toThrow(/not key=value; write it like optimizer\.lr=0\.1/);
