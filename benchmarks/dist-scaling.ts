@@ -1,19 +1,24 @@
 /**
  * Data-parallel scaling: SimCLR on the small CPU config (ResNet_CIFAR-18 with 8 base channels,
  * 32x32 synthetic images), images/s with 1 process vs 2 processes (local launcher), same batch per
- * process. `npm run bench:dist` (after the all-reduce benchmark) or `node lib/benchmarks/dist-scaling.js [--batch 32] [--iters 24] [--rounds 3]`.
- * Each round runs 1 process and 2 processes back to back (order swapped every round) and gives
- * one ratio; the median ratio is the result (this machine is shared: rounds differ).
+ * process. `npm run bench:dist` (after the all-reduce benchmark) or
+ * `node lib/benchmarks/dist-scaling.js [--backend wasm|native] [--batch 32] [--iters 24] [--rounds 3]`.
+ * Each round runs every configuration back to back (the order rotated every round) and gives one
+ * ratio per comparison; the median over rounds is the result (this machine is shared: rounds differ).
  * The 2 workers are started by the local launcher, which runs them `node --single-threaded` here
  * (as many workers as cores); the single process runs with node's defaults, its faster setting.
+ *
+ * `--backend wasm` (default): 1 process x batch B against 2 processes x B (wasm is single-threaded).
+ * `--backend native`: the two ways to use 2 cores side by side, at the same global batch 2B: 2 ranks x
+ * 1 thread (B each) and 1 rank x 2 threads (2B), with 1 rank x 1 thread (B) as the base.
  *
  * images/s = (processes x batch per process) / median iteration time of rank 0 (iterations 2..N,
  * from the `time` field of its `.log.json`: the whole step, data to optimizer).
  *
- * CPU ms per iteration per process (independent of other load on the machine): the CPU time of the
- * finished worker processes (Linux: cutime + cstime of this process), of an N-iteration run minus a
- * 1-iteration run (start-up cancels), / (N - 1) / processes. Equal CPU but longer wall time with 2
- * processes means waiting (for a core, or for the other rank at a collective), not extra work.
+ * CPU ms per image (independent of other load on the machine): the CPU time of the finished worker
+ * processes (Linux: cutime + cstime of this process), of an N-iteration run minus a 1-iteration run
+ * (start-up cancels), / (N - 1) / global batch. Equal CPU but longer wall time with 2 processes means
+ * waiting (for a core, or for the other rank at a collective), not extra work.
  * SSL_DIST_PROFILE=1 also prints each rank's time blocked per collective.
  */
 import { spawnSync } from 'node:child_process';
@@ -64,58 +69,98 @@ function iterTimes(workDir: string): number[] {
   return rows.filter((r) => r.iter > 1).map((r) => r.time);
 }
 
-/** One run of `world` processes; resolves to rank 0's per-iteration times and the children's CPU ms. */
-async function run(world: number, batch: number, iters: number, env: NodeJS.ProcessEnv): Promise<{ times: number[]; cpuMs: number }> {
+/** One way to run the step: processes x native threads each, batch per process. */
+interface Setup {
+  label: string;
+  world: number;
+  threads: number;
+  batch: number;
+}
+
+/** One run of a setup; resolves to rank 0's per-iteration times and the children's CPU ms. */
+async function run(setup: Setup, backend: string, iters: number, env: NodeJS.ProcessEnv): Promise<{ times: number[]; cpuMs: number }> {
+  const { world, batch } = setup;
   const job = prepare(world, batch, iters);
+  const engine = ['--backend', backend, ...(backend === 'native' ? ['--threads', String(setup.threads)] : [])];
   const cpu0 = childrenCpuMs();
   if (world === 1) {
-    const r = spawnSync(process.execPath, [WORKER, '--config', job.configPath, '--work-dir', job.workDir, '--seed', '0'], { env, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`1-process run failed:\n${r.stderr}`);
+    const r = spawnSync(process.execPath, [WORKER, '--config', job.configPath, '--work-dir', job.workDir, '--seed', '0', ...engine], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${setup.label} run failed:\n${r.stderr}`);
   } else {
     const launcher = createLauncher({ env: {} });
     const port = 29600 + Math.floor(Math.random() * 300);
     const dry = await launcher.dryRun(
-      { name: 'bench', runId: `bench-${Date.now()}`, workDir: job.workDir, configPath: job.configPath, workerArgs: ['--seed', '0', '--port', String(port)], nodes: 1, procsPerNode: world, gpusPerNode: 0, port, env: {} },
+      { name: 'bench', runId: `bench-${Date.now()}`, workDir: job.workDir, configPath: job.configPath, workerArgs: ['--seed', '0', '--port', String(port), ...engine], nodes: 1, procsPerNode: world, gpusPerNode: 0, port, env: {} },
       { gpus: world },
     );
     const h = await launcher.submit(dry);
     await launcher.logs(h.id, new Writable({ write: (_c, _e, cb) => cb() }), { follow: false });
     const st = await launcher.wait(h.id);
-    if (st.state !== 'SUCCEEDED') throw new Error(`${world}-process run failed: ${st.message}`);
+    if (st.state !== 'SUCCEEDED') throw new Error(`${setup.label} run failed: ${st.message}`);
   }
   return { times: iterTimes(job.workDir), cpuMs: childrenCpuMs() - cpu0 };
+}
+
+/** `--name VALUE` from the command line, or `fallback`. */
+function stringArg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
 async function main(): Promise<void> {
   const batch = arg('batch', 32);
   const iters = arg('iters', 24);
   const rounds = arg('rounds', 3);
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'].includes(k)));
+  const backend = stringArg('backend', 'wasm');
+  if (backend !== 'wasm' && backend !== 'native') throw new Error(`--backend must be wasm or native, got ${backend}`);
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT', 'SSL_THREADS', 'OMP_NUM_THREADS', 'SSL_BACKEND'].includes(k)));
   const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const loadBefore = load();
-  console.log(`SimCLR small CPU config, batch ${batch} per process, ${iters} iterations (median of iterations 2..${iters}), ${rounds} rounds (1 and 2 processes alternate, order swapped every round):`);
+  const one: Setup = { label: '1 process x 1 thread', world: 1, threads: 1, batch };
+  const two: Setup = { label: '2 processes x 1 thread', world: 2, threads: 1, batch };
+  const threaded: Setup = { label: '1 process x 2 threads', world: 1, threads: 2, batch: 2 * batch };
+  const setups = backend === 'native' ? [one, threaded, two] : [one, two];
+  const comparisons: [string, Setup, Setup, string][] =
+    backend === 'native'
+      ? [
+          ['scaling, 2 processes x 1 thread / 1 process x 1 thread', two, one, ' (target >= 1.7x)'],
+          ['threads, 1 process x 2 threads / 1 process x 1 thread', threaded, one, ''],
+          ['ranks vs threads, 2 processes x 1 thread / 1 process x 2 threads', two, threaded, ''],
+        ]
+      : [['scaling, 2 processes / 1 process', two, one, ' (target >= 1.7x)']];
+  console.log(
+    `SimCLR small CPU config on ${backend}, ${iters} iterations (median of iterations 2..${iters}), ${rounds} rounds (setups alternate, order rotated every round): ` +
+      setups.map((x) => `${x.label} at batch ${x.batch} per process`).join(', '),
+  );
 
-  const ratios: number[] = [];
-  const cpu: { one: number[]; two: number[] } = { one: [], two: [] };
+  const imagesPerSecond = new Map<Setup, number[]>(setups.map((x) => [x, []]));
+  const cpuMs = new Map<Setup, number[]>(setups.map((x) => [x, []]));
+  const ratios = comparisons.map(() => [] as number[]);
   for (let k = 0; k < rounds; k++) {
-    const order = k % 2 === 0 ? [1, 2] : [2, 1];
-    const res: Record<number, { times: number[]; cpuMs: number }> = {};
-    for (const world of order) res[world] = await run(world, batch, iters, clean);
-    const t1 = median(res[1].times);
-    const t2 = median(res[2].times);
-    cpu.one.push(res[1].cpuMs);
-    cpu.two.push(res[2].cpuMs);
-    ratios.push((2 * batch) / t2 / (batch / t1));
-    console.log(
-      `  round ${k + 1}: 1 process ${(t1 * 1000).toFixed(0)} ms/iter (${(batch / t1).toFixed(1)} images/s), 2 processes ${(t2 * 1000).toFixed(0)} ms/iter (${((2 * batch) / t2).toFixed(1)} images/s): ${ratios[k].toFixed(2)}x`,
-    );
+    const order = setups.map((_, i) => setups[(i + k) % setups.length]);
+    if (k % 2 === 1) order.reverse();
+    const round = new Map<Setup, number>();
+    for (const x of order) {
+      const res = await run(x, backend, iters, clean);
+      round.set(x, (x.world * x.batch) / median(res.times));
+      imagesPerSecond.get(x)!.push(round.get(x)!);
+      cpuMs.get(x)!.push(res.cpuMs);
+    }
+    comparisons.forEach(([, a, b], i) => ratios[i].push(round.get(a)! / round.get(b)!));
+    console.log(`  round ${k + 1}: ${setups.map((x) => `${x.label} ${round.get(x)!.toFixed(1)} images/s`).join(', ')}`);
   }
-  const base1 = await run(1, batch, 1, clean);
-  const base2 = await run(2, batch, 1, clean);
-  const cpu1 = (median(cpu.one) - base1.cpuMs) / (iters - 1);
-  const cpu2 = (median(cpu.two) - base2.cpuMs) / (iters - 1) / 2;
-  console.log(`  CPU per process-iteration: 1 process ${cpu1.toFixed(0)} ms, 2 processes ${cpu2.toFixed(0)} ms (${(cpu2 / cpu1).toFixed(2)}x)`);
-  console.log(`  scaling: median ${median(ratios).toFixed(2)}x, rounds ${ratios.map((r) => r.toFixed(2)).join(' ')} (target >= 1.7x); load average ${loadBefore} -> ${load()}`);
+  console.log('  | setup | images/s (median) | rounds | CPU ms per image |');
+  console.log('  |---|---|---|---|');
+  for (const x of setups) {
+    const base = await run(x, backend, 1, clean);
+    const cpuPerImage = (median(cpuMs.get(x)!) - base.cpuMs) / (iters - 1) / (x.world * x.batch);
+    const all = imagesPerSecond.get(x)!;
+    console.log(`  | ${x.label}, batch ${x.batch} per process | ${median(all).toFixed(1)} | ${all.map((v) => v.toFixed(1)).join(' / ')} | ${cpuPerImage.toFixed(1)} |`);
+  }
+  comparisons.forEach(([what, , , target], i) => {
+    console.log(`  ${what}: median ${median(ratios[i]).toFixed(2)}x, rounds ${ratios[i].map((r) => r.toFixed(2)).join(' ')}${target}`);
+  });
+  console.log(`  load average ${loadBefore} -> ${load()}`);
 }
 
 await main();
