@@ -1,12 +1,15 @@
 /**
  * The engine benchmarks' workloads: a backbone + linear classifier trained by plain SGD (lr 0.01) on
- * a fixed random NHWC batch, labels i mod classes. Each has its PyTorch twin in engine-torch.py
- * (tools/torch-reference.py's modules, the same architecture and batch).
+ * a fixed random NHWC batch, labels i mod classes; or (`algorithm`) a whole self-supervised step,
+ * the algorithm's own loss on that batch. Each has its PyTorch twin in engine_torch.py
+ * (tools/torch-reference.py's and tools/torch-mim-reference.py's modules, the same architecture and batch).
  */
 import { Linear } from '../src/engine/layers/linear.js';
 import { manualSeed } from '../src/engine/random.js';
 import { tf, type Tensor, type Tensor4D, type Variable } from '../src/engine/tf.js';
+import type { MAE } from '../src/models/algorithms/mae.js';
 import { BACKBONES } from '../src/models/backbones/index.js';
+import { buildModel } from '../src/models/index.js';
 import { SGD } from '../src/runner/optim/sgd.js';
 
 export interface Workload {
@@ -17,7 +20,21 @@ export interface Workload {
   image: [number, number, number];
   backbone: Record<string, unknown>;
   features: number;
+  /** A whole algorithm step instead of backbone + classifier: MAE's loss with a fixed masking noise. */
+  algorithm?: Record<string, unknown>;
 }
+
+/**
+ * MAE with a ViT-tiny encoder (deit-tiny's 192-d, 12 layers, 3 heads) on 32² images, patch 4: the
+ * encoder sees 16 of the 64 patches (mask_ratio 0.75), a 4-block 192-d decoder predicts every
+ * patch, and the loss is the norm_pix MSE over the masked ones (MMSelfSup's MAE, as tools/torch-mim-reference.py).
+ */
+const MAE_VIT_TINY_32 = {
+  type: 'MAE',
+  backbone: { type: 'MAEViT', arch: { embed_dims: 192, num_layers: 12, num_heads: 3, feedforward_channels: 768 }, img_size: 32, patch_size: 4, mask_ratio: 0.75 },
+  neck: { type: 'MAEPretrainDecoder', patch_size: 4, in_chans: 3, embed_dim: 192, decoder_embed_dim: 192, decoder_depth: 4, decoder_num_heads: 3, mlp_ratio: 4 },
+  head: { type: 'MAEPretrainHead', norm_pix: true, patch_size: 4 },
+};
 
 export const WORKLOADS: Record<string, Workload> = {
   'resnet18-cifar': {
@@ -60,10 +77,18 @@ export const WORKLOADS: Record<string, Workload> = {
     backbone: { type: 'SwinTransformer', arch: 'tiny', img_size: 192, window_size: 6, drop_path_rate: 0 },
     features: 768,
   },
+  'mae-vit-tiny': {
+    name: 'mae-vit-tiny',
+    title: 'MAE ViT-tiny, 32², patch 4, batch 32 (encoder on 16 of 64 patches, 192-d × 4 decoder, norm_pix loss)',
+    batch: 32,
+    image: [32, 32, 3],
+    backbone: MAE_VIT_TINY_32.backbone,
+    features: 0,
+    algorithm: MAE_VIT_TINY_32,
+  },
 };
 
 export interface BenchModel {
-  logits(): Tensor;
   loss(): Tensor;
   params: Variable[];
   /** ssl's SGD (lr 0.01, PyTorch's update rule; one fused kernel per parameter on the native engine). */
@@ -81,6 +106,7 @@ function pooled(out: unknown): Tensor {
 /** Builds the workload on the active backend (seeded: the same weights on every engine). */
 export function buildBenchModel(w: Workload, classes = 10): BenchModel {
   manualSeed(0);
+  if (w.algorithm) return buildAlgorithmStep(w);
   const model = BACKBONES.build(w.backbone);
   model.train(true);
   const fc = new Linear(w.features, classes);
@@ -90,7 +116,6 @@ export function buildBenchModel(w: Workload, classes = 10): BenchModel {
   const params = [...model.trainableParameters(), ...fc.trainableParameters()] as Variable[];
   const sgd = new SGD([{ params: params.map((v) => ({ name: v.name, variable: v })), lr: 0.01, weight_decay: 0 }]);
   return {
-    logits,
     loss: () => tf.losses.softmaxCrossEntropy(labels, logits()),
     params,
     sgd: { applyGradients: (grads) => sgd.step(new Map(Object.entries(grads))) },
@@ -99,6 +124,27 @@ export function buildBenchModel(w: Workload, classes = 10): BenchModel {
       fc.dispose();
       x.dispose();
       labels.dispose();
+    },
+  };
+}
+
+/** A self-supervised algorithm's whole training step (MAE: masking, encoder, decoder, pixel loss). */
+function buildAlgorithmStep(w: Workload): BenchModel {
+  const model = buildModel(w.algorithm) as MAE;
+  model.train(true);
+  const x = tf.randomNormal([w.batch, ...w.image], 0, 1, 'float32', 1) as Tensor4D;
+  // one fixed masking for every step (PyTorch draws its own: the cost does not depend on which patches)
+  const noise = tf.randomUniform([w.batch, model.backbone.numPatches], 0, 1, 'float32', 2);
+  const params = model.trainableParameters() as Variable[];
+  const sgd = new SGD([{ params: params.map((v) => ({ name: v.name, variable: v })), lr: 0.01, weight_decay: 0 }]);
+  return {
+    loss: () => model.lossOf(x, noise).loss,
+    params,
+    sgd: { applyGradients: (grads) => sgd.step(new Map(Object.entries(grads))) },
+    dispose: () => {
+      model.dispose();
+      x.dispose();
+      noise.dispose();
     },
   };
 }

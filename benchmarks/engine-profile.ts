@@ -8,7 +8,7 @@
  * (CPU time, so it holds on a loaded machine; exact at one thread, where all work runs on the
  * calling thread).
  *
- * Usage: npm run build && node lib/benchmarks/engine-profile.js [--backend wasm|native] [--threads N] [--workload resnet18-cifar|resnet18-narrow|resnet50|vit-tiny] [--batch N] [--steps 2]
+ * Usage: npm run build && node lib/benchmarks/engine-profile.js [--backend wasm|native] [--threads N] [--workload resnet18-cifar|resnet18-narrow|resnet50|vit-tiny|swin-tiny|mae-vit-tiny] [--batch N] [--steps 2]
  */
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/engine/backend.js';

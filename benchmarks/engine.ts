@@ -13,7 +13,7 @@
  * SSL_NATIVE_KEEP_BLOCKED=0 (every convolution reorders its activations from and to NHWC), for
  * comparison with the default, which keeps them in oneDNN's blocked layout between kernels.
  *
- * Usage: npm run bench:engine [-- --workloads resnet18-cifar,resnet18-narrow,resnet50,vit-tiny,swin-tiny
+ * Usage: npm run bench:engine [-- --workloads resnet18-cifar,resnet18-narrow,resnet50,vit-tiny,swin-tiny,mae-vit-tiny
  *          --engines wasm,native,native-bf16[,native-reorders] --threads 1,2 --torch nchw,channels_last --rounds 5
  *          --layers --clock wall|cpu]
  * Set-up for the PyTorch side: tools/setup-bench-env.sh
@@ -33,7 +33,7 @@ import { WORKLOADS, buildBenchModel, type Workload } from './engine-model.js';
 
 const { values } = parseArgs({
   options: {
-    workloads: { type: 'string', default: 'resnet18-cifar,resnet18-narrow,resnet50,vit-tiny,swin-tiny' },
+    workloads: { type: 'string', default: 'resnet18-cifar,resnet18-narrow,resnet50,vit-tiny,swin-tiny,mae-vit-tiny' },
     engines: { type: 'string', default: 'wasm,native,native-bf16' },
     threads: { type: 'string', default: '1,2' },
     torch: { type: 'string', default: 'nchw,channels_last' },

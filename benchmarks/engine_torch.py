@@ -15,7 +15,15 @@ spec.loader.exec_module(ref)
 fmt = torch.channels_last if cfg['channels_last'] else torch.contiguous_format
 torch.manual_seed(0)
 
+def load_tool(name, file):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tools', file))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 W = cfg['workload']
+algorithm = None  # a whole self-supervised step (its own loss) instead of backbone + classifier
 if W == 'resnet18-cifar':
     model, feat, shape = ref.ResNet(18, cifar=True), 512, (64, 3, 32, 32)
 elif W == 'resnet18-narrow':
@@ -25,37 +33,47 @@ elif W == 'resnet50':
 elif W == 'vit-tiny':
     model, feat, shape = ref.VisionTransformer(192, 12, 3, 768, 224, 16), 192, (8, 3, 224, 224)
 elif W == 'swin-tiny':
-    spec = importlib.util.spec_from_file_location('simmim_ref', os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tools', 'torch-simmim-reference.py'))
-    simmim_ref = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(simmim_ref)
+    simmim_ref = load_tool('simmim_ref', 'torch-simmim-reference.py')
     swin = simmim_ref.SimMIMSwinTransformer({'arch': {'embed_dims': 96, 'depths': [2, 2, 6, 2], 'num_heads': [3, 6, 12, 24]}, 'img_size': 192,
                                              'out_indices': [3], 'stage_cfgs': {'block_cfgs': {'window_size': 6}}})
     # mmcls's SwinTransformer forward: SimMIM's with nothing masked (one multiply-add on the patch tokens more)
     model = nn.Sequential(swin)
     model.forward = lambda t: swin(t, torch.zeros(t.shape[0], 48, 48))
     feat, shape = 768, (8, 3, 192, 192)
+elif W == 'mae-vit-tiny':
+    # benchmarks/engine-model.ts's MAE_VIT_TINY_32: MMSelfSup's MAE forward_train (tools/torch-mim-reference.py)
+    mim_ref = load_tool('mim_ref', 'torch-mim-reference.py')
+    algorithm = mim_ref.MAE({
+        'backbone': {'arch': {'embed_dims': 192, 'num_layers': 12, 'num_heads': 3, 'feedforward_channels': 768}, 'img_size': 32, 'patch_size': 4, 'mask_ratio': 0.75},
+        'neck': {'patch_size': 4, 'in_chans': 3, 'embed_dim': 192, 'decoder_embed_dim': 192, 'decoder_depth': 4, 'decoder_num_heads': 3, 'mlp_ratio': 4},
+        'head': {'norm_pix': True, 'patch_size': 4}})
+    model, feat, shape = algorithm, 0, (32, 3, 32, 32)
+    noise = torch.rand(32, 64)
 else:
     raise SystemExit(f'unknown workload {W}')
-fc = nn.Linear(feat, 10)
+fc = nn.Linear(max(feat, 1), 10)
 model = model.to(memory_format=fmt)
 x = torch.randn(*shape).to(memory_format=fmt)
 y = torch.arange(shape[0]) % 10
-opt = torch.optim.SGD(list(model.parameters()) + list(fc.parameters()), lr=0.01)
+trained = [p for p in list(model.parameters()) + ([] if algorithm else list(fc.parameters())) if p.requires_grad]
+opt = torch.optim.SGD(trained, lr=0.01)
 
 
-def logits():
+def loss():
+    if algorithm:
+        return algorithm.forward_train(x, noise)
     out = model(x)[-1]
-    return fc(out[1] if isinstance(out, tuple) else out.mean((2, 3)))
+    return nn.functional.cross_entropy(fc(out[1] if isinstance(out, tuple) else out.mean((2, 3))), y)
 
 
 def fwd():
     with torch.no_grad():
-        logits()
+        loss()
 
 
 def step():
     opt.zero_grad()
-    nn.functional.cross_entropy(logits(), y).backward()
+    loss().backward()
     opt.step()
 
 

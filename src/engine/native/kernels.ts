@@ -9,7 +9,8 @@ import { tf } from '../tfjs.js';
 import type { NativeAddon } from './addon.js';
 import { LAYER_KERNEL_NAMES, layerKernels } from './layer-kernels.js';
 import { OPTIMIZER_KERNEL_NAMES, optimizerKernels } from './optimizer-kernels.js';
-import { heap, isFloat, offset, size, type Attrs, type KernelArgs, type NativeKernel, type WasmBackend } from './heap.js';
+import { copyable, copyOut, heap, isFloat, offset, size, stridesOf, type Attrs, type KernelArgs, type NativeKernel, type WasmBackend } from './heap.js';
+import { INDEX_KERNEL_NAMES, indexKernels } from './index-kernels.js';
 import { blockable, guardBlockedInputs, isBlocked, markBlocked, oneLayout, toNhwc } from './blocked-layout.js';
 
 export interface NativeKernelOptions {
@@ -33,7 +34,7 @@ const saved = new Map<string, KernelConfig>();
 /** Kernels the native engine provides; the Ssl* ones are its own (BatchNorm and LayerNorm training passes, ReLU's, softmax's and GELU's gradients, GELU). */
 export const NATIVE_KERNEL_NAMES = [
   'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'Relu', 'Identity', 'Transpose', 'Slice', 'Unpack', 'Sum',
-  'SslReluBackward', 'SslBatchNormForward', 'SslBatchNormBackward', 'SslBatchNormStats', 'SslBatchNormStatsBackward', 'SslBatchNormApply', 'SslBatchNormApplyBackward', ...LAYER_KERNEL_NAMES, ...OPTIMIZER_KERNEL_NAMES,
+  'SslReluBackward', 'SslBatchNormForward', 'SslBatchNormBackward', 'SslBatchNormStats', 'SslBatchNormStatsBackward', 'SslBatchNormApply', 'SslBatchNormApplyBackward', ...LAYER_KERNEL_NAMES, ...OPTIMIZER_KERNEL_NAMES, ...INDEX_KERNEL_NAMES,
 ];
 
 /** Floating-point operations done by native kernels since the process started (benchmarks read it). */
@@ -77,6 +78,7 @@ export function installNativeKernels(addon: NativeAddon, options: NativeKernelOp
     SslBatchNormApplyBackward: (a) => batchNormApplyBackward(addon, a),
     ...layerKernels(addon),
     ...optimizerKernels(addon),
+    ...indexKernels(addon),
   };
   for (const [kernelName, kernel] of Object.entries(kernels)) {
     const original = tf.getKernel(kernelName, 'wasm');
@@ -310,24 +312,6 @@ function identity(args: KernelArgs): TensorInfo {
   const { x } = args.inputs;
   args.backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-}
-
-const copyable = (t: TensorInfo) => (t.dtype === 'float32' || t.dtype === 'int32') && t.shape.length >= 1 && t.shape.length <= 8;
-
-function stridesOf(shape: number[]): number[] {
-  const st = new Array<number>(shape.length);
-  for (let d = shape.length - 1, s = 1; d >= 0; d--) {
-    st[d] = s;
-    s *= shape[d];
-  }
-  return st;
-}
-
-/** A strided copy of x into a new tensor of `shape`, reading x at element `base` with `strides`. */
-function copyOut(addon: NativeAddon, b: WasmBackend, x: TensorInfo, shape: number[], strides: number[], base: number): TensorInfo {
-  const out = b.makeOutput(shape, x.dtype as 'float32');
-  if (size(shape) > 0) addon.stridedCopy(heap(b), Int32Array.from(shape.length ? shape : [1]), Int32Array.from(strides.length ? strides : [1]), offset(b, x) + 4 * base, size(x.shape), offset(b, out));
-  return out;
 }
 
 function transpose(addon: NativeAddon, args: KernelArgs, fallback: KernelFunc): TensorInfo {

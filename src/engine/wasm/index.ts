@@ -17,6 +17,7 @@ import {
 import { registerHostKernels } from './host-kernels.js';
 import { nativeKernelsActive } from '../native/kernels.js';
 import { registerNativeGradients } from '../native/gradients.js';
+import { registerTileGradient } from '../gradients/tile.js';
 
 type GradConfig = ReturnType<typeof tf.getGradient>;
 type Attrs = Record<string, unknown>;
@@ -35,6 +36,7 @@ export function registerWasmKernels(again = false): void {
   registered = true;
   registerHostKernels();
   registerNativeGradients();
+  registerTileGradient(); // every backend: one sum instead of a slice and an add per repetition
   overrideConvGradient('Conv2D', ['x', 'filter'], false);
   overrideConvGradient('DepthwiseConv2dNative', ['x', 'filter'], true);
 }
