@@ -12,7 +12,14 @@
  * SimCLR, MoCo and BYOL forward_train). At the end it compares every weight, buffer (BN statistics,
  * momentum encoders, queue) of the two models: the largest |ssl − torch| / max |torch| per tensor.
  *
- * Usage: npm run bench:replay [-- --config C --steps 12 --seed 0 --out /tmp/replay --backend native --cfg-options k=v ...]
+ * `--precision bf16` runs ssl's convolutions and matmuls in bf16 (native engine); `--torch-bf16` also
+ * trains PyTorch under `torch.autocast('cpu', torch.bfloat16)` from the same start, for how far
+ * PyTorch's own bf16 strays from its fp32 run. The summary gives the step-0 and the largest per-step
+ * relative loss difference and, since per-step losses are noisy (each step sees another batch), the
+ * largest difference of 10-step means.
+ *
+ * Usage: npm run bench:replay [-- --config C --steps 12 --seed 0 --out /tmp/replay --backend native
+ *          --precision fp32|bf16 --threads N --torch-bf16 --cfg-options k=v ...]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -37,6 +44,9 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '0' },
     out: { type: 'string', default: '/tmp/ssl-train-replay' },
     backend: { type: 'string', default: 'wasm' },
+    precision: { type: 'string', default: 'fp32' },
+    threads: { type: 'string' },
+    'torch-bf16': { type: 'boolean', default: false },
     'cfg-options': { type: 'string', multiple: true, default: [] },
   },
 });
@@ -45,7 +55,8 @@ const seed = Number(values.seed);
 const out = values.out!;
 mkdirSync(out, { recursive: true });
 
-await initBackend(values.backend as 'wasm', { log: () => {} });
+const choice = await initBackend(values.backend as 'wasm', { log: () => {}, precision: values.precision, threads: values.threads });
+if (choice.precision !== values.precision) throw new Error(`--precision ${values.precision} needs the native backend and a CPU with bf16; got ${choice.name} in ${choice.precision}`);
 const cfg = loadConfig(values.config!, { cfgOptions: values['cfg-options']! });
 manualSeed(seed);
 const model = buildModel(cfg.model);
@@ -74,19 +85,44 @@ writeFileSync(join(out, 'recipe.json'), JSON.stringify({ model: cfg.model, optim
 
 const py = '/usr/bin/python3';
 const torchOk = existsSync(py) && spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-let torchLosses: number[] = [];
-let states: Record<string, number> = {};
-if (torchOk) {
-  const r = spawnSync(py, [join(root, 'tools/torch-train-replay.py'), out], { encoding: 'utf8' });
+type TorchRun = { losses: number[]; states: Record<string, number> };
+const torchRun = (...extra: string[]): TorchRun => {
+  const r = spawnSync(py, [join(root, 'tools/torch-train-replay.py'), out, ...extra], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`torch-train-replay.py failed: ${r.stderr}`);
-  ({ losses: torchLosses, states } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { losses: number[]; states: Record<string, number> });
-}
-console.log(`${values.config}: seed ${seed}, ${k} steps at lr ${String(optimizerCfg.lr)}, same init and batches (${values.backend} vs PyTorch)`);
-console.log('step  ssl loss   PyTorch loss  rel diff');
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchRun;
+};
+const { losses: torchLosses, states } = torchOk ? torchRun() : { losses: [] as number[], states: {} as Record<string, number> };
+const torchBf16 = torchOk && values['torch-bf16'] ? torchRun('--autocast-bf16').losses : [];
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+console.log(`${values.config}: seed ${seed}, ${k} steps at lr ${String(optimizerCfg.lr)}, same init and batches (${values.backend} ${choice.precision} vs PyTorch fp32)`);
+console.log(`step  ssl loss   PyTorch loss  rel diff${torchBf16.length ? '   PyTorch bf16 autocast  its rel diff to PyTorch fp32' : ''}`);
 losses.forEach((l, i) => {
   const t = torchLosses[i];
-  console.log(`${String(i).padStart(4)}  ${l.toFixed(5)}    ${t === undefined ? '   -   ' : t.toFixed(5)}     ${t === undefined ? '-' : (Math.abs(l - t) / Math.abs(t)).toExponential(1)}`);
+  const b = torchBf16[i];
+  console.log(
+    `${String(i).padStart(4)}  ${l.toFixed(5)}    ${t === undefined ? '   -   ' : t.toFixed(5)}     ${t === undefined ? '-' : rel(l, t).toExponential(1)}` +
+      (b === undefined ? '' : `      ${b.toFixed(5)}              ${rel(b, t).toExponential(1)}`),
+  );
 });
+/** Step 0, the worst step and the worst 10-step mean of `a` against `ref`. */
+const summary = (label: string, a: number[], ref: number[]) => {
+  const n = Math.min(a.length, ref.length);
+  if (!n) return;
+  const diffs = a.slice(0, n).map((v, i) => rel(v, ref[i]));
+  const worst = diffs.reduce((w, d, i) => (d > diffs[w] ? i : w), 0);
+  const windows: string[] = [];
+  let worstWindow = 0;
+  for (let s = 0; s + 10 <= n; s += 10) {
+    const mean = (x: number[]) => x.slice(s, s + 10).reduce((p, q) => p + q, 0) / 10;
+    const d = rel(mean(a), mean(ref));
+    worstWindow = Math.max(worstWindow, d);
+    windows.push(d.toExponential(1));
+  }
+  console.log(`${label}: step 0 ${diffs[0].toExponential(1)}, max over ${n} steps ${diffs[worst].toExponential(1)} (step ${worst})` +
+    (windows.length ? `, 10-step means max ${worstWindow.toExponential(1)} (${windows.join(' ')})` : ''));
+};
+summary(`ssl ${values.backend} ${choice.precision} vs PyTorch fp32`, losses, torchLosses);
+summary('PyTorch bf16 autocast vs PyTorch fp32', torchBf16, torchLosses);
 const worst = Object.entries(states).sort((a, b) => b[1] - a[1]);
 if (worst.length) {
   const group = (pick: (n: string) => boolean) => worst.filter(([n]) => pick(n));

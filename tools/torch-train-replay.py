@@ -3,7 +3,9 @@
 trains the same steps (MMSelfSup 0.x's SimCLR, MoCo v2 or BYOL forward_train over a ResNet_CIFAR
 backbone, MoCoV2Neck / NonLinearNeck, SGD) and prints one JSON line: the per-step losses and, per
 entry of the state dict, max |ssl - torch| / max |torch| against the final weights ssl wrote.
-Usage: /usr/bin/python3 tools/torch-train-replay.py DIR"""
+--autocast-bf16 runs each step's forward under torch.autocast('cpu', dtype=torch.bfloat16) (convolutions
+and matmuls in bf16, fp32 master weights and optimizer).
+Usage: /usr/bin/python3 tools/torch-train-replay.py DIR [--autocast-bf16]"""
 import importlib.util
 import json
 import os
@@ -215,6 +217,7 @@ def rel_diff(a, b):
 
 def main():
     d = sys.argv[1]
+    autocast = '--autocast-bf16' in sys.argv[2:]
     torch.set_num_threads(1)
     recipe = json.load(open(os.path.join(d, 'recipe.json')))
     m = recipe['model']
@@ -230,7 +233,8 @@ def main():
     losses = []
     for k in range(recipe['steps']):
         v1, v2 = (batches['b%d.v%d' % (k, i)].permute(0, 3, 1, 2) for i in (1, 2))
-        loss = model.loss(v1, v2)
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
+            loss = model.loss(v1, v2).float()
         opt.zero_grad()
         loss.backward()
         opt.step()
