@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
@@ -44,7 +45,9 @@ function writeIfChanged(dest: string, text: string): void {
  * to the repo's node_modules) with the same layout, `.ts` -> `.js`. Returns that folder.
  */
 export function compileForChildren(paths: string[] = ['src/dist', 'src/errors.ts', 'launchers/local', 'launchers/launcher.ts']): string {
-  const out = join(REPO, 'node_modules', '.cache', 'ssl-dist-test');
+  // one folder per checkout: git worktrees that link the main checkout's node_modules would otherwise
+  // share it, and a child of one could import another checkout's compiled src
+  const out = join(REPO, 'node_modules', '.cache', `ssl-dist-test-${createHash('sha1').update(REPO).digest('hex').slice(0, 10)}`);
   for (const p of paths) {
     for (const file of sourceFiles(join(REPO, p))) {
       if (!file.endsWith('.ts')) {
