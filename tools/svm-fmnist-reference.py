@@ -44,20 +44,13 @@ def main():
     work = args[0]
     out = args[args.index('--out') + 1] if '--out' in args else None
     d = os.path.join(work, 'eval', 'svm')
-    # ssl's result; while ssl eval svm still runs, --ssl-log LOG gives the classes it has finished ("SVM classN: ... test AP X")
-    res = os.path.join(work, 'eval', 'svm.json')
-    if os.path.exists(res):
-        ssl = json.load(open(res))
-    else:
-        import re
-        text = open(args[args.index('--ssl-log') + 1]).read() if '--ssl-log' in args else ''
-        done = [float(m) / 100 for m in re.findall(r'SVM class\d+: cost \S+ \(3-fold AP [\d.]+\), test AP ([\d.]+)', text)]
-        ssl = {'costs': [1.0, 10.0, 100.0], 'value': float('nan'), 'results': {'per_class': [{'ap': a} for a in done]}}
     xtr, ttr = np.load(os.path.join(d, 'trainval_feat.npy')).astype(np.float64), np.load(os.path.join(d, 'trainval_targets.npy'))
     xte, tte = np.load(os.path.join(d, 'test_feat.npy')).astype(np.float64), np.load(os.path.join(d, 'test_targets.npy'))
     xtr /= np.linalg.norm(xtr, axis=1, keepdims=True) + 1e-5
     xte /= np.linalg.norm(xte, axis=1, keepdims=True) + 1e-5
-    costs = list(ssl['costs']) + [0.5 ** k for k in range(4, 20)]
+    res = os.path.join(work, 'eval', 'svm.json')
+    given = json.load(open(res))['costs'] if os.path.exists(res) else [1.0, 10.0, 100.0]
+    costs = list(given) + [0.5 ** k for k in range(4, 20)]
     t0 = time.time()
     rows = []
     only = int(args[args.index('--classes') + 1]) if '--classes' in args else ttr.shape[1]
@@ -76,6 +69,15 @@ def main():
         rows.append({'class': c, 'cost': costs[best], 'ap': ap})
         print(f'scikit-learn class{c}: cost {costs[best]:g} (3-fold AP {100 * cv[best]:.2f}), test AP {ap:.2f}', flush=True)
     seconds = time.time() - t0
+    # ssl's result, read after scikit-learn's (ssl eval svm may have finished meanwhile); while it still runs, --ssl-log LOG gives the classes it has finished ("SVM classN: ... test AP X")
+    res = os.path.join(work, 'eval', 'svm.json')
+    if os.path.exists(res):
+        ssl = json.load(open(res))
+    else:
+        import re
+        text = open(args[args.index('--ssl-log') + 1]).read() if '--ssl-log' in args else ''
+        done = [float(m) / 100 for m in re.findall(r'SVM class\d+: cost \S+ \(3-fold AP [\d.]+\), test AP ([\d.]+)', text)]
+        ssl = {'costs': [1.0, 10.0, 100.0], 'value': float('nan'), 'results': {'per_class': [{'ap': a} for a in done]}}
     ssl_pc = ssl['results']['per_class']
     ssl_ap = [100 * p['ap'] for p in ssl_pc]
     print(f'{len(xtr)} train / {len(xte)} test, {xtr.shape[1]}-d, {ttr.shape[1]} classes; sklearn {seconds:.1f} s')

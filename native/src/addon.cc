@@ -206,6 +206,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormStats", Napi::Function::New(env, BatchNormStats));
   exports.Set("batchNormStatsBackward", Napi::Function::New(env, BatchNormStatsBackward));
   exports.Set("batchNormApply", Napi::Function::New(env, BatchNormApply));
+  // batchNormApply takes nChw16c input (its hw argument); an addon built before reads NHWC only
+  exports.Set("batchNormApplyBlocked", Napi::Boolean::New(env, true));
   exports.Set("batchNormApplyBackward", Napi::Function::New(env, BatchNormApplyBackward));
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));

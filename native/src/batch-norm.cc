@@ -199,24 +199,27 @@ Napi::Value BatchNormStatsBackward(const Napi::CallbackInfo &info) {
   return a.env.Undefined();
 }
 
-// batchNormApply(heap, M, C, eps, x, mean, variance, gamma, beta, y): y = γ·(x − mean)/√(variance + eps) + β
+// batchNormApply(heap, M, C, eps, x, mean, variance, gamma, beta, y[, hw]): y = γ·(x − mean)/√(variance + eps) + β
+// with given statistics (SyncBN's global ones, or the running ones of a BatchNorm in eval mode); hw > 0: x and y
+// are nChw16c (see Rows), so an eval-mode BatchNorm between two convolutions keeps their blocked layout.
 Napi::Value BatchNormApply(const Napi::CallbackInfo &info) {
   HeapArgs a(info, "SslBatchNormApply");
-  const long M = a.count(1), C = a.count(2);
+  const Rows s(a, 10);
+  const long C = s.C;
   const double eps = a.num(3);
-  const float *x = a.floats(4, size_t(M) * C);
+  const float *x = a.floats(4, s.size());
   const float *mean = a.floats(5, C);
   const float *var = a.floats(6, C);
   const float *gamma = a.floats(7, C);
   const float *beta = a.floats(8, C);
-  float *y = a.floats(9, size_t(M) * C);
+  float *y = a.floats(9, s.size());
   std::vector<float> scale(C), shift(C);
   for (long c = 0; c < C; c++) {
     const double k = double(gamma[c]) / std::sqrt(double(var[c]) + eps);
     scale[c] = float(k);
     shift[c] = float(beta[c] - mean[c] * k);
   }
-  scaleShiftRows({M, C}, x, scale, shift, y);
+  scaleShiftRows(s, x, scale, shift, y);
   return a.env.Undefined();
 }
 

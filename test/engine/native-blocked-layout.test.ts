@@ -35,6 +35,34 @@ function resnetStep(x: Float32Array, r: Float32Array): { loss: number; grads: Ma
   return out;
 }
 
+/**
+ * Eval-mode BatchNorm (running statistics, as feature extraction and norm_eval run it) in a narrow ResNet-18-CIFAR:
+ * the output of a forward and the gradients of a norm_eval step (weights trainable, BatchNorm frozen), on the active backend.
+ */
+function resnetEval(x: Float32Array, r: Float32Array): { out: Float32Array; grads: Map<string, Float32Array>; blockedOutput: boolean } {
+  manualSeed(3);
+  const model = BACKBONES.build({ type: 'ResNet_CIFAR', depth: 18, in_channels: 3, stem_channels: 16, base_channels: 16 });
+  const xt = tf.tensor4d(x, [2, 12, 12, 3]);
+  const rt = tf.tensor4d(r, [2, 2, 2, 128]);
+  // running statistics away from (0, 1): two training-mode forwards on shifted, scaled inputs
+  model.train(true);
+  for (const k of [3, -2]) tf.tidy(() => void model.forward(tf.add(tf.mul(xt, Math.abs(k)), k)));
+  model.train(false);
+  const params = model.namedParameters().filter(([, v]) => v.trainable);
+  let blockedOutput = false;
+  let out = new Float32Array(0);
+  const { value, grads } = tf.variableGrads(() => {
+    const [y] = model.forward(xt) as Tensor[];
+    blockedOutput = isBlocked(y);
+    out = y.dataSync() as Float32Array;
+    return tf.sum(tf.mul(y, rt));
+  }, params.map(([, v]) => v));
+  const res = { out, grads: new Map(params.map(([n, v]) => [n, grads[v.name].dataSync() as Float32Array])), blockedOutput };
+  for (const t of [value, xt, rt, ...Object.values(grads)]) t.dispose();
+  model.dispose();
+  return res;
+}
+
 describeNative('native engine: activations kept in nChw16c between kernels', () => {
   beforeAll(async () => {
     if (why) throw new Error(`the native engine must be built in CI: ${why}`);
@@ -59,6 +87,24 @@ describeNative('native engine: activations kept in nChw16c between kernels', () 
     expect(got.grads.size).toBe(ref.grads.size);
     const errs = [...ref.grads].map(([name, g]) => [name, relErr(got.grads.get(name)!, g)] as const);
     expect(errs.filter(([, e]) => !(e < 1e-4))).toEqual([]);
+  });
+
+  // Reference: the cpu backend (wasm's eval-mode FusedBatchNorm gradient differs from cpu's by about 2 % here).
+  test('eval-mode BatchNorm (running statistics) keeps the layout blocked and gives the outputs and norm_eval gradients of the cpu backend', async () => {
+    manualSeed(4);
+    const x = normalArray(2 * 12 * 12 * 3, 0, 1);
+    const r = normalArray(2 * 2 * 2 * 128, 0, 1);
+    await initBackend('wasm', { log: () => {} });
+    await tf.setBackend('cpu');
+    const ref = resnetEval(x, r);
+    for (const threads of [1, 2]) {
+      await initBackend('native', { log: () => {}, threads });
+      const got = resnetEval(x, r);
+      expect([ref.blockedOutput, got.blockedOutput]).toEqual([false, true]);
+      expect(relErr(got.out, ref.out)).toBeLessThan(1e-5);
+      const errs = [...ref.grads].map(([name, g]) => [name, relErr(got.grads.get(name)!, g)] as const);
+      expect(errs.filter(([, e]) => !(e < 1e-4))).toEqual([]);
+    }
   });
 
   test('conv -> ReLU -> same-shape reshape stays blocked; other kernels and reads see NHWC values', async () => {

@@ -70,7 +70,13 @@ export class BatchNorm extends Module {
 
   forward(x: Tensor): Tensor {
     const useBatchStats = this.training || !this.runningMean;
-    if (!useBatchStats) return this.normalise(x, this.runningMean!, this.runningVar!);
+    if (!useBatchStats) {
+      // eval mode on the native engine: one multi-threaded pass that keeps a convolution's blocked layout (tfjs's
+      // FusedBatchNorm ran on single-threaded wasm after reordering the activation to NHWC: half of a frozen
+      // ResNet's feature extraction time)
+      if (nativeBatchNormAvailable(x)) return nativeBatchNormApply(x, this.runningMean!, this.runningVar!, this.weight ?? tf.ones([this.numFeatures]), this.bias ?? tf.zeros([this.numFeatures]), this.eps);
+      return this.normalise(x, this.runningMean!, this.runningVar!);
+    }
     const axes = x.shape.slice(0, -1).map((_, i) => i);
     const n = x.size / this.numFeatures;
     if (!(this.sync && reducer)) return this.trainForward(x, axes, n);

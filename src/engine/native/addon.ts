@@ -30,7 +30,10 @@ export interface NativeAddon {
   batchNormBackward(heap: ArrayBuffer, m: number, c: number, dy: number, x: number, mean: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, hw?: number): void;
   batchNormStats(heap: ArrayBuffer, m: number, c: number, x: number, sum: number, sumSq: number): void;
   batchNormStatsBackward(heap: ArrayBuffer, m: number, c: number, dSum: number, dSumSq: number, x: number, dx: number): void;
-  batchNormApply(heap: ArrayBuffer, m: number, c: number, eps: number, x: number, mean: number, variance: number, gamma: number, beta: number, y: number): void;
+  /** `hw` > 0: x and y are nChw16c (only where {@link batchNormApplyBlocked}). */
+  batchNormApply(heap: ArrayBuffer, m: number, c: number, eps: number, x: number, mean: number, variance: number, gamma: number, beta: number, y: number, hw?: number): void;
+  /** Whether batchNormApply reads its `hw` argument (absent from an addon built before it did). */
+  batchNormApplyBlocked?: boolean;
   batchNormApplyBackward(heap: ArrayBuffer, m: number, c: number, eps: number, dy: number, x: number, mean: number, variance: number, gamma: number, dx: number, dmean: number, dvariance: number, dgamma: number, dbeta: number): void;
   relu(heap: ArrayBuffer, n: number, x: number, y: number): void;
   reluBackward(heap: ArrayBuffer, n: number, dy: number, x: number, dx: number): void;

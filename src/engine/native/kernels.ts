@@ -27,7 +27,7 @@ export interface NativeKernelOptions {
 }
 
 /** Kernels that take nChw16c activations (blocked-layout.ts); every other kernel sees NHWC. */
-const LAYOUT_AWARE = new Set(['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'SslBatchNormForward', 'SslBatchNormBackward', 'Relu', 'SslReluBackward', 'Add', 'Identity']);
+const LAYOUT_AWARE = new Set(['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'SslBatchNormForward', 'SslBatchNormBackward', 'SslBatchNormApply', 'Relu', 'SslReluBackward', 'Add', 'Identity']);
 
 
 const saved = new Map<string, KernelConfig>();
@@ -286,13 +286,19 @@ function batchNormStatsBackward(addon: NativeAddon, args: KernelArgs): TensorInf
   return dx;
 }
 
-/** {x, mean, variance, gamma, beta}, eps -> y with the given (SyncBN: global) statistics. */
+/**
+ * {x, mean, variance, gamma, beta}, eps -> y with the given statistics (SyncBN's global ones, or an eval-mode
+ * BatchNorm's running ones); an nChw16c x gives an nChw16c y, so conv -> BatchNorm -> ReLU -> conv runs without reorders.
+ */
 function batchNormApply(addon: NativeAddon, args: KernelArgs): TensorInfo {
   const { x, mean, variance, gamma, beta } = args.inputs;
   const c = x.shape[x.shape.length - 1];
   const b = args.backend;
+  if (!addon.batchNormApplyBlocked) toNhwc(b, x); // an addon built before reads NHWC only: npm run build:native
   const y = b.makeOutput([...x.shape], 'float32');
-  addon.batchNormApply(heap(b), size(x.shape) / c, c, args.attrs.eps as number, offset(b, x), offset(b, mean), offset(b, variance), offset(b, gamma), offset(b, beta), offset(b, y));
+  const hw = blockedPixels(x);
+  if (hw) markBlocked(y);
+  addon.batchNormApply(heap(b), size(x.shape) / c, c, args.attrs.eps as number, offset(b, x), offset(b, mean), offset(b, variance), offset(b, gamma), offset(b, beta), offset(b, y), hw);
   return y;
 }
 
