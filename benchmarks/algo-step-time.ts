@@ -19,7 +19,7 @@
  *        [--samples 50000] [--clusters 1000] [--neg-num 4096] [--configs DIR]
  * (--clock auto: CPU time when the 1-minute load average is above 2, else wall time.)
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,10 +101,11 @@ async function build(c: StepCase, n: number, o: { samples: number; clusters: num
     else bank.initMemory(feats, labels);
   }
   const { optimizer } = buildOptimizer(model.namedParameters(), structuredClone(c.optimizer));
+  const workDir = mkdtempSync(join(tmpdir(), 'ssl-algo-step-'));
   const runner = new StepRunner({
     model,
     optimizer,
-    workDir: mkdtempSync(join(tmpdir(), 'ssl-algo-step-')),
+    workDir,
     logger: new Logger(undefined, 0, 'mmselfsup', () => {}),
     dist: singleProcessContext(),
     meta: {},
@@ -129,6 +130,7 @@ async function build(c: StepCase, n: number, o: { samples: number; clusters: num
   const dispose = () => {
     model.dispose();
     optimizer.dispose();
+    rmSync(workDir, { recursive: true, force: true });
   };
   return { c, step: () => runner.step(c.batch), probes, times, dispose };
 }
