@@ -56,13 +56,14 @@ algos = load_tool('torch_algos_reference', 'torch-algos-reference.py')
 momentum = load_tool('torch_momentum_algos_reference', 'torch-momentum-algos-reference.py')
 swav = load_tool('torch_swav_head_reference', 'torch-swav-head-reference.py')
 
+# --algo's recipes: those of the table in benchmarks/README.md ("Training"; benchmarks/train-fmnist-families.ts)
 DEFAULT_CONFIGS = {
     'simclr': 'configs/selfsup/simclr/simclr_resnet18-cifar_1xb256-coslr-2e_fmnist.yaml',
-    'swav': 'configs/selfsup/swav/swav_resnet18-cifar_1xb128-mcrop-2-2-coslr-160it_fmnist.yaml',
-    'densecl': 'configs/selfsup/densecl/densecl_resnet18-cifar_1xb64-coslr-240it_fmnist.yaml',
-    'npid': 'configs/selfsup/npid/npid_resnet18-cifar_1xb128-coslr-6e_fmnist-5k.yaml',
-    'odc': 'configs/selfsup/odc/odc_resnet18-cifar_1xb128-coslr-6e_fmnist-5k.yaml',
-    'deepcluster': 'configs/selfsup/deepcluster/deepcluster_resnet18-cifar_1xb128-coslr-6e_fmnist-5k.yaml',
+    'swav': 'configs/selfsup/swav/swav_resnet18-cifar_1xb64-mcrop-2-2-coslr-80it_fmnist.yaml',
+    'densecl': 'configs/selfsup/densecl/densecl_resnet18-cifar_1xb64-coslr-120it_fmnist.yaml',
+    'npid': 'configs/selfsup/npid/npid_resnet18-cifar_1xb128-coslr-3e_fmnist-5k.yaml',
+    'odc': 'configs/selfsup/odc/odc_resnet18-cifar_1xb128-coslr-3e_fmnist-5k.yaml',
+    'deepcluster': 'configs/selfsup/deepcluster/deepcluster_resnet18-cifar_1xb128-coslr-3e_fmnist-5k.yaml',
     'rotation_pred': 'configs/selfsup/rotation_pred/rotation-pred_resnet18-cifar_1xb64-coslr-200it_fmnist.yaml',
 }
 
