@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 const FAMILIES: Record<string, { config: string; recipe: string }> = {
   swav: { config: 'configs/selfsup/swav/swav_resnet18-cifar_1xb64-mcrop-2-2-coslr-80it_fmnist.yaml', recipe: '80 it × 64, 2×28 px + 2×14 px crops, 100 prototypes (frozen 20 it), queue 512, SGD 0.2 cos' },
   densecl: { config: 'configs/selfsup/densecl/densecl_resnet18-cifar_1xb64-coslr-120it_fmnist.yaml', recipe: '120 it × 64, queues 4096, momentum 0.99, dense loss from it 40, SGD 0.06 cos' },
-  npid: { config: 'configs/selfsup/npid/npid_resnet18-cifar_1xb128-coslr-3e_fmnist-5k.yaml', recipe: '5k images × 3 epochs (117 it × 128), 4096 negatives, SGD 0.06 cos' },
+  npid: { config: 'configs/selfsup/npid/npid_resnet18-cifar_1xb128-coslr-3e_fmnist-5k.yaml', recipe: '5k images × 3 epochs (117 it × 128), 512 negatives, SGD 0.06 cos' },
   odc: { config: 'configs/selfsup/odc/odc_resnet18-cifar_1xb128-coslr-3e_fmnist-5k.yaml', recipe: '5k images × 3 epochs (117 it × 128), k-means 50 once, then online, min cluster 20, SGD 0.05 cos' },
   deepcluster: { config: 'configs/selfsup/deepcluster/deepcluster_resnet18-cifar_1xb128-coslr-3e_fmnist-5k.yaml', recipe: '5k images × 3 epochs (117 it × 128), k-means 100 (PCA 32) every epoch, uniform sampling, SGD 0.05 cos' },
   rotation_pred: { config: 'configs/selfsup/rotation_pred/rotation-pred_resnet18-cifar_1xb64-coslr-200it_fmnist.yaml', recipe: '200 it × 64 images × 4 rotations, SGD 0.1 cos, 20-it warm-up' },
