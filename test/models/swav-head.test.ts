@@ -80,3 +80,24 @@ test('crops_for_assign outside num_crops and a bad num_crops are ConfigErrors na
   expect(() => new SwAVHead({ feat_dim: 4, num_crops: [2, 6], crops_for_assign: [0, 8] })).toThrow(/crops_for_assign \[0,8\] has 8, outside the 8 crops/);
   expect(() => new SwAVHead({ feat_dim: 4, num_crops: [2, 0] })).toThrow(/num_crops must be a list of positive integers/);
 });
+
+test('a filled queue keeps nothing of its [queue + batch, K] scores for the backward pass (queue_length 3840 ran wasm out of its 4 GiB heap)', async () => {
+  const [d, k, bs, rows] = [16, 3000, 2, 1024];
+  const head = new SwAVHead({ feat_dim: d, num_prototypes: k, crops_for_assign: [0, 1], num_crops: [2, 2] });
+  head.queue = [0, 1].map((c) => Float32Array.from({ length: rows * d }, (_, i) => Math.sin(i + c)));
+  head.normalizePrototypes();
+  const x = tf.variable(tf.randomNormal([4 * bs, d], 0, 1, 'float32', 3));
+  const before = tf.memory().numBytes;
+  let held = 0;
+  const { value, grads } = tf.variableGrads(() => {
+    const loss = head.forward(x).loss as Scalar;
+    held = tf.memory().numBytes - before;
+    return loss;
+  }, [x, head.prototypes.weight]);
+  const scores = 4 * (rows + bs) * k; // bytes of one crop's Sinkhorn input
+  expect(held).toBeLessThan(scores / 4);
+  expect(Number.isFinite((await value.data())[0])).toBe(true);
+  expect(head.useQueue).toBe(true);
+  tf.dispose([value, x, ...Object.values(grads)]);
+  head.dispose();
+});

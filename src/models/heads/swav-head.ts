@@ -3,7 +3,7 @@ import { checkArgs, defineComponent } from '../../registry/index.js';
 import { Module } from '../../engine/module.js';
 import { Linear } from '../../engine/layers/linear.js';
 import { tf, type Tensor } from '../../engine/tf.js';
-import { stopGradient } from '../ops.js';
+import { noGrad, stopGradient } from '../ops.js';
 
 /** A blocking element-wise sum over the ranks of the job (the dist context's float32 all-reduce). */
 export type AllReduceSum = (data: Float32Array) => Float32Array;
@@ -25,16 +25,22 @@ export function sinkhorn(out: Tensor, iterations: number, epsilon: number, allRe
     const k = q.shape[0] as number;
     const b = (q.shape[1] as number) * (allReduceSum ? worldSize : 1);
     q = tf.div(q, reduce(tf.sum(q)));
+    // Each iteration's [K, B] intermediates are freed before the next (B is queue + batch rows).
     for (let it = 0; it < iterations; it++) {
-      let u = tf.sum(q, 1, true);
-      let zeroRows = tf.sum(tf.cast(tf.equal(u, 0), 'float32')).dataSync()[0];
-      if (allReduceSum) zeroRows = allReduceSum(Float32Array.of(zeroRows))[0];
-      if (zeroRows > 0) {
-        q = tf.add(q, 1e-12);
-        u = reduce(tf.sum(q, 1, true));
-      }
-      q = tf.div(tf.div(q, u), k);
-      q = tf.div(tf.div(q, tf.sum(q, 0, true)), b);
+      const prev = q;
+      q = tf.tidy(() => {
+        let p = prev;
+        let u = tf.sum(p, 1, true);
+        let zeroRows = tf.sum(tf.cast(tf.equal(u, 0), 'float32')).dataSync()[0];
+        if (allReduceSum) zeroRows = allReduceSum(Float32Array.of(zeroRows))[0];
+        if (zeroRows > 0) {
+          p = tf.add(p, 1e-12);
+          u = reduce(tf.sum(p, 1, true));
+        }
+        p = tf.div(tf.div(p, u), k);
+        return tf.div(tf.div(p, tf.sum(p, 0, true)), b);
+      });
+      prev.dispose();
     }
     return tf.transpose(tf.mul(q, b));
   });
@@ -105,20 +111,19 @@ export class SwAVHead extends Module {
     const embedding = stopGradient(x);
     const total = this.totalCrops;
     const bs = Math.floor(x.shape[0] / total);
-    const wT = stopGradient(tf.transpose(this.prototypes.weight) as Tensor);
     let loss: Tensor = tf.scalar(0);
     let useQueue = this.useQueue;
     for (const [i, cropId] of this.cropsForAssign.entries()) {
-      let out = stopGradient(tf.slice(output, [bs * cropId, 0], [bs, -1]));
-      if (this.queue) {
-        const q = this.queue[i];
-        if (useQueue || q.subarray(q.length - this.featDim).some((v) => v !== 0)) {
-          useQueue = true;
-          const feats = tf.tensor2d(q, [q.length / this.featDim, this.featDim]);
-          out = tf.concat([tf.matMul(feats, tf.transpose(wT)), out], 0);
-        }
-      }
-      const codes = stopGradient(tf.slice(sinkhorn(out, this.sinkhornIterations, this.epsilon, this.distributed?.allReduceSum, this.distributed?.worldSize), [out.shape[0] - bs, 0], [bs, -1]));
+      const q = this.queue?.[i];
+      if (q && !useQueue) useQueue = q.subarray(q.length - this.featDim).some((v) => v !== 0);
+      // Off the tape (MMSelfSup's torch.no_grad()): with a filled queue each crop's scores are
+      // [L + bs, num_prototypes] (3848 × 3000 with queue_length 3840), and the tape would keep every
+      // Sinkhorn intermediate of them until the backward pass, past wasm's 4 GiB heap.
+      const codes = noGrad((o: Tensor, w: Tensor) => {
+        let out = o;
+        if (q && useQueue) out = tf.concat([tf.matMul(tf.tensor2d(q, [q.length / this.featDim, this.featDim]), w), out], 0);
+        return tf.slice(sinkhorn(out, this.sinkhornIterations, this.epsilon, this.distributed?.allReduceSum, this.distributed?.worldSize), [out.shape[0] - bs, 0], [bs, -1]);
+      }, tf.slice(output, [bs * cropId, 0], [bs, -1]), this.prototypes.weight);
       let subloss: Tensor = tf.scalar(0);
       for (let v = 0; v < total; v++) {
         if (v === cropId) continue;
