@@ -18,7 +18,7 @@ import { tf, type Tensor, type Variable } from '../src/engine/tf.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
 import type { Hook } from '../src/runner/hook.js';
 import type { Optimizer } from '../src/runner/optim/optimizer.js';
-import { stopGradient } from '../src/models/ops.js';
+import { noGrad } from '../src/models/ops.js';
 import { buildOptimizer } from '../src/runner/optim/build.js';
 import type { StepCase, Shape } from './algo-step-cases.js';
 import { pattern } from './algo-step-cases.js';
@@ -229,8 +229,8 @@ export function extraProbes(ctx: ProbeContext): Probe[] {
       const idx = c.batch.idx as Int32Array;
       probes.push({ label: 'inter sampling (drawInterSamples: semihard pool search)', run: () => void m.drawInterSamples(featNorm, idx), per: 1 });
     } else if (item === 'prototypes + Sinkhorn') {
-      // the queue only when the head uses it (see algo-step-time.ts: it is left empty)
-      probes.push(swavProbe(cfg, n, m.head?.useQueue ? ((m.head.queue as Float32Array[])[0]?.length ?? 0) : 0));
+      // the queue only when the head has one (algo-step-time.ts fills it, as mid-training)
+      probes.push(swavProbe(cfg, n, (m.head?.queue as Float32Array[] | null)?.[0]?.length ?? 0));
     } else if (item === 'cross-correlation') {
       const dim = cfg.neck.out_channels as number;
       const z1 = variable([n, dim], 12);
@@ -291,8 +291,10 @@ function swavProbe(cfg: Record<string, any>, n: number, queueValues: number): Pr
     for (const [i, a] of assign.entries()) {
       // codes without gradients (MMSelfSup: torch.no_grad())
       const mine = tf.slice(out, [a * n, 0], [n, -1]);
-      const scores = stopGradient(queueRows > 0 ? tf.concat([tf.matMul(queue[i], prototypes, false, true), mine], 0) : mine);
-      const codes = tf.slice(sinkhorn(scores), [queueRows, 0], [n, -1]);
+      const codes = noGrad((o: Tensor, w: Tensor) => {
+        const scores = queueRows > 0 ? tf.concat([tf.matMul(queue[i], w, false, true), o], 0) : o;
+        return tf.slice(sinkhorn(scores), [queueRows, 0], [n, -1]);
+      }, mine, prototypes);
       for (let v = 0; v < crops; v++) {
         if (v === a) continue;
         const p = tf.logSoftmax(tf.div(tf.slice(out, [v * n, 0], [n, -1]), temperature));

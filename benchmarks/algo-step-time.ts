@@ -88,6 +88,15 @@ interface Built {
   dispose: () => void;
 }
 
+function fillUnitRows(q: Float32Array, dim: number, salt: number): void {
+  q.set(pattern(q.length, salt));
+  for (let r = 0; r < q.length; r += dim) {
+    const row = q.subarray(r, r + dim);
+    const norm = Math.hypot(...row);
+    for (let j = 0; j < dim; j++) row[j] /= norm;
+  }
+}
+
 async function build(c: StepCase, n: number, o: { samples: number; clusters: number }): Promise<Built> {
   manualSeed(0);
   const model = buildModel(c.model);
@@ -119,9 +128,9 @@ async function build(c: StepCase, n: number, o: { samples: number; clusters: num
   for (const h of runner.hooks) if (!DATASET_HOOKS.has(h.hookType)) await h.beforeRun(runner);
   for (const h of runner.hooks) if (!DATASET_HOOKS.has(h.hookType)) await h.beforeTrainEpoch(runner);
   model.train();
-  // SwAV's queue stays empty (as before epoch_queue_starts): with a filled 3,840-row queue the step
-  // corrupts the wasm heap ("memory access out of bounds" on the native and wasm engines; 2,048 rows
-  // and the cpu backend are fine), which is left for an engine fix
+  // SwAV's queue, started by SwAVHook at epoch 15, is full by now: unit-length rows of embeddings
+  const head = (model as unknown as { head?: { queue?: Float32Array[] | null; featDim: number } }).head;
+  for (const [i, q] of (head?.queue ?? []).entries()) fillUnitRows(q, head!.featDim, 30 + i);
   const ctx = { c, model: model as unknown as Module, runner, n };
   const bb = backboneProbe(ctx);
   const neck = neckProbe(ctx, bb.featureShapes);
