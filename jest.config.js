@@ -8,4 +8,7 @@ export default {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }],
   },
   testTimeout: 60000,
+  // jest's default on a 2-core runner is one worker, which leaves a core idle while a suite computes on the
+  // single-threaded wasm backend or waits on its child processes (Slurm jobs, launcher ranks, fake pods)
+  maxWorkers: 2,
 };
