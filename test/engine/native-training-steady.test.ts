@@ -100,9 +100,10 @@ describeNative('native engine: whole training steps (SimCLR, narrow ResNet-18)',
     expect(addon.cacheSize()).toBe(primitives);
     expect(wasmHeapBytes()).toBe(heapBytes);
     // one step's activations are ~3 MB: a per-step leak of any of them, on the wasm heap or in the
-    // addon's own allocations, would add hundreds of MB (measured: +1 MB over 350 steps)
+    // addon's own allocations, would add hundreds of MB (measured: +1 MB over 350 steps alone, +26 MB
+    // once in a full CI run with two jest workers, while tensors, primitives and the wasm heap stayed flat)
     gc();
-    expect(process.memoryUsage().rss - rss).toBeLessThan(24 * 2 ** 20);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 2 ** 20);
     t.model.dispose();
   }, 120_000);
 });
