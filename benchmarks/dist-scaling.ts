@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { resolveConfig } from '../src/config/index.js';
 import { createLauncher } from '../launchers/local/index.js';
-import { arg, median } from './bench-args.js';
+import { arg, childrenCpuMs, median } from './bench-args.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONFIG = join(ROOT, 'configs/selfsup/simclr/simclr_resnet18-cifar_1xb8-2it_synthetic.yaml');
@@ -48,16 +48,6 @@ function prepare(world: number, batch: number, iters: number): { workDir: string
   return { workDir, configPath };
 }
 
-/** CPU ms used by this process's finished (waited-for) children, from /proc/self/stat (Linux; 0 elsewhere). */
-function childrenCpuMs(): number {
-  try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-    // after "pid (comm) ": state is field 3, so cutime (16) and cstime (17) are at 13 and 14
-    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 function iterTimes(workDir: string): number[] {
   const file = readdirSync(workDir).find((f) => f.endsWith('.log.json'));

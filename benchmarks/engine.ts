@@ -28,7 +28,7 @@ import { initBackend } from '../src/engine/backend.js';
 import { loadNativeAddon } from '../src/engine/native/addon.js';
 import { nativeFlops } from '../src/engine/native/kernels.js';
 import { tf, type Tensor, type Tensor4D } from '../src/engine/tf.js';
-import { median } from './bench-args.js';
+import { median, timed as timedBy } from './bench-args.js';
 import { WORKLOADS, buildBenchModel, type Workload } from './engine-model.js';
 
 const { values } = parseArgs({
@@ -59,16 +59,8 @@ interface Runner {
   close(): void;
 }
 
-async function timed(fn: () => Promise<void>): Promise<number> {
-  if (cpuClock) {
-    const c0 = process.cpuUsage();
-    await fn();
-    const c = process.cpuUsage(c0);
-    return (c.user + c.system) / 1000;
-  }
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
+function timed(fn: () => Promise<void>): Promise<number> {
+  return timedBy(fn, cpuClock);
 }
 
 async function tfjsRunner(engine: string, w: Workload, threads: number): Promise<Runner | string> {

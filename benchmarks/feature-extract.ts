@@ -46,7 +46,7 @@ import { knnFeatureHead } from '../src/eval/knn.js';
 import type { Classification } from '../src/models/algorithms/classification.js';
 import { buildModel } from '../src/models/index.js';
 import { loadWeights } from '../src/runner/load-weights.js';
-import { median } from './bench-args.js';
+import { median, timed as timedBy } from './bench-args.js';
 
 const { values } = parseArgs({
   options: {
@@ -108,16 +108,8 @@ function workload(name: string): Workload {
   throw new Error(`unknown workload ${name}; choose fmnist-resnet18 or resnet50`);
 }
 
-async function timed(fn: () => Promise<void>): Promise<number> {
-  if (cpuClock) {
-    const c0 = process.cpuUsage();
-    await fn();
-    const c = process.cpuUsage(c0);
-    return (c.user + c.system) / 1000;
-  }
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
+function timed(fn: () => Promise<void>): Promise<number> {
+  return timedBy(fn, cpuClock);
 }
 
 interface Runner {

@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig } from '../src/config/index.js';
-import { arg, median } from './bench-args.js';
+import { arg, childrenCpuMs, median } from './bench-args.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RUN = join(ROOT, 'bin', 'run.js');
@@ -37,15 +37,6 @@ function stringArg(name: string, fallback: string): string {
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-/** CPU ms used by this process's finished (waited-for) children, from /proc/self/stat (Linux; 0 elsewhere). */
-function childrenCpuMs(): number {
-  try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 /** The recipe as one JSON config of `iterations` iterations, each logged, no checkpoint before the end. */
 function writeConfig(dir: string, config: string, iterations: number): string {
