@@ -40,7 +40,7 @@ export const CONFIG_VARIABLES = new Set([
   'img_norm_cfg', 'train_pipeline', 'train_pipeline1', 'train_pipeline2', 'test_pipeline', 'extract_pipeline', 'format_pipeline',
   'val_pipeline', 'dataset_type', 'train_dataset_type', 'extract_dataset_type', 'data_source', 'data_root', 'file_client_args',
   'prefetch', 'num_classes', 'num_crops', 'color_distort_strength', 'lr', 'update_interval', 'img_size', 'crop_size',
-  'backbone', 'norm_cfg', 'pipeline',
+  'backbone', 'norm_cfg', 'pipeline', 'extractor',
 ]);
 
 /** Keys that have no effect in ssl, and why (named together in one warning line). */
