@@ -112,6 +112,13 @@ const NATIVE_ADDON = join(REPO, 'native', 'build', 'Release', 'ssl_native.node')
  * different things. With seed 1 the native runs agree within 2e-5 (2026-12-07).
  */
 const SEED: Record<Engine, number> = { wasm: 7, native: 1 };
+/**
+ * The MoCo v2 run meets such a tie at seeds 10 and 12 of 1-12 (ContrastiveHead's loss written with its
+ * gradient, and through tfjs's concat + logSumExp alike) and at seed 7 with the written gradient: the
+ * runs agree within 2.5e-5 up to the step before and 1.3e-2 to 3.1e-2 after it (at iteration 20 of
+ * seed 7: 1.8e-5 after 19 iterations, 2.6e-2 after 20, in layer4's gradient). Seed 1 meets none.
+ */
+const MOCO_SEED = 1;
 
 function engineArgs(engine: Engine, threads: number): { args: string[]; env: Record<string, string> } {
   if (engine === 'wasm') return { args: ['--backend', 'wasm'], env: {} };
@@ -119,14 +126,14 @@ function engineArgs(engine: Engine, threads: number): { args: string[]; env: Rec
 }
 
 /** Trains `cfgFor(batch)` as 2 ranks x B and as 1 process x 2B; returns the tensors (state_dict.* and optimizer.*) of rank 0's and the single process's checkpoints. */
-async function trainBoth(name: string, cfgFor: (samplesPerGpu: number) => Record<string, any>, lib: string, engine: Engine = 'wasm'): Promise<{ dist: Tensors; one: Tensors; distLosses: number[]; oneLosses: number[] }> {
+async function trainBoth(name: string, cfgFor: (samplesPerGpu: number) => Record<string, any>, lib: string, engine: Engine = 'wasm', seed = SEED[engine]): Promise<{ dist: Tensors; one: Tensors; distLosses: number[]; oneLosses: number[] }> {
   const root = mkdtempSync(join(tmpdir(), `ssl-equiv-${name}-`));
   const distCfg = join(root, 'dist.json');
   const oneCfg = join(root, 'one.json');
   writeFileSync(distCfg, JSON.stringify(cfgFor(B)));
   writeFileSync(oneCfg, JSON.stringify(cfgFor(2 * B)));
   const port = await freePort();
-  const common = ['--seed', String(SEED[engine])];
+  const common = ['--seed', String(seed)];
   const rankEngine = engineArgs(engine, 1);
   const oneEngine = engineArgs(engine, 2);
   const ranks = [0, 1].map(
@@ -195,7 +202,7 @@ describe('data-parallel training through the worker entry equals one process wit
       cfg.model.neck.in_channels = 32;
       cfg.model.queue_len = 4 * 2 * B;
     });
-    const { dist, one, distLosses, oneLosses } = await trainBoth('mocov2', cfgFor, lib);
+    const { dist, one, distLosses, oneLosses } = await trainBoth('mocov2', cfgFor, lib, 'wasm', MOCO_SEED);
     expectSameLoggedLosses(distLosses, oneLosses);
     expect(maxAbs(one.get('optimizer.encoder_q.0.conv1.weight.momentum_buffer')!)).toBeGreaterThan(1e-3);
     // the keys are in the queue, in gather order

@@ -44,6 +44,31 @@ describe('losses match naive references', () => {
     expect(got).toBeCloseTo(naiveNtXent(z, t), 4);
   });
 
+  test('InfoNCE gradient equals the taped CE(cat([pos, neg]) / T, 0), also with masked and large logits', () => {
+    const taped = (pos: tf.Tensor, neg: tf.Tensor, t: number) => {
+      const logits = tf.div(tf.concat([pos, neg], 1), t);
+      return tf.mean(tf.sub(tf.logSumExp(logits, 1), tf.squeeze(tf.slice(logits, [0, 0], [-1, 1]), [1])));
+    };
+    const negRows = rand(6, 9, 5).map((row, i) => row.map((v, j) => (i === 2 && j < 4 ? -1e9 : i === 4 ? 30 * v : v)));
+    const posRows = rand(6, 1, 6).map(([v], i) => [i === 4 ? 25 : v]);
+    for (const t of [0.07, 0.2, 1]) {
+      tf.tidy(() => {
+        const pos = tf.tensor2d(posRows);
+        const neg = tf.tensor2d(negRows);
+        const want = tf.grads((p: tf.Tensor, n: tf.Tensor) => taped(p, n, t))([pos, neg]);
+        const got = tf.grads((p: tf.Tensor, n: tf.Tensor) => contrastiveLoss(p, n, t))([pos, neg]);
+        expect(contrastiveLoss(pos, neg, t).dataSync()[0]).toBeCloseTo(taped(pos, neg, t).dataSync()[0], 4);
+        for (let k = 0; k < 2; k++) {
+          const w = want[k].dataSync();
+          const g = got[k].dataSync();
+          const scale = Math.max(...Array.from(w, Math.abs));
+          expect(scale).toBeGreaterThan(1e-3);
+          w.forEach((v, i) => expect(Math.abs(g[i] - v)).toBeLessThan(1e-5 * scale + 1e-8));
+        }
+      });
+    }
+  });
+
   test('negative cosine similarity', () => {
     const p = rand(5, 4, 1);
     const q = rand(5, 4, 2);
