@@ -18,6 +18,7 @@ import { tf, type Tensor, type Variable } from '../src/engine/tf.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
 import type { Hook } from '../src/runner/hook.js';
 import type { Optimizer } from '../src/runner/optim/optimizer.js';
+import { contrastiveLoss } from '../src/models/losses/contrastive.js';
 import { noGrad } from '../src/models/ops.js';
 import { buildOptimizer } from '../src/runner/optim/build.js';
 import type { StepCase, Shape } from './algo-step-cases.js';
@@ -75,11 +76,6 @@ function modelNamed(model: Module, module: Module): [string, Variable][] {
 }
 
 /** Contrastive loss of rows `q` [M, D] against their positive (`pos` [M, 1]) and negatives `neg` [M, K] (ContrastiveHead: CE with label 0). */
-function contrastLoss(pos: Tensor, neg: Tensor, temperature: number): Tensor {
-  const logits = tf.div(tf.concat([pos, neg], 1), temperature);
-  return tf.neg(tf.mean(tf.slice(tf.logSoftmax(logits), [0, 0], [-1, 1])));
-}
-
 const l2n = (x: Tensor, axis = -1) => tf.div(x, tf.maximum(tf.norm(x, 2, axis, true), 1e-12));
 
 /** `dst = m·dst + (1 − m)·src` for every parameter pair (MoCo/BYOL momentum update). */
@@ -164,7 +160,7 @@ export function extraProbes(ctx: ProbeContext): Probe[] {
         label: `${item} (${rows} × ${queueLen})`,
         run: sgdProbe([['q', q]], () => {
           const qn = l2n(q);
-          return contrastLoss(tf.sum(tf.mul(qn, k), 1, true), tf.matMul(qn, queue), temperature);
+          return contrastiveLoss(tf.sum(tf.mul(qn, k), 1, true), tf.matMul(qn, queue), temperature);
         }),
         per: 1,
       });
@@ -200,7 +196,7 @@ export function extraProbes(ctx: ProbeContext): Probe[] {
         const idx = Int32Array.from({ length: n * negNum }, (_, i) => (i * 2654435761 + salt) % bank.length);
         const neg = tf.tensor3d(bank.rows(idx), [n, negNum, d]);
         const fn = l2n(f);
-        return contrastLoss(tf.sum(tf.mul(posFeat, fn), 1, true), tf.squeeze(tf.matMul(neg, tf.expandDims(fn, 2)), [2]), temperature);
+        return contrastiveLoss(tf.sum(tf.mul(posFeat, fn), 1, true), tf.squeeze(tf.matMul(neg, tf.expandDims(fn, 2)), [2]), temperature);
       });
       probes.push({ label: `memory contrast (${n} × ${negNum} rows gathered)`, run: () => (salt++, run()), per: 1 });
     } else if (item === 'memory update') {
