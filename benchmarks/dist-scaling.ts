@@ -22,14 +22,14 @@
  * SSL_DIST_PROFILE=1 also prints each rank's time blocked per collective.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { resolveConfig } from '../src/config/index.js';
 import { createLauncher } from '../launchers/local/index.js';
-import { arg, childrenCpuMs, median } from './bench-args.js';
+import { arg, childrenCpuMs, median, trainLogRows } from './bench-args.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONFIG = join(ROOT, 'configs/selfsup/simclr/simclr_resnet18-cifar_1xb8-2it_synthetic.yaml');
@@ -46,17 +46,6 @@ function prepare(world: number, batch: number, iters: number): { workDir: string
   const configPath = join(workDir, 'cfg.json');
   writeFileSync(configPath, JSON.stringify(cfg));
   return { workDir, configPath };
-}
-
-
-function iterTimes(workDir: string): number[] {
-  const file = readdirSync(workDir).find((f) => f.endsWith('.log.json'));
-  if (!file) throw new Error(`no .log.json in ${workDir}`);
-  const rows = readFileSync(join(workDir, file), 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('"mode":"train"'))
-    .map((l) => JSON.parse(l) as { iter: number; time: number });
-  return rows.filter((r) => r.iter > 1).map((r) => r.time);
 }
 
 /** One way to run the step: processes x native threads each, batch per process. */
@@ -88,7 +77,7 @@ async function run(setup: Setup, backend: string, iters: number, env: NodeJS.Pro
     const st = await launcher.wait(h.id);
     if (st.state !== 'SUCCEEDED') throw new Error(`${setup.label} run failed: ${st.message}`);
   }
-  return { times: iterTimes(job.workDir), cpuMs: childrenCpuMs() - cpu0 };
+  return { times: trainLogRows(job.workDir).filter((r) => r.iter > 1).map((r) => r.time), cpuMs: childrenCpuMs() - cpu0 };
 }
 
 /** `--name VALUE` from the command line, or `fallback`. */

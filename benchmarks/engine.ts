@@ -18,17 +18,12 @@
  *          --layers --clock wall|cpu]
  * Set-up for the PyTorch side: tools/setup-bench-env.sh
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/engine/backend.js';
 import { loadNativeAddon } from '../src/engine/native/addon.js';
 import { nativeFlops } from '../src/engine/native/kernels.js';
 import { tf, type Tensor, type Tensor4D } from '../src/engine/tf.js';
-import { median, timed as timedBy } from './bench-args.js';
+import { median, startTorchProcess, timed as timedBy } from './bench-args.js';
 import { WORKLOADS, buildBenchModel, type Workload } from './engine-model.js';
 
 const { values } = parseArgs({
@@ -103,34 +98,11 @@ async function tfjsRunner(engine: string, w: Workload, threads: number): Promise
   return runner;
 }
 
-/** PyTorch in a /usr/bin/python3 process that runs one command per stdin line. */
+/** PyTorch's twin of workload `w` (benchmarks/engine_torch.py), one command per `ask`; `w` null: for `layer` commands only. */
 async function torchProcess(w: Workload | null, threads: number, channelsLast: boolean): Promise<{ name: string; ask(cmd: string): Promise<string>; close(): void } | string> {
-  if (!existsSync('/usr/bin/python3')) return 'pytorch: /usr/bin/python3 not found (tools/setup-bench-env.sh)';
-  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'benchmarks', 'engine_torch.py');
-  const cfg = JSON.stringify({ workload: w?.name ?? 'resnet18-cifar', threads, channels_last: channelsLast });
-  const child = spawn('/usr/bin/python3', [script, cfg], { env: { ...process.env, OMP_NUM_THREADS: String(threads) }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async () => {
-    const r = await lines.next();
-    if (r.done) throw new Error(`the PyTorch process exited: ${stderr.trim().split('\n').pop()}`);
-    return r.value as string;
-  };
-  try {
-    const info = JSON.parse(await next());
-    return {
-      name: `pytorch ${info.version} ${channelsLast ? 'channels_last' : 'NCHW'} (${threads} thread${threads > 1 ? 's' : ''})`,
-      ask: async (cmd: string) => {
-        child.stdin!.write(`${cmd}\n`);
-        return next();
-      },
-      close: () => child.stdin!.end(),
-    };
-  } catch (e) {
-    child.kill();
-    return `pytorch: not available (${(e as Error).message}; tools/setup-bench-env.sh installs it)`;
-  }
+  const p = await startTorchProcess('engine_torch.py', { workload: w?.name ?? 'resnet18-cifar', threads, channels_last: channelsLast }, threads);
+  if (typeof p === 'string') return p;
+  return { name: `pytorch ${p.version} ${channelsLast ? 'channels_last' : 'NCHW'} (${threads} thread${threads > 1 ? 's' : ''})`, ask: p.ask, close: p.close };
 }
 
 async function torchRunner(w: Workload, threads: number, channelsLast: boolean): Promise<Runner | string> {

@@ -27,12 +27,7 @@
  * `--clock cpu` times every run by its process's CPU time (all threads) on both sides: the figure that holds on a
  * loaded machine. `--backbone` loads an extracted Fashion-MNIST backbone (.pth) into both models.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/index.js';
 import { buildDataLoader, buildDataset } from '../src/data/index.js';
@@ -46,7 +41,7 @@ import { knnFeatureHead } from '../src/eval/knn.js';
 import type { Classification } from '../src/models/algorithms/classification.js';
 import { buildModel } from '../src/models/index.js';
 import { loadWeights } from '../src/runner/load-weights.js';
-import { median, timed as timedBy } from './bench-args.js';
+import { median, startTorchProcess, timed as timedBy } from './bench-args.js';
 
 const { values } = parseArgs({
   options: {
@@ -169,31 +164,11 @@ const KEPT_MALLOC = { MALLOC_MMAP_THRESHOLD_: '4294967296', MALLOC_TRIM_THRESHOL
 
 /** PyTorch in a /usr/bin/python3 process that runs one pass per stdin line; `malloc` 'kept': {@link KEPT_MALLOC}. */
 async function torchRunner(wName: string, w: Workload, threads: number, malloc: string): Promise<Runner | string> {
-  if (!existsSync('/usr/bin/python3')) return 'pytorch: /usr/bin/python3 not found (tools/setup-bench-env.sh)';
-  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'benchmarks', 'feature_extract_torch.py');
-  const cfg = JSON.stringify({ workload: wName, threads, images: w.images, batch: w.batch, backbone: wName === 'fmnist-resnet18' ? values.backbone : undefined });
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), ...(malloc === 'kept' ? KEPT_MALLOC : {}) };
-  const child = spawn('/usr/bin/python3', [script, cfg], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async () => {
-    const r = await lines.next();
-    if (r.done) throw new Error(`the PyTorch process exited: ${stderr.trim().split('\n').pop()}`);
-    return r.value as string;
-  };
-  try {
-    const info = JSON.parse(await next()) as { version: string };
-    const run = async () => {
-      child.stdin!.write(cpuClock ? 'run cpu\n' : 'run\n');
-      return Number(await next());
-    };
-    await run();
-    return { name: `pytorch ${info.version}${malloc === 'kept' ? ' malloc kept' : ''} (${threads} thread${threads > 1 ? 's' : ''})`, run, close: () => child.stdin!.end() };
-  } catch (e) {
-    child.kill();
-    return `pytorch: not available (${(e as Error).message}; tools/setup-bench-env.sh installs it)`;
-  }
+  const cfg = { workload: wName, threads, images: w.images, batch: w.batch, backbone: wName === 'fmnist-resnet18' ? values.backbone : undefined };
+  const command = cpuClock ? 'run cpu' : 'run';
+  const p = await startTorchProcess('feature_extract_torch.py', cfg, threads, { env: malloc === 'kept' ? KEPT_MALLOC : {}, warmUp: command });
+  if (typeof p === 'string') return p;
+  return { name: `pytorch ${p.version}${malloc === 'kept' ? ' malloc kept' : ''} (${threads} thread${threads > 1 ? 's' : ''})`, run: async () => Number(await p.ask(command)), close: p.close };
 }
 
 async function bench(wName: string): Promise<void> {

@@ -21,12 +21,12 @@
  * OpenMP's spin-waiting.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig } from '../src/config/index.js';
-import { arg, childrenCpuMs, median } from './bench-args.js';
+import { arg, childrenCpuMs, median, trainLogRows } from './bench-args.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RUN = join(ROOT, 'bin', 'run.js');
@@ -63,13 +63,7 @@ function runSsl(cfgPath: string, threads: number, backend: string, warmup: numbe
   const r = spawnSync(process.execPath, [RUN, 'train', cfgPath, '--work-dir', workDir, '--backend', backend, '--threads', String(threads), '--seed', '0'], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
   const cpuMs = childrenCpuMs() - cpu0;
   if (r.status !== 0) throw new Error(`ssl train failed (exit ${r.status}):\n${(r.stderr || r.stdout).slice(-3000)}`);
-  const file = readdirSync(workDir).find((f) => f.endsWith('.log.json'));
-  if (!file) throw new Error(`no .log.json in ${workDir}`);
-  const rows = readFileSync(join(workDir, file), 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('"mode":"train"'))
-    .map((l) => JSON.parse(l) as { iter: number; time: number });
-  const timed = rows.filter((row) => row.iter > warmup);
+  const timed = trainLogRows(workDir).filter((row) => row.iter > warmup);
   const seconds = timed.reduce((s, row) => s + row.time, 0);
   return { imagesPerSecond: timed.length > 0 ? (timed.length * batch) / seconds : NaN, cpuMs };
 }
