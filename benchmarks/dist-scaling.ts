@@ -11,6 +11,9 @@
  * `--backend wasm` (default): 1 process x batch B against 2 processes x B (wasm is single-threaded).
  * `--backend native`: the two ways to use 2 cores side by side, at the same global batch 2B: 2 ranks x
  * 1 thread (B each) and 1 rank x 2 threads (2B), with 1 rank x 1 thread (B) as the base.
+ * Both: 2 independent single-process runs at once (B each, no collectives) give the machine's own
+ * ceiling for 2 compute-bound processes, so the scaling splits into what the machine loses (shared
+ * cores, caches, memory bandwidth) and what being one job costs (collectives, waiting for the other rank).
  *
  * images/s = (processes x batch per process) / median iteration time of rank 0 (iterations 2..N,
  * from the `time` field of its `.log.json`: the whole step, data to optimizer).
@@ -21,7 +24,7 @@
  * waiting (for a core, or for the other rank at a collective), not extra work.
  * SSL_DIST_PROFILE=1 also prints each rank's time blocked per collective.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -48,20 +51,42 @@ function prepare(world: number, batch: number, iters: number): { workDir: string
   return { workDir, configPath };
 }
 
-/** One way to run the step: processes x native threads each, batch per process. */
+/**
+ * One way to run the step: processes x native threads each, batch per process. `independent`: the
+ * processes are separate single-process jobs started together (node --single-threaded, as the launcher
+ * runs 2 ranks on 2 cores): what this machine gives two compute-bound processes with no collectives,
+ * the ceiling of 2-rank scaling here.
+ */
 interface Setup {
   label: string;
   world: number;
   threads: number;
   batch: number;
+  independent?: boolean;
 }
 
-/** One run of a setup; resolves to rank 0's per-iteration times and the children's CPU ms. */
-async function run(setup: Setup, backend: string, iters: number, env: NodeJS.ProcessEnv): Promise<{ times: number[]; cpuMs: number }> {
+/** Runs `args` with node; resolves when it exits (rejects on a non-zero exit). */
+function nodeChild(args: string[], env: NodeJS.ProcessEnv, label: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${label} run failed:\n${stderr}`))));
+  });
+}
+
+/** One run of a setup; resolves to its images/s (from rank 0's, or each independent process's, median iteration), and the children's CPU ms. */
+async function run(setup: Setup, backend: string, iters: number, env: NodeJS.ProcessEnv): Promise<{ imagesPerSecond: number; cpuMs: number }> {
   const { world, batch } = setup;
-  const job = prepare(world, batch, iters);
   const engine = ['--backend', backend, ...(backend === 'native' ? ['--threads', String(setup.threads)] : [])];
   const cpu0 = childrenCpuMs();
+  const itersAfterFirst = (workDir: string) => trainLogRows(workDir).filter((r) => r.iter > 1).map((r) => r.time);
+  if (setup.independent) {
+    const jobs = Array.from({ length: world }, () => prepare(1, batch, iters));
+    await Promise.all(jobs.map((job) => nodeChild(['--single-threaded', WORKER, '--config', job.configPath, '--work-dir', job.workDir, '--seed', '0', ...engine], env, setup.label)));
+    return { imagesPerSecond: jobs.reduce((sum, job) => sum + batch / median(itersAfterFirst(job.workDir)), 0), cpuMs: childrenCpuMs() - cpu0 };
+  }
+  const job = prepare(world, batch, iters);
   if (world === 1) {
     const r = spawnSync(process.execPath, [WORKER, '--config', job.configPath, '--work-dir', job.workDir, '--seed', '0', ...engine], { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${setup.label} run failed:\n${r.stderr}`);
@@ -77,7 +102,7 @@ async function run(setup: Setup, backend: string, iters: number, env: NodeJS.Pro
     const st = await launcher.wait(h.id);
     if (st.state !== 'SUCCEEDED') throw new Error(`${setup.label} run failed: ${st.message}`);
   }
-  return { times: trainLogRows(job.workDir).filter((r) => r.iter > 1).map((r) => r.time), cpuMs: childrenCpuMs() - cpu0 };
+  return { imagesPerSecond: (world * batch) / median(itersAfterFirst(job.workDir)), cpuMs: childrenCpuMs() - cpu0 };
 }
 
 /** `--name VALUE` from the command line, or `fallback`. */
@@ -98,15 +123,22 @@ async function main(): Promise<void> {
   const one: Setup = { label: '1 process x 1 thread', world: 1, threads: 1, batch };
   const two: Setup = { label: '2 processes x 1 thread', world: 2, threads: 1, batch };
   const threaded: Setup = { label: '1 process x 2 threads', world: 1, threads: 2, batch: 2 * batch };
-  const setups = backend === 'native' ? [one, threaded, two] : [one, two];
+  const apart: Setup = { label: '2 independent processes x 1 thread', world: 2, threads: 1, batch, independent: true };
+  const setups = backend === 'native' ? [one, threaded, two, apart] : [one, two, apart];
   const comparisons: [string, Setup, Setup, string][] =
     backend === 'native'
       ? [
           ['scaling, 2 processes x 1 thread / 1 process x 1 thread', two, one, ' (target >= 1.7x)'],
           ['threads, 1 process x 2 threads / 1 process x 1 thread', threaded, one, ''],
           ['ranks vs threads, 2 processes x 1 thread / 1 process x 2 threads', two, threaded, ''],
+          ['machine ceiling, 2 independent processes / 1 process', apart, one, ''],
+          ['2 ranks / 2 independent processes (the cost of being one job)', two, apart, ''],
         ]
-      : [['scaling, 2 processes / 1 process', two, one, ' (target >= 1.7x)']];
+      : [
+          ['scaling, 2 processes / 1 process', two, one, ' (target >= 1.7x)'],
+          ['machine ceiling, 2 independent processes / 1 process', apart, one, ''],
+          ['2 ranks / 2 independent processes (the cost of being one job)', two, apart, ''],
+        ];
   console.log(
     `SimCLR small CPU config on ${backend}, ${iters} iterations (median of iterations 2..${iters}), ${rounds} rounds (setups alternate, order rotated every round): ` +
       setups.map((x) => `${x.label} at batch ${x.batch} per process`).join(', '),
@@ -121,7 +153,7 @@ async function main(): Promise<void> {
     const round = new Map<Setup, number>();
     for (const x of order) {
       const res = await run(x, backend, iters, clean);
-      round.set(x, (x.world * x.batch) / median(res.times));
+      round.set(x, res.imagesPerSecond);
       imagesPerSecond.get(x)!.push(round.get(x)!);
       cpuMs.get(x)!.push(res.cpuMs);
     }
