@@ -172,6 +172,7 @@ async function benchWorkload(w: Workload, peaks: Map<number, number>): Promise<v
 async function benchLayers(threads: number): Promise<void> {
   const shapes: [number, number, number, number][] = [[64, 64, 1, 32], [64, 128, 2, 32], [128, 128, 1, 16], [128, 256, 2, 16], [256, 256, 1, 8], [256, 512, 2, 8], [512, 512, 1, 4]];
   const torch = await torchProcess(null, threads, false);
+  await initBackend('native', { log: () => {}, threads, precision: 'fp32' }); // the inputs below need a backend when no workload ran before
   console.log(`\n## conv 3×3 layers of ResNet-18-CIFAR, batch 64, ${threads} thread(s): forward / input grad / filter grad ms (median of 5)`);
   console.log('layer                 native fp32          native bf16          pytorch NCHW');
   for (const [cin, cout, s, hw] of shapes) {
