@@ -7,7 +7,8 @@
  * `<work-dir>/<algo>/` (re-printed without training by --table-only).
  *
  *   npm run build && node lib/benchmarks/train-fmnist-families.js [--only swav,densecl,...] [--work-dir W]
- *     [--knn-bank 10000] [--knn-query 2000] [--backend native] [--table-only]
+ *     [--knn-bank 10000] [--knn-query 2000] [--backend native] [--seed S] [--table-only]
+ * `--seed S` seeds both sides (default: the config's seed, else 0); give each seed its own --work-dir.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     'knn-bank': { type: 'string', default: '10000' },
     'knn-query': { type: 'string', default: '2000' },
     backend: { type: 'string', default: 'native' },
+    seed: { type: 'string' },
     'table-only': { type: 'boolean', default: false },
   },
 });
@@ -68,10 +70,11 @@ for (const name of names) {
   if (!values['table-only']) {
     const load = loadavg()[0];
     const knn = ['--knn-bank', values['knn-bank']!, '--knn-query', values['knn-query']!];
+    const seed = values.seed === undefined ? [] : ['--seed', values.seed];
     const t0 = Date.now();
     const [torchOut, sslOut] = await Promise.allSettled([
-      run('/usr/bin/python3', ['tools/torch-train-fmnist.py', '--config', config, '--threads', '1', '--knn', ...knn], join(dir, 'torch.log')),
-      run('node', ['lib/benchmarks/train-fmnist.js', config, join(dir, 'ssl'), '--backend', values.backend!, ...knn], join(dir, 'ssl.log')),
+      run('/usr/bin/python3', ['tools/torch-train-fmnist.py', '--config', config, '--threads', '1', '--knn', ...knn, ...seed], join(dir, 'torch.log')),
+      run('node', ['lib/benchmarks/train-fmnist.js', config, join(dir, 'ssl'), '--backend', values.backend!, ...knn, ...seed], join(dir, 'ssl.log')),
     ]);
     for (const r of [torchOut, sslOut]) if (r.status === 'rejected') console.error(`${name}: ${String(r.reason)}`);
     if (torchOut.status === 'fulfilled') writeFileSync(torchJson, torchOut.value.trim().split('\n').at(-1)!);
