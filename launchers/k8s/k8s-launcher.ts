@@ -133,11 +133,15 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
   }
 
   async submit(dry: DryRun<K8sRequest>): Promise<JobHandle> {
-    const req = dry.request;
+    return this.submitRequest(dry.request, { emptyWorkDir: !dry.request.options.pvc && !dry.job.workerArgs.includes('--s3') });
+  }
+
+  /** Creates a request's objects in order (deleting those created when one fails); `ssl sweep` submits its labelled objects this way. */
+  async submitRequest(req: K8sRequest, o: { emptyWorkDir?: boolean } = {}): Promise<JobHandle> {
     const c = await this.client(req.options);
     const custom = CUSTOM[req.kind];
     if (custom && !(await servesResource(c, custom))) throw await kindNotServed(c, req.kind);
-    if (!req.options.pvc && !dry.job.workerArgs.includes('--s3')) {
+    if (o.emptyWorkDir) {
       process.stderr.write('Warning: the work dir is an emptyDir: checkpoints and logs are lost when the pods end; pass --pvc NAME or --s3 s3://bucket/prefix\n');
     }
     const created: K8sObject[] = [];
@@ -150,7 +154,8 @@ export class K8sLauncher implements Launcher<K8sRequest, Record<string, unknown>
       for (const obj of created.reverse()) await this.deleteObject(c, req.namespace, obj.kind!, obj.metadata!.name!).catch(() => undefined);
       throw e;
     }
-    await this.adopt(c, req).catch((e: Error) => {
+    // a request of only a job (a sweep's evaluation stage, on its training job's ConfigMap) owns nothing else
+    if (req.objects.some((o) => o.kind === 'ConfigMap')) await this.adopt(c, req).catch((e: Error) => {
       process.stderr.write(`Warning: could not make the job own its ConfigMap/Service/TrainingRuntime (${e.message}); ssl jobs cancel deletes them\n`);
     });
     return { launcher: this.name, id: formatJobId({ namespace: req.namespace, kind: req.kind, name: req.jobName }) };

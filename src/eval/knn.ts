@@ -100,6 +100,8 @@ export interface KnnOptions {
   backend?: string;
   seed?: number;
   threads?: number;
+  /** S3 endpoint for an s3:// checkpoint. */
+  s3Endpoint?: string;
   log?: (m: string) => void;
   /** Several ranks (a launcher's job): each extracts its share of both splits, rank 0 classifies. */
   dist?: DistContext;
@@ -116,7 +118,7 @@ export async function evaluateKnn(cfg: Cfg, o: KnnOptions): Promise<KnnResult>;
 export async function evaluateKnn(cfg: Cfg, o: KnnOptions): Promise<KnnResult | null> {
   const log = o.log ?? (() => {});
   const t0 = performance.now();
-  const model = await loadEvalModel(cfg, { checkpoint: o.checkpoint, backend: o.backend, seed: o.seed, threads: o.threads, log });
+  const model = await loadEvalModel(cfg, { checkpoint: o.checkpoint, backend: o.backend, seed: o.seed, threads: o.threads, s3Endpoint: o.s3Endpoint, log });
   const knn = (cfg.knn ?? {}) as Cfg;
   const k = o.k ?? (knn.k as number | undefined) ?? 20;
   const temperature = o.temperature ?? (knn.temperature as number | undefined) ?? 0.07;

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { SslError } from '../errors.js';
 import { checkBucket } from './check-bucket.js';
 import { CheckpointUploader, formatProgress, formatSummary, type CheckpointUploaderOptions, type UploadSummary } from './checkpoint-uploader.js';
 import { createS3Client, type S3ClientOptions } from './client.js';
@@ -119,14 +120,18 @@ export class S3RunSync {
 }
 
 /**
- * For `--resume-from s3://...` / `load_from: s3://...` without `--s3`: downloads the
- * checkpoint into `dir` and returns its local path; local paths pass through.
+ * For `--resume-from s3://...` / `load_from: s3://...` without `--s3`, and `ssl eval --checkpoint s3://...`:
+ * downloads the checkpoint (or, for a URI ending in "/", the newest one under that prefix) into `dir` and
+ * returns its local path; local paths pass through.
  */
 export async function fetchIfRemote(pathOrUri: string, dir: string, opts: S3ClientOptions = {}): Promise<string> {
   if (!isS3Uri(pathOrUri)) return pathOrUri;
   const client = createS3Client(opts);
   try {
-    return await downloadCheckpoint(client, pathOrUri, dir);
+    // a prefix ("s3://bucket/run/"): the newest checkpoint uploaded completely under it, as --auto-resume picks
+    const uri = pathOrUri.endsWith('/') ? await findLatestRemoteCheckpoint(client, pathOrUri) : pathOrUri;
+    if (!uri) throw new SslError(`no complete checkpoint (epoch_N.ckpt / iter_N.ckpt) under ${pathOrUri}`, { code: 'NO_CHECKPOINT' });
+    return await downloadCheckpoint(client, uri, dir);
   } finally {
     client.destroy();
   }

@@ -105,9 +105,9 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     return 0;
   }
   if (spec.launcher === 'k8s') {
-    throw new ConfigError('launcher k8s: ssl sweep runs Kubernetes sweeps with --dry-run only so far (every manifest of every trial stage, labelled); apply them with kubectl, or use launcher slurm, local or none', {
-      code: 'SWEEP_K8S',
-    });
+    const { whyNotK8s } = await import('./trial-k8s.js');
+    const why = whyNotK8s(spec);
+    if (why) throw new ConfigError(why, { code: 'SWEEP_K8S' });
   }
   const plan: SweepPlan = { file: spec.file, cfgOptions: o.cfgOptions ?? [], baseline: spec.baseline, updateBaseline: Boolean(o.updateBaseline), name: spec.name, launcher: spec.launcher, trials };
   if (!o.collectOnly) writeJson(join(out, sweepFiles.plan), plan);
@@ -138,6 +138,10 @@ export async function runSweep(o: SweepOptions): Promise<number> {
     if (spec.launcher === 'slurm') {
       const { runTrialsSlurm } = await import('./trial-slurm.js');
       const ended = await runTrialsSlurm({ spec, todo, attach, out, facts, progress, noWait: Boolean(o.noWait), arrayThrottle });
+      for (const s of ended) states.set(s.id, s);
+    } else if (spec.launcher === 'k8s') {
+      const { runTrialsK8s } = await import('./trial-k8s.js');
+      const ended = await runTrialsK8s({ spec, todo, attach, out, facts, progress, noWait: Boolean(o.noWait) });
       for (const s of ended) states.set(s.id, s);
     } else {
       if (o.noWait) progress.note(`--no-wait has no effect with launcher ${spec.launcher}: its trials run in this process's children`);

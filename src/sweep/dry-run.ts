@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { sanitizeName } from '../../launchers/k8s/names.js';
+import { CONFIG_MOUNT, CONTAINER, JOB_NAME_LABEL, WORK_MOUNT } from '../../launchers/k8s/pod.js';
 import { shellQuote } from '../../launchers/slurm/shell.js';
 import { LauncherError } from '../errors.js';
 import { runSsl } from './run-command.js';
-import { findStage, stageSlug } from './stages.js';
-import { launcherFlags, stageContext } from './trial-local.js';
+import { checkpointPath, findStage, stageSlug } from './stages.js';
+import { launcherFlags, stageContext, stageS3Prefix } from './trial-local.js';
 import { slurmTrainArgv, stageScript } from './trial-slurm.js';
 import type { SweepSpec, Trial } from './types.js';
 
@@ -50,14 +51,13 @@ function localDry(spec: SweepSpec, t: Trial, out: string): string {
     .map((_, i) => {
       const ctx = stageContext(spec, t, out, i);
       const argv = findStage(ctx.stage.name)!.argv(ctx);
-      if (ctx.stage.name === 'train' || findStage(ctx.stage.name)!.usesLauncher) argv.push(...launcherFlags(spec));
+      if (ctx.stage.name === 'train' || findStage(ctx.stage.name)!.usesLauncher) argv.push(...launcherFlags(spec, {}, { trial: t, stage: ctx.stage.name }));
       return `ssl ${argv.map(shellQuote).join(' ')}   # timeout ${ctx.stage.timeout} s`;
     })
     .join('\n');
 }
 
-async function dryTrain(argv: string[], scratch: string, t: Trial, what: string): Promise<string> {
-  const log = join(scratch, `${t.id}.dry.log`);
+async function dryTrain(argv: string[], log: string, t: Trial, what: string): Promise<string> {
   const r = await runSsl([...argv, '--dry-run'], { logPath: log, timeoutS: 120 });
   if (r.exitCode !== 0) {
     const { tailLines } = await import('./files.js');
@@ -67,7 +67,7 @@ async function dryTrain(argv: string[], scratch: string, t: Trial, what: string)
 }
 
 async function slurmDry(spec: SweepSpec, t: Trial, scratch: string, out: string): Promise<string> {
-  const text = [`## stage train: ssl train --launcher slurm submits (sbatch --parsable)`, await dryTrain(slurmTrainArgv(spec, t, scratch), scratch, t, 'slurm')];
+  const text = [`## stage train: ssl train --launcher slurm submits (sbatch --parsable)`, await dryTrain(slurmTrainArgv(spec, t, scratch), join(scratch, `${t.id}.dry.log`), t, 'slurm')];
   for (let i = 1; i < spec.stages.length; i++) {
     text.push(`## stage ${spec.stages[i]!.name}: sbatch --parsable --dependency=afterok:<job of the stage before> --kill-on-invalid-dep=yes`, stageScript(spec, t, scratch, i).text);
   }
@@ -75,22 +75,45 @@ async function slurmDry(spec: SweepSpec, t: Trial, scratch: string, out: string)
 }
 
 async function k8sDry(spec: SweepSpec, t: Trial, scratch: string, out: string): Promise<string> {
-  const name = k8sTrialJobName(spec, t);
-  const ctx0 = stageContext(spec, t, scratch, 0);
-  const argv = [...findStage('train')!.argv(ctx0), ...launcherFlags(spec, { 'job-name': name })];
-  const docs = parseAllDocuments(await dryTrain(argv, scratch, t, 'k8s')).map((d) => d.toJSON() as Obj).filter((d) => d && typeof d === 'object');
-  const objects = k8sStageObjects(spec, t, docs);
+  const objects = await k8sTrialObjects(spec, t, scratch, join(scratch, `${t.id}.dry.log`));
   return objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join('').replaceAll(scratch, out);
+}
+
+/**
+ * Every Kubernetes object of a trial ({@link k8sStageObjects}) from `ssl train --launcher k8s --dry-run` run with
+ * the trial's work dir under `out` (the dry run writes the resolved config there, as submission would).
+ */
+export async function k8sTrialObjects(spec: SweepSpec, t: Trial, out: string, log: string): Promise<Obj[]> {
+  const ctx0 = stageContext(spec, t, out, 0);
+  const argv = [...findStage('train')!.argv(ctx0), ...launcherFlags(spec, { 'job-name': k8sTrialJobName(spec, t) }, { trial: t, stage: 'train' })];
+  const docs = parseAllDocuments(await dryTrain(argv, log, t, 'k8s')).map((d) => d.toJSON() as Obj).filter((d) => d && typeof d === 'object');
+  return k8sStageObjects(spec, t, docs);
 }
 
 function addLabels(meta: Obj, labels: Record<string, string>): void {
   meta.labels = { ...(meta.labels ?? {}), ...labels };
 }
 
+/** A TrainJob has no pod template of its own (its runtime does): the later stages' pods get the trainer's image, env and volumes. */
+function trainJobTemplate(o: Obj): Obj {
+  const trainer = o.spec.trainer as Obj;
+  const pod = o.spec.runtimePatches?.[0]?.trainingRuntimeSpec?.template?.spec?.replicatedJobs?.[0]?.template?.spec?.template?.spec ?? {};
+  return {
+    spec: {
+      ...(pod.serviceAccountName ? { serviceAccountName: pod.serviceAccountName } : {}),
+      ...(pod.terminationGracePeriodSeconds ? { terminationGracePeriodSeconds: pod.terminationGracePeriodSeconds } : {}),
+      containers: [{ name: CONTAINER, image: trainer.image, command: trainer.command, env: trainer.env ?? [], volumeMounts: pod.containers?.[0]?.volumeMounts ?? [] }],
+      volumes: pod.volumes ?? [],
+    },
+  };
+}
+
 /**
  * The train stage's objects (as `ssl train --launcher k8s` builds them) labelled with the sweep, trial and
- * stage, with the stage timeout as activeDeadlineSeconds; then one batch/v1 Job per later stage running
- * that `ssl` command in the train pod's image, with the same config and work-dir volumes.
+ * stage, with the stage timeout as the job's deadline (PyTorchJob, Indexed Job); then one Indexed Job of one
+ * pod per later stage running that `ssl` command in the train pod's image, with the same config and work-dir
+ * volumes. A later stage reads the train stage's checkpoint from the trial's S3 prefix (the newest one there)
+ * when launcher_options.s3 is set, else from the work dir on the PVC.
  */
 export function k8sStageObjects(spec: SweepSpec, t: Trial, trainDocs: Obj[]): Obj[] {
   const sweep = labelValue(spec.name);
@@ -108,23 +131,35 @@ export function k8sStageObjects(spec: SweepSpec, t: Trial, trainDocs: Obj[]): Ob
       o.spec.activeDeadlineSeconds = spec.stages[0]!.timeout;
       addLabels((o.spec.template.metadata ??= {}), { ...base, [STAGE_LABEL]: 'train' });
       template = o.spec.template;
+    } else if (o.kind === 'TrainJob') {
+      template = trainJobTemplate(o);
     }
     objects.push(o);
   }
   if (!template) throw new LauncherError(`trial ${t.id}: ssl train --launcher k8s --dry-run printed no job`);
-  const train = objects.find((o) => o.kind === 'PyTorchJob' || o.kind === 'Job')!;
-  const configMount = (template.spec.containers[0].volumeMounts as Obj[]).find((m) => m.name === 'config')?.mountPath ?? '/etc/ssl-train';
-  const workMount = (template.spec.containers[0].volumeMounts as Obj[]).find((m) => m.name === 'workdir')?.mountPath ?? '/workspace';
+  const train = objects.find((o) => o.kind === 'PyTorchJob' || o.kind === 'Job' || o.kind === 'TrainJob')!;
+  const mounts = (template.spec.containers[0].volumeMounts ?? []) as Obj[];
+  const configMount = mounts.find((m) => m.name === 'config')?.mountPath ?? CONFIG_MOUNT;
+  const workMount = mounts.find((m) => m.name === 'workdir')?.mountPath ?? WORK_MOUNT;
   const cmap = objects.find((o) => o.kind === 'ConfigMap');
   const cfgFile = Object.keys(cmap?.data ?? {})[0] ?? 'config.yaml';
   const appDir = String(template.spec.containers[0].command?.[1] ?? '/opt/ssl/bin/ssl-agent.js').replace(/\/bin\/ssl-agent\.js$/, '');
-  const podWorkDir = `${workMount}/work`;
+  const podWorkDir = `${workMount}/${basename(stageContext(spec, t, '/', 0).workDir)}`;
+  const s3 = stageS3Prefix(spec, t, 'train');
+  const s3Endpoint = spec.launcherOptions['s3-endpoint'];
   for (let i = 1; i < spec.stages.length; i++) {
     const stage = spec.stages[i]!;
     const slug = stageSlug(stage.name);
     // the stage's own argv, with the paths as the pod sees them
     const ctx = { ...stageContext(spec, t, '/', i), workDir: podWorkDir };
-    const argv = findStage(stage.name)!.argv(ctx).map((a) => (a.endsWith('.json') && a.startsWith(podWorkDir) ? `${configMount}/${cfgFile}` : a));
+    const argv = findStage(stage.name)!.argv(ctx).map((a) => {
+      if (a.endsWith('.json') && a.startsWith(podWorkDir)) return `${configMount}/${cfgFile}`;
+      // "<prefix>/": the newest complete checkpoint the train stage uploaded there
+      if (s3 && a === checkpointPath(podWorkDir)) return `${s3}/`;
+      return a;
+    });
+    if (s3 && typeof s3Endpoint === 'string') argv.push('--s3-endpoint', s3Endpoint);
+    const name = `${train.metadata.name}-${slug}`.slice(0, 63).replace(/-+$/, '');
     const tpl = structuredClone(template);
     const c = tpl.spec.containers[0];
     c.command = ['node', `${appDir}/bin/run.js`];
@@ -133,18 +168,14 @@ export function k8sStageObjects(spec: SweepSpec, t: Trial, trainDocs: Obj[]): Ob
     c.env = (c.env ?? []).filter((e: Obj) => !/^(MASTER_|PET_)/.test(e.name));
     delete tpl.spec.subdomain;
     tpl.spec.restartPolicy = 'Never';
-    const labels = { ...base, [STAGE_LABEL]: slug, 'app.kubernetes.io/managed-by': 'ssl', 'app.kubernetes.io/component': 'evaluation' };
+    const labels = { ...base, [STAGE_LABEL]: slug, [JOB_NAME_LABEL]: name, 'app.kubernetes.io/managed-by': 'ssl', 'app.kubernetes.io/component': 'evaluation' };
     tpl.metadata = { labels };
     objects.push({
       apiVersion: 'batch/v1',
       kind: 'Job',
-      metadata: {
-        name: `${train.metadata.name}-${slug}`.slice(0, 63).replace(/-+$/, ''),
-        namespace: train.metadata.namespace,
-        labels,
-        annotations: { 'ssl/after': `${train.kind}/${train.metadata.name}` },
-      },
-      spec: { backoffLimit: 0, activeDeadlineSeconds: stage.timeout, ttlSecondsAfterFinished: 86400, template: tpl },
+      metadata: { name, namespace: train.metadata.namespace, labels, annotations: { 'ssl/after': `${train.kind}/${train.metadata.name}` } },
+      // one indexed pod: `ssl jobs status/logs` find it as they find a training pod
+      spec: { completionMode: 'Indexed', completions: 1, parallelism: 1, backoffLimit: 0, activeDeadlineSeconds: stage.timeout, ttlSecondsAfterFinished: 86400, template: tpl },
     });
   }
   return objects;

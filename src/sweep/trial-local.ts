@@ -9,10 +9,27 @@ export interface TrialEvents {
   onStage?(trial: Trial, stage: string): void;
 }
 
-/** Launcher flags of `ssl train` from the sweep's launcher and launcher_options. */
-export function launcherFlags(spec: SweepSpec, extra: Record<string, unknown> = {}): string[] {
+/**
+ * The S3 prefix of one stage of one trial under `launcher_options.s3`: `<s3>/<sweep>/<trial>` for train,
+ * `<s3>/<sweep>/<trial>/<stage>` for a later stage that uploads (eval linear), so that no two trials (and no
+ * stage and its train) write checkpoints under one prefix.
+ */
+export function stageS3Prefix(spec: SweepSpec, trial: Trial, stage: string): string | undefined {
+  const base = spec.launcherOptions.s3;
+  if (typeof base !== 'string' || base === '') return undefined;
+  const trialPrefix = `${base.replace(/\/+$/, '')}/${spec.name}/${trial.id}`;
+  return stage === 'train' ? trialPrefix : `${trialPrefix}/${stageSlug(stage)}`;
+}
+
+/**
+ * Launcher flags of `ssl train` (or of a stage that launches, as eval linear) from the sweep's launcher and
+ * launcher_options; `at` gives `--s3` its per-trial prefix ({@link stageS3Prefix}).
+ */
+export function launcherFlags(spec: SweepSpec, extra: Record<string, unknown> = {}, at?: { trial: Trial; stage: string }): string[] {
   const out = spec.launcher === 'none' ? [] : ['--launcher', spec.launcher];
-  for (const [k, v] of Object.entries({ ...spec.launcherOptions, ...extra })) {
+  const s3 = at ? stageS3Prefix(spec, at.trial, at.stage) : undefined;
+  const options: Record<string, unknown> = { ...spec.launcherOptions, ...(s3 ? { s3 } : {}), ...extra };
+  for (const [k, v] of Object.entries(options)) {
     if (v === false || v === undefined || v === null) continue;
     if (v === true) out.push(`--${k}`);
     else if (Array.isArray(v)) for (const x of v) out.push(`--${k}`, String(x));
@@ -30,7 +47,9 @@ export function newTrialState(trial: Trial): TrialState {
 
 export const stageContext = (spec: SweepSpec, trial: Trial, out: string, stageIndex: number): StageContext => {
   const dir = trialDir(out, trial.id);
-  return { spec, trial, stage: spec.stages[stageIndex]!, trialDir: dir, workDir: join(dir, 'work') };
+  // a pod's work dir is /workspace/<basename of this>: one per trial on a shared PVC
+  const work = spec.launcher === 'k8s' ? `work-${trial.id}` : 'work';
+  return { spec, trial, stage: spec.stages[stageIndex]!, trialDir: dir, workDir: join(dir, work) };
 };
 
 /**
@@ -52,7 +71,7 @@ export async function runTrialLocal(
     const ctx = stageContext(spec, trial, out, i);
     const kind = findStage(ctx.stage.name)!;
     const argv = kind.argv(ctx);
-    if (kind.usesLauncher || kind.name === 'train') argv.push(...launcherFlags(spec));
+    if (kind.usesLauncher || kind.name === 'train') argv.push(...launcherFlags(spec, {}, { trial, stage: ctx.stage.name }));
     const st: StageState = { name: ctx.stage.name, status: 'running', startedAt: new Date().toISOString() };
     state.stages.push(st);
     writeTrialState(out, state);

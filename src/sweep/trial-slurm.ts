@@ -59,7 +59,7 @@ export function slurmTrainArgv(spec: SweepSpec, trial: Trial, out: string): stri
   const ctx = stageContext(spec, trial, out, 0);
   const extra: Record<string, unknown> = { 'job-name': `${spec.name}-${trial.id}` };
   if (spec.launcherOptions.time === undefined) extra.time = slurmMinutes(ctx.stage.timeout);
-  return [...findStage('train')!.argv(ctx), ...launcherFlags(spec, extra)];
+  return [...findStage('train')!.argv(ctx), ...launcherFlags(spec, extra, { trial, stage: 'train' })];
 }
 
 /**

@@ -22,7 +22,7 @@ export default class EvalKnn extends SslCommand {
   static override flags = {
     ...evalLaunchFlags,
     'work-dir': Flags.string({ description: 'Where WORK_DIR/eval/knn.json goes (the job\'s files in WORK_DIR/eval/knn/); default with a launcher: from the config, then work_dirs/<config path>' }),
-    checkpoint: Flags.string({ description: 'Checkpoint (.ckpt) to evaluate; omit for random initialisation' }),
+    checkpoint: Flags.string({ description: 'Checkpoint (.ckpt, .pth) to evaluate, a local path or s3:// (s3://bucket/run/ ending in "/": the newest checkpoint there); omit for random initialisation' }),
     k: Flags.integer({ description: 'Neighbours (default: knn.k in the config, else 20)' }),
     temperature: Flags.string({ description: 'Softmax temperature of the votes (default: knn.temperature, else 0.07)' }),
     backend: Flags.string({ description: 'TensorFlow.js backend', options: ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'], env: 'SSL_BACKEND' }),
@@ -57,7 +57,7 @@ export default class EvalKnn extends SslCommand {
     const { dirname, resolve } = await import('node:path');
     for (const w of (await importCustomModules(cfg.custom_imports, dirname(resolve(args.config)))).warnings) this.logToStderr(`Warning: ${w}`);
     const r = await evaluateKnn(cfg, {
-      checkpoint: flags.checkpoint, k: flags.k, temperature, backend: flags.backend, seed: flags.seed, threads: flags.threads,
+      checkpoint: flags.checkpoint, k: flags.k, temperature, backend: flags.backend, seed: flags.seed, threads: flags.threads, s3Endpoint: flags['s3-endpoint'],
       log: (m) => this.logToStderr(m),
     });
     if (flags['work-dir']) {

@@ -3,7 +3,7 @@ import { SslCommand } from '../../cli/ssl-command.js';
 
 export default class SweepCollect extends SslCommand {
   static override description =
-    'Gather the results of a sweep submitted with --no-wait (or whose driver was stopped): waits for its Slurm jobs, collects metrics, writes the reports and exits as ssl sweep would (0, 1 regression, 3 failed)';
+    'Gather the results of a sweep submitted with --no-wait (or whose driver was stopped): waits for its Slurm or Kubernetes jobs (creating the Kubernetes stages that follow a finished one), collects metrics, writes the reports and exits as ssl sweep would (0, 1 regression, 3 failed)';
 
   static override examples = ['<%= config.bin %> <%= command.id %> work_dirs/sweeps/synthetic-smoke'];
 

@@ -12,6 +12,7 @@ export default class Sweep extends SslCommand {
     '<%= config.bin %> <%= command.id %> configs/sweeps/fmnist.yaml --update-baseline --baseline benchmarks/baselines/fmnist.json',
     '<%= config.bin %> <%= command.id %> SWEEP.yaml --cfg-options launcher=slurm launcher_options.partition=debug --no-wait',
     '<%= config.bin %> <%= command.id %> SWEEP.yaml --cfg-options launcher=slurm --slurm-array --array-throttle 4 --no-wait',
+    '<%= config.bin %> <%= command.id %> SWEEP.yaml --cfg-options launcher=k8s launcher_options.s3=s3://sweeps/nightly launcher_options.image=registry.example/ssl:1 --no-wait',
   ];
 
   static override args = {
@@ -26,7 +27,7 @@ export default class Sweep extends SslCommand {
     'retry-failed': Flags.boolean({ description: 'Run trials that failed or timed out before again (otherwise they are reported as they were)', default: false }),
     'slurm-array': Flags.boolean({ description: 'Slurm: submit each stage as one job array over the trials (sbatch --array; a stage waits on the previous one task by task, --dependency=aftercorr); trials must be one task each', default: false }),
     'array-throttle': Flags.integer({ description: "With --slurm-array: at most N tasks of a stage run at once (sbatch --array=...%N; default the sweep's max_parallel)", min: 1 }),
-    'no-wait': Flags.boolean({ description: 'Slurm: exit after submitting; gather later with ssl sweep collect DIR', default: false }),
+    'no-wait': Flags.boolean({ description: 'Slurm, Kubernetes: exit after submitting; gather later with ssl sweep collect DIR (on Kubernetes it also starts the stages after train)', default: false }),
     'cfg-options': Flags.string({ description: 'Override sweep-file settings: key=value, dotted keys (repeatable)', multiple: true }),
   };
 
