@@ -11,11 +11,11 @@ import { downloadToDir, listObjects } from '../storage/remote-checkpoints.js';
 import { formatS3Uri, parseS3Uri } from '../storage/uri.js';
 import { pool } from './driver.js';
 import { STAGE_LABEL, k8sTrialObjects } from './dry-run.js';
-import { runFacts } from './facts.js';
-import { appendLine, readTrialState, sweepFiles, trialDir, writeAtomic, writeTrialState } from './files.js';
+import { readTrialState, trialDir, writeAtomic, writeTrialState } from './files.js';
 import type { SweepProgress } from './progress.js';
-import { findStage, stageSlug } from './stages.js';
+import { stageSlug } from './stages.js';
 import { newTrialState, stageContext, stageS3Prefix } from './trial-local.js';
+import { finishTrial, recordStageSucceeded, stageDone } from './trial-record.js';
 import type { StageState, SweepSpec, Trial, TrialState } from './types.js';
 
 type Obj = Record<string, any>;
@@ -174,14 +174,9 @@ export async function waitTrialK8s(spec: SweepSpec, trial: Trial, out: string, p
       const log = await podLog(launcher, st.jobId!);
       writeAtomic(st.log ?? join(ctx.trialDir, `${stageSlug(st.name)}.log`), log || `${js.logTail?.lines.join('\n') ?? ''}\n`);
       if (js.state === 'SUCCEEDED') {
-        st.exitCode = 0;
         try {
           if (st.name === 'train') await fetchTrainLogs(spec, trial, ctx.workDir);
-          st.metrics = findStage(st.name)!.collect(ctx, st.name === 'train' ? '' : log);
-          st.status = 'done';
-          Object.assign(state.metrics, st.metrics);
-          if (st.name === 'train') state.facts = { ...state.facts, ...runFacts(ctx.workDir) };
-          appendLine(join(out, sweepFiles.results), { trial: trial.id, label: trial.label, stage: st.name, seconds: st.seconds, metrics: st.metrics, job: st.jobId, ...state.facts });
+          recordStageSucceeded(out, state, st, ctx, st.name === 'train' ? '' : log);
         } catch (e) {
           st.status = 'failed';
           state.error = `${st.name}: ${(e as Error).message}`;
@@ -198,20 +193,13 @@ export async function waitTrialK8s(spec: SweepSpec, trial: Trial, out: string, p
       break;
     }
     writeTrialState(out, state);
-    if (st.status !== 'done') {
+    if (!stageDone(st)) {
       state.status = st.status;
       for (const later of state.stages.slice(i + 1)) later.status = 'failed';
       break;
     }
   }
-  if (state.status === 'running') {
-    state.status = 'done';
-    state.metrics.wall_time = state.stages.reduce((a, s) => a + (s.seconds ?? 0), 0);
-    appendLine(join(out, sweepFiles.results), { trial: trial.id, label: trial.label, stage: 'trial', metrics: state.metrics, ...state.facts });
-  }
-  state.endedAt = new Date().toISOString();
-  writeTrialState(out, state);
-  return state;
+  return finishTrial(out, state);
 }
 
 /** Submits `todo` (all at once with --no-wait, else at most max_parallel trials in flight) and waits for them and `attach`. */

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { appendLine, sweepFiles, trialDir, writeTrialState } from './files.js';
 import { runFacts } from './facts.js';
 import { runSsl } from './run-command.js';
+import { finishTrial } from './trial-record.js';
 import { findStage, stageSlug, type StageContext } from './stages.js';
 import type { StageState, SweepSpec, Trial, TrialState } from './types.js';
 
@@ -113,12 +114,5 @@ export async function runTrialLocal(
     }
     appendLine(join(out, sweepFiles.results), { trial: trial.id, label: trial.label, stage: ctx.stage.name, seconds: r.seconds, metrics: result.metrics, ...state.facts });
   }
-  if (state.status === 'running') {
-    state.status = 'done';
-    state.metrics.wall_time = state.stages.reduce((a, s) => a + (s.seconds ?? 0), 0);
-    appendLine(join(out, sweepFiles.results), { trial: trial.id, label: trial.label, stage: 'trial', metrics: state.metrics, ...state.facts });
-  }
-  state.endedAt = new Date().toISOString();
-  writeTrialState(out, state);
-  return state;
+  return finishTrial(out, state);
 }

@@ -7,12 +7,12 @@ import { writeJobRecord } from '../../launchers/slurm/records.js';
 import { shellQuote } from '../../launchers/slurm/shell.js';
 import { LauncherError } from '../errors.js';
 import { pool } from './driver.js';
-import { runFacts } from './facts.js';
-import { appendLine, readTrialState, sweepFiles, trialDir, writeTrialState } from './files.js';
+import { readTrialState, trialDir, writeTrialState } from './files.js';
 import type { SweepProgress } from './progress.js';
 import { runSsl, sslEntry } from './run-command.js';
 import { findStage, stageSlug } from './stages.js';
 import { launcherFlags, newTrialState, stageContext } from './trial-local.js';
+import { finishTrial, recordStageSucceeded, stageDone } from './trial-record.js';
 import type { StageState, SweepSpec, Trial, TrialState } from './types.js';
 
 const POLL_MS = Number(process.env.SSL_SWEEP_POLL_MS ?? 2000);
@@ -121,14 +121,9 @@ export async function waitTrialSlurm(spec: SweepSpec, trial: Trial, out: string,
       if (js.state === 'SUCCEEDED') {
         st.endedAt = new Date().toISOString();
         st.seconds = st.startedAt ? (Date.parse(st.endedAt) - Date.parse(st.startedAt)) / 1000 : undefined;
-        st.exitCode = 0;
         try {
           const stdout = st.name === 'train' ? '' : readFileSync(join(ctx.trialDir, `${stageSlug(st.name)}.out`), 'utf8');
-          st.metrics = findStage(st.name)!.collect(ctx, stdout);
-          st.status = 'done';
-          Object.assign(state.metrics, st.metrics);
-          if (st.name === 'train') state.facts = { ...state.facts, ...runFacts(ctx.workDir) };
-          appendLine(join(out, sweepFiles.results), { trial: trial.id, label: trial.label, stage: st.name, seconds: st.seconds, metrics: st.metrics, job: st.jobId, ...state.facts });
+          recordStageSucceeded(out, state, st, ctx, stdout);
         } catch (e) {
           st.status = 'failed';
           state.error = `${st.name}: ${(e as Error).message}`;
@@ -144,7 +139,7 @@ export async function waitTrialSlurm(spec: SweepSpec, trial: Trial, out: string,
       await sleep(POLL_MS);
     }
     writeTrialState(out, state);
-    if (st.status !== 'done') {
+    if (!stageDone(st)) {
       state.status = st.status;
       // the later stages wait on this one (afterok): cancel them instead of leaving them pending
       for (const later of state.stages.slice(i + 1)) {
@@ -154,13 +149,7 @@ export async function waitTrialSlurm(spec: SweepSpec, trial: Trial, out: string,
       break;
     }
   }
-  if (state.status === 'running') {
-    state.status = 'done';
-    state.metrics.wall_time = state.stages.reduce((a, s) => a + (s.seconds ?? 0), 0);
-  }
-  state.endedAt = new Date().toISOString();
-  writeTrialState(out, state);
-  return state;
+  return finishTrial(out, state);
 }
 
 /** Submits `todo` (all at once with --no-wait, else at most max_parallel trials in flight) and waits for them and `attach`. */

@@ -43,14 +43,16 @@ function ssl(args: string[], env: Record<string, string>): Promise<{ code: numbe
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('--no-wait submits the train jobs; collect runs kNN per trial and reports; a rerun submits nothing', async () => {
-    cluster = await new FakeCluster({ pytorchJobCrd: false, imageRoot: { '/opt/ssl': ROOT }, workRoot: join(tmp, 'cluster'), startDelayMs: 100 }).start();
-    cluster.addSecret('default', 's3-creds', { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
-    const kubeconfig = cluster.writeKubeconfig(join(tmp, 'kubeconfig'));
+  /** The fake cluster (started once), a sweep of SIMCLR over `matrix` on it, and the driver's environment. */
+  async function k8sSweep(name: string, matrix: Record<string, unknown[]>): Promise<{ file: string; out: string; env: Record<string, string> }> {
+    if (!cluster) {
+      cluster = await new FakeCluster({ pytorchJobCrd: false, imageRoot: { '/opt/ssl': ROOT }, workRoot: join(tmp, 'cluster'), startDelayMs: 100 }).start();
+      cluster.addSecret('default', 's3-creds', { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
+    }
     const { file, dir } = sweepDir({
-      name: 'k8s-smoke',
+      name,
       configs: [SIMCLR],
-      matrix: { 'optimizer.lr': [0.05, 0.1] },
+      matrix,
       stages: [{ name: 'train', args: ['--seed', '0', '--threads', '1'] }, 'eval knn'],
       launcher: 'k8s',
       launcher_options: { image: 'ssl:test', 's3-secret': 's3-creds', s3: 's3://sweeps/runs', 's3-endpoint': s3.endpoint },
@@ -58,9 +60,13 @@ function ssl(args: string[], env: Record<string, string>): Promise<{ code: numbe
       timeout: 300,
       metrics: ['knn.top1', 'loss', 'wall_time'],
     });
-    const out = join(dir, 'out');
     // the driver's own S3 access (the pods get theirs from the Secret)
-    const env = { KUBECONFIG: kubeconfig, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', SSL_SWEEP_POLL_MS: '200' };
+    const env = { KUBECONFIG: cluster.writeKubeconfig(join(tmp, 'kubeconfig')), AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', SSL_SWEEP_POLL_MS: '200' };
+    return { file, out: join(dir, 'out'), env };
+  }
+
+  test('--no-wait submits the train jobs; collect runs kNN per trial and reports; a rerun submits nothing', async () => {
+    const { file, out, env } = await k8sSweep('k8s-smoke', { 'optimizer.lr': [0.05, 0.1] });
 
     const submitted = await ssl(['sweep', file, '--out', out, '--no-wait'], env);
     expect({ code: submitted.code, stderr: submitted.code === 0 ? '' : submitted.stderr }).toEqual({ code: 0, stderr: '' });
@@ -75,7 +81,7 @@ function ssl(args: string[], env: Record<string, string>): Promise<{ code: numbe
       expect(knn.spec.template.spec.containers[0].args).toEqual(expect.arrayContaining(['--checkpoint', `s3://sweeps/runs/k8s-smoke/${id}/`]));
     }
     // only the train jobs exist until collect sees them succeed
-    expect(cluster.list('jobs', 'default').map((j) => j.metadata.labels['ssl/stage']).sort()).toEqual(['train', 'train']);
+    expect(cluster!.list('jobs', 'default').map((j) => j.metadata.labels['ssl/stage']).sort()).toEqual(['train', 'train']);
 
     const collected = await ssl(['sweep', 'collect', out], env);
     expect({ code: collected.code, stderr: collected.code === 0 ? '' : collected.stderr.slice(-3000) }).toEqual({ code: 0, stderr: '' });
@@ -96,7 +102,7 @@ function ssl(args: string[], env: Record<string, string>): Promise<{ code: numbe
     // the run facts come from the JSON log the train pods uploaded: each trial ran its own lr
     const trialRows = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Obj).filter((r) => r.stage === 'trial');
     expect(trialRows.map((r) => [r.label.match(/optimizer.lr=([\d.]+)/)?.[1], r.lr]).sort()).toEqual([['0.05', 0.05], ['0.1', 0.1]]);
-    const jobs = cluster.list('jobs', 'default');
+    const jobs = cluster!.list('jobs', 'default');
     expect(jobs.map((j) => `${j.metadata.labels['ssl/trial']} ${j.metadata.labels['ssl/stage']}`).sort()).toEqual(ids.flatMap((id: string) => [`${id} eval-knn`, `${id} train`]).sort());
     // each trial trained under its own prefix
     const c = s3.client();
@@ -107,26 +113,12 @@ function ssl(args: string[], env: Record<string, string>): Promise<{ code: numbe
     const rerun = await ssl(['sweep', file, '--out', out], env);
     expect(rerun.code).toBe(0);
     expect(rerun.stderr.match(/finished earlier, skipped/g)).toHaveLength(2);
-    expect(cluster.list('jobs', 'default')).toHaveLength(4);
+    expect(cluster!.list('jobs', 'default')).toHaveLength(4);
   }, 300_000);
 
   test('without --no-wait: runs to the end; a trial whose train pod fails: exit 3, its pod log kept, no kNN job; the other completes', async () => {
-    cluster ??= await new FakeCluster({ pytorchJobCrd: false, imageRoot: { '/opt/ssl': ROOT }, workRoot: join(tmp, 'cluster'), startDelayMs: 100 }).start();
-    cluster.addSecret('default', 's3-creds', { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
-    const kubeconfig = cluster.writeKubeconfig(join(tmp, 'kubeconfig'));
-    const { file, dir } = sweepDir({
-      name: 'k8s-fail',
-      configs: [SIMCLR],
-      matrix: { 'model.backbone.depth': [18, 19] },
-      stages: [{ name: 'train', args: ['--seed', '0', '--threads', '1'] }, 'eval knn'],
-      launcher: 'k8s',
-      launcher_options: { image: 'ssl:test', 's3-secret': 's3-creds', s3: 's3://sweeps/runs', 's3-endpoint': s3.endpoint },
-      max_parallel: 2,
-      timeout: 300,
-      metrics: ['knn.top1', 'loss'],
-    });
-    const out = join(dir, 'out');
-    const r = await ssl(['sweep', file, '--out', out], { KUBECONFIG: kubeconfig, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', SSL_SWEEP_POLL_MS: '200' });
+    const { file, out, env } = await k8sSweep('k8s-fail', { 'model.backbone.depth': [18, 19] });
+    const r = await ssl(['sweep', file, '--out', out], env);
     expect({ code: r.code, stderr: r.code === 3 ? '' : r.stderr.slice(-3000) }).toEqual({ code: 3, stderr: '' });
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(s.trials.map((t: Obj) => t.status)).toEqual(['done', 'failed']);
@@ -137,7 +129,7 @@ function ssl(args: string[], env: Record<string, string>): Promise<{ code: numbe
     expect(readFileSync(join(out, 'trials', bad, 'train.log'), 'utf8')).toContain('invalid depth 19');
     expect(readFileSync(join(out, 'summary.md'), 'utf8')).toContain('invalid depth 19');
     // no kNN job for the failed trial
-    const stages = cluster.list('jobs', 'default').filter((j) => j.metadata.labels['ssl/sweep'] === 'k8s-fail').map((j) => `${j.metadata.labels['ssl/trial']} ${j.metadata.labels['ssl/stage']}`);
+    const stages = cluster!.list('jobs', 'default').filter((j) => j.metadata.labels['ssl/sweep'] === 'k8s-fail').map((j) => `${j.metadata.labels['ssl/trial']} ${j.metadata.labels['ssl/stage']}`);
     expect(stages.sort()).toEqual([`${s.trials[0].id} eval-knn`, `${s.trials[0].id} train`, `${bad} train`].sort());
   }, 300_000);
 
