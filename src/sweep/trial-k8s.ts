@@ -55,6 +55,21 @@ function request(objects: Obj[], options: K8sOptions): K8sRequest {
 }
 
 /**
+ * Creates a stage's objects. Its job's name is fixed by the sweep and trial, so "already exists" means a
+ * driver stopped between creating it and recording it: that job is this stage's, and is re-attached.
+ */
+async function createStage(launcher: K8sLauncher, req: K8sRequest): Promise<string> {
+  try {
+    return (await launcher.submitRequest(req)).id;
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'K8S_CONFLICT') throw e;
+    const id = `${req.namespace}/${req.kind}/${req.jobName}`;
+    await launcher.status(id);
+    return id;
+  }
+}
+
+/**
  * Submits a trial's train stage: `ssl train --launcher k8s --dry-run` builds its objects (with the sweep's
  * labels, `ssl/sweep`, `ssl/trial`, `ssl/stage`), which are written to `k8s.yaml` in the trial folder and
  * created. The later stages' Indexed Jobs are created by {@link waitTrialK8s} when the stage before succeeds
@@ -69,8 +84,8 @@ export async function submitTrialK8s(spec: SweepSpec, trial: Trial, out: string,
   try {
     const objects = await k8sTrialObjects(spec, trial, out, join(dir, 'train.submit.log'));
     writeAtomic(join(dir, K8S_OBJECTS_FILE), objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join(''));
-    const handle = await launcher.submitRequest(request(objects.filter((o) => stageOf(o) === 'train'), options));
-    state.stages.push({ name: 'train', status: 'pending', jobId: handle.id, log: join(dir, 'train.log') });
+    const jobId = await createStage(launcher, request(objects.filter((o) => stageOf(o) === 'train'), options));
+    state.stages.push({ name: 'train', status: 'pending', jobId, log: join(dir, 'train.log') });
   } catch (e) {
     state.status = 'failed';
     state.error = `train was not submitted: ${(e as Error).message}`;
@@ -121,7 +136,7 @@ async function submitStage(spec: SweepSpec, trial: Trial, out: string, st: Stage
   const docs = parseAllDocuments(readFileSync(join(trialDir(out, trial.id), K8S_OBJECTS_FILE), 'utf8')).map((d) => d.toJSON() as Obj);
   const job = docs.find((d) => d && isJob(d) && stageOf(d) === stageSlug(st.name));
   if (!job) throw new Error(`${K8S_OBJECTS_FILE} has no job of stage ${st.name}`);
-  return (await launcher.submitRequest(request([job], options))).id;
+  return createStage(launcher, request([job], options));
 }
 
 function ended(js: JobStatus, st: StageState, timeoutS: number): boolean {

@@ -80,6 +80,11 @@ function ssl(args: string[], env: Record<string, string>): Promise<{ code: numbe
       const knn = objects.find((o) => o.kind === 'Job' && o.metadata.labels['ssl/stage'] === 'eval-knn')!;
       expect(knn.spec.template.spec.containers[0].args).toEqual(expect.arrayContaining(['--checkpoint', `s3://sweeps/runs/k8s-smoke/${id}/`]));
     }
+    // a driver stopped after creating a trial's job but before recording it: the rerun finds the job and re-attaches
+    rmSync(join(out, 'trials', ids[0], 'state.json'));
+    const again = await ssl(['sweep', file, '--out', out, '--no-wait'], env);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain(`${ids[0]} submitted: train default/indexed-job/k8s-smoke-${ids[0]}`);
     // only the train jobs exist until collect sees them succeed
     expect(cluster!.list('jobs', 'default').map((j) => j.metadata.labels['ssl/stage']).sort()).toEqual(['train', 'train']);
 
