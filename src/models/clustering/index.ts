@@ -6,6 +6,7 @@ import { picEntry } from './pic.js';
 export type { ClusteringTool, ClusterOptions } from './clustering-tool.js';
 export { featureMatrix, type FeatureMatrix } from './feature-matrix.js';
 export { runKmeans, type KmeansOptions, type KmeansResult } from './faiss-kmeans.js';
+export { sklearnKmeans, type SklearnKmeansOptions } from './sklearn-kmeans.js';
 export { Kmeans } from './kmeans.js';
 export { PIC } from './pic.js';
 export { PCAWhitening } from './pca-whitening.js';

@@ -1,7 +1,7 @@
 import { ConfigError } from '../../errors.js';
 import { Module } from '../../engine/module.js';
 import { tf } from '../../engine/tf.js';
-import { featureMatrix, runKmeans } from '../clustering/index.js';
+import { featureMatrix, sklearnKmeans } from '../clustering/index.js';
 import { REQUIRED, defineComponent } from '../../registry/index.js';
 
 /** x / (‖x‖₂ + 1e-10) of every `d`-wide row of `a`, in place (MMSelfSup's ODC normalisation). */
@@ -172,9 +172,10 @@ export class ODCMemory extends Module {
       const feats = new Float32Array(members.length * d);
       members.forEach((i, r) => feats.set(this.featureBank.subarray(i * d, (i + 1) * d), r * d));
       if (feats.some((v) => Number.isNaN(v))) throw new Error('ODCMemory: NaN in the features of the largest cluster');
-      // MMSelfSup: sklearn KMeans(n_clusters=2, random_state=0, max_iter=20); here the clustering library's
-      // k-means from a fixed seed (the same split on every rank); a one-sided split falls back to halves
-      const { labels } = runKmeans(featureMatrix(feats, members.length, d), 2, { niter: 20, seed: 0 });
+      // MMSelfSup: sklearn KMeans(n_clusters=2, random_state=0, max_iter=20), i.e. the best of 10 k-means++
+      // runs (a single run from random points often splits off a sliver, which comes back as a small
+      // cluster); a fixed seed gives the same split on every rank; a one-sided split falls back to halves
+      const { labels } = sklearnKmeans(featureMatrix(feats, members.length, d), 2, { maxIter: 20, seed: 0 });
       let second = members.filter((_, r) => labels[r] === 1);
       if (second.length === 0 || second.length === members.length) {
         log?.('Warning: kmeans partition fails, resort to random partition.');

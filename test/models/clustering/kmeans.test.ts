@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { initBackend } from '../../../src/engine/backend.js';
-import { CLUSTERING, Kmeans, PCAWhitening, buildClustering, featureMatrix, preprocessFeatures, runKmeans } from '../../../src/models/clustering/index.js';
+import { CLUSTERING, Kmeans, PCAWhitening, buildClustering, featureMatrix, preprocessFeatures, runKmeans, sklearnKmeans } from '../../../src/models/clustering/index.js';
 import type { FeatureMatrix } from '../../../src/models/clustering/index.js';
 
 const ref = JSON.parse(readFileSync(new URL('../../fixtures/clustering/sklearn.json', import.meta.url), 'utf8'));
@@ -143,4 +143,16 @@ test('PIC separates well-separated blobs and numbers the clusters 0..C-1', () =>
     const blobsOf = new Set([...labels.keys()].filter((i) => labels[i] === c).map((i) => Math.floor(i / 30)));
     expect(blobsOf.size).toBe(1);
   }
+});
+
+test("ODCMemory's split: sklearnKmeans(2) equals scikit-learn's KMeans(2, random_state=0, max_iter=20) on a largest cluster's features", () => {
+  const { n, d } = ref.split2;
+  const x = featureMatrix(Float32Array.from(ref.split2.x), n, d);
+  const { labels, inertia: got } = sklearnKmeans(x, 2, { maxIter: 20, seed: 0 });
+  expect(Math.abs(got - ref.split2.inertia) / ref.split2.inertia).toBeLessThan(1e-4);
+  // the same partition, whichever side is called 0
+  const same = labels.reduce((a, l, i) => a + (l === ref.split2.labels[i] ? 1 : 0), 0);
+  expect(Math.max(same, n - same)).toBe(n);
+  const smaller = Math.min(...[0, 1].map((c) => labels.filter((l) => l === c).length));
+  expect(smaller).toBe(ref.split2.smaller);
 });
