@@ -23,6 +23,8 @@ type Obj = Record<string, any>;
 const POLL_MS = Number(process.env.SSL_SWEEP_POLL_MS ?? 2000);
 /** Every object of a trial as submitted (train) or to be submitted (later stages): the exact request. */
 export const K8S_OBJECTS_FILE = 'k8s.yaml';
+/** Consecutive failed status reads (API server unreachable) before a stage counts as failed. */
+const STATUS_RETRIES = 10;
 /** A stage still running this long after its timeout (a TrainJob has no deadline field) is cancelled. */
 const DEADLINE_GRACE_S = 60;
 
@@ -164,11 +166,18 @@ export async function waitTrialK8s(spec: SweepSpec, trial: Trial, out: string, p
     }
     writeTrialState(out, state);
     let announced = false;
+    let unreachable = 0;
     while (st.status !== 'failed') {
       let js: JobStatus;
       try {
         js = await launcher.status(st.jobId!);
+        unreachable = 0;
       } catch (e) {
+        // the job keeps running while the API server is briefly unreachable; a deleted job is final
+        if ((e as { code?: string }).code !== 'K8S_NOT_FOUND' && ++unreachable < STATUS_RETRIES) {
+          await sleep(POLL_MS);
+          continue;
+        }
         st.status = 'failed';
         state.error = `${st.name} (${st.jobId}): ${(e as Error).message}`;
         break;
