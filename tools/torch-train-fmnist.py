@@ -691,6 +691,9 @@ class ODC(DeepCluster):
                 mb.centroids[c, :] = mb.feature_bank[members, :].mean(dim=0)
 
 
+KMEANS_INIT = 'k-means++'
+
+
 def kmeans(feats, k, pca_dim, seed):
     """MMSelfSup Kmeans.cluster: preprocess_features (PCA-whitening to pca_dim, eigen_power -0.5, then
     row L2) and k-means with 20 iterations; scikit-learn's PCA(whiten=True) and KMeans(n_init=1) stand in
@@ -703,7 +706,8 @@ def kmeans(feats, k, pca_dim, seed):
     x = x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-10)
     if k > len(x):
         fail(f'Kmeans: k ({k}) is larger than the number of samples ({len(x)})')
-    return KMeans(n_clusters=k, n_init=1, max_iter=20, random_state=seed).fit(x).labels_
+    # faiss starts from k random rows; scikit-learn's default is k-means++ (--kmeans-init)
+    return KMeans(n_clusters=k, n_init=1, max_iter=20, random_state=seed, init=KMEANS_INIT).fit(x).labels_
 
 
 ALGORITHMS = {'SimCLR': SimCLR, 'RotationPred': RotationPred, 'NPID': NPID, 'DenseCL': DenseCL, 'SwAV': SwAV,
@@ -839,7 +843,11 @@ def main():
     ap.add_argument('--knn-bank', type=int, default=10000, help='bank images, evenly spaced over train (0 = all 60k)')
     ap.add_argument('--knn-query', type=int, default=2000, help='query images, evenly spaced over test (0 = all 10k)')
     ap.add_argument('--cfg-options', nargs='*', default=[], help='passed to `ssl config show`')
+    ap.add_argument('--kmeans-init', default='k-means++', choices=['k-means++', 'random'],
+                    help="DeepCluster/ODC clustering's start: scikit-learn's k-means++ or k random rows as faiss")
     a = ap.parse_args()
+    global KMEANS_INIT
+    KMEANS_INIT = a.kmeans_init
     if a.threads < 1:
         fail('--threads must be at least 1')
     torch.set_num_threads(a.threads)
