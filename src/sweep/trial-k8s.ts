@@ -5,7 +5,8 @@ import { Writable } from 'node:stream';
 import { parseAllDocuments, stringify } from 'yaml';
 import { K8sLauncher, type K8sRequest } from '../../launchers/k8s/k8s-launcher.js';
 import { k8sOptionsFromFlags, type K8sKind, type K8sOptions } from '../../launchers/k8s/options.js';
-import type { JobStatus } from '../../launchers/launcher.js';
+import { formatJobId } from '../../launchers/k8s/status.js';
+import { TERMINAL_STATES, type JobStatus } from '../../launchers/launcher.js';
 import { createS3Client } from '../storage/client.js';
 import { downloadToDir, listObjects } from '../storage/remote-checkpoints.js';
 import { formatS3Uri, parseS3Uri } from '../storage/uri.js';
@@ -35,7 +36,8 @@ const KIND_OF: Record<string, K8sKind> = { PyTorchJob: 'pytorchjob', TrainJob: '
  * cluster, so it reads what the pods wrote from S3: each trial's JSON log (the train metrics) and checkpoint.
  */
 export function whyNotK8s(spec: SweepSpec): string | undefined {
-  if (!stageS3Prefix(spec, { id: 'x' } as Trial, 'train')) {
+  const s3 = spec.launcherOptions.s3;
+  if (typeof s3 !== 'string' || s3 === '') {
     return 'launcher k8s: ssl sweep reads each trial\'s logs and checkpoint from S3; set launcher_options.s3: s3://bucket/prefix (trial T writes under <prefix>/<sweep name>/T)';
   }
   const other = spec.stages.slice(1).find((s) => s.name !== 'eval knn');
@@ -65,8 +67,11 @@ async function createStage(launcher: K8sLauncher, req: K8sRequest): Promise<stri
     return (await launcher.submitRequest(req)).id;
   } catch (e) {
     if ((e as { code?: string }).code !== 'K8S_CONFLICT') throw e;
-    const id = `${req.namespace}/${req.kind}/${req.jobName}`;
-    await launcher.status(id);
+    const id = formatJobId({ namespace: req.namespace, kind: req.kind, name: req.jobName });
+    // only the job itself counts: a leftover ConfigMap without it is the conflict it looks like
+    await launcher.status(id).catch(() => {
+      throw e;
+    });
     return id;
   }
 }
@@ -142,7 +147,7 @@ async function submitStage(spec: SweepSpec, trial: Trial, out: string, st: Stage
 }
 
 function ended(js: JobStatus, st: StageState, timeoutS: number): boolean {
-  if (js.state === 'SUCCEEDED' || js.state === 'FAILED' || js.state === 'CANCELLED' || js.state === 'UNKNOWN') return true;
+  if (TERMINAL_STATES.includes(js.state) || js.state === 'UNKNOWN') return true;
   return Boolean(st.startedAt) && Date.now() - Date.parse(st.startedAt!) > (timeoutS + DEADLINE_GRACE_S) * 1000;
 }
 
