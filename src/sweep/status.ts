@@ -19,7 +19,7 @@ export function readPlan(dir: string): SweepPlan {
   return JSON.parse(readFileSync(p, 'utf8')) as SweepPlan;
 }
 
-/** Every trial of the sweep with its state; stages submitted to Slurm with their job's current state. */
+/** Every trial of the sweep with its state; stages submitted to Slurm or Kubernetes with their job's current state. */
 export async function sweepStatus(dir: string): Promise<TrialStatusRow[]> {
   const plan = readPlan(dir);
   const out = resolve(dir);
@@ -29,9 +29,9 @@ export async function sweepStatus(dir: string): Promise<TrialStatusRow[]> {
     const row: TrialStatusRow = { id: t.id, label: t.label, status: s?.status ?? 'waiting', stages: [], metrics: s?.metrics ?? {}, error: s?.error };
     for (const st of s?.stages ?? []) {
       const r: TrialStatusRow['stages'][number] = { name: st.name, status: st.status, job: st.jobId };
-      if (st.jobId && (st.status === 'pending' || st.status === 'running') && plan.launcher === 'slurm') {
+      if (st.jobId && (st.status === 'pending' || st.status === 'running') && (plan.launcher === 'slurm' || plan.launcher === 'k8s')) {
         const { getLauncher } = await import('../../launchers/index.js');
-        const js = await (await getLauncher('slurm')).status(st.jobId).catch((e: Error) => ({ state: `unknown (${e.message})`, message: undefined }));
+        const js = await (await getLauncher(plan.launcher)).status(st.jobId).catch((e: Error) => ({ state: `unknown (${e.message})`, message: undefined }));
         r.jobState = js.message ?? js.state;
       }
       row.stages.push(r);

@@ -80,6 +80,12 @@ function ssl(args: string[], env: Record<string, string>): Promise<{ code: numbe
       const knn = objects.find((o) => o.kind === 'Job' && o.metadata.labels['ssl/stage'] === 'eval-knn')!;
       expect(knn.spec.template.spec.containers[0].args).toEqual(expect.arrayContaining(['--checkpoint', `s3://sweeps/runs/k8s-smoke/${id}/`]));
     }
+    // ssl sweep status asks the cluster for each submitted stage's job
+    const status = await ssl(['sweep', 'status', out, '--json'], env);
+    expect(status.code).toBe(0);
+    for (const row of JSON.parse(status.stdout)) {
+      expect(row.stages[0]).toMatchObject({ name: 'train', job: `default/indexed-job/k8s-smoke-${row.id}`, jobState: expect.stringMatching(/^(Created|Running|Succeeded)/) });
+    }
     // a driver stopped after creating a trial's job but before recording it: the rerun finds the job and re-attaches
     rmSync(join(out, 'trials', ids[0], 'state.json'));
     const again = await ssl(['sweep', file, '--out', out, '--no-wait'], env);

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { SslCommand } from '../../cli/ssl-command.js';
 
 export default class SweepStatus extends SslCommand {
-  static override description = 'Per-trial state of a sweep (done, failed, running with its Slurm job states, waiting), from its output folder';
+  static override description = 'Per-trial state of a sweep (done, failed, running with its Slurm or Kubernetes jobs\' states (the cluster from KUBECONFIG), waiting), from its output folder';
 
   static override examples = ['<%= config.bin %> <%= command.id %> work_dirs/sweeps/synthetic-smoke', '<%= config.bin %> <%= command.id %> DIR --json'];
 
